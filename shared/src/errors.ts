@@ -1,0 +1,95 @@
+/**
+ * Domain errors shared by every BudgetFusion package. Only the apps know HTTP: each app maps
+ * `code` to a status in one table (see each app's error handler).
+ */
+
+export interface ErrorOptions {
+  field?: string;
+  details?: unknown;
+  cause?: unknown;
+}
+
+export class BudgetFusionError extends Error {
+  readonly code: string;
+  readonly field?: string;
+  readonly details?: unknown;
+
+  constructor(code: string, message: string, options: ErrorOptions = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = "BudgetFusionError";
+    this.code = code;
+    this.field = options.field;
+    this.details = options.details;
+  }
+}
+
+/** Bad input from a caller; `field` names the offending field (dotted path). */
+export class ValidationError extends BudgetFusionError {
+  constructor(message: string, options: ErrorOptions = {}) {
+    super("invalid_request", message, options);
+    this.name = "ValidationError";
+  }
+}
+
+/** A configuration file or value the system cannot honour; `field` names the key. */
+export class ConfigError extends BudgetFusionError {
+  constructor(message: string, options: ErrorOptions = {}) {
+    super("invalid_config", message, options);
+    this.name = "ConfigError";
+  }
+}
+
+/** A model or artifact that cannot be loaded (missing file, wrong layout, bad checksum). */
+export class ModelLoadError extends BudgetFusionError {
+  constructor(message: string, options: ErrorOptions = {}) {
+    super("model_load_failed", message, options);
+    this.name = "ModelLoadError";
+  }
+}
+
+/** A tensor or array whose shape or length does not match what the computation needs. */
+export class ShapeError extends BudgetFusionError {
+  constructor(message: string, options: ErrorOptions = {}) {
+    super("shape_mismatch", message, options);
+    this.name = "ShapeError";
+  }
+}
+
+export class NotFoundError extends BudgetFusionError {
+  constructor(message: string, options: ErrorOptions = {}) {
+    super("not_found", message, options);
+    this.name = "NotFoundError";
+  }
+}
+
+export class UnauthorizedError extends BudgetFusionError {
+  constructor(message = "missing or invalid bearer token", options: ErrorOptions = {}) {
+    super("unauthorized", message, options);
+    this.name = "UnauthorizedError";
+  }
+}
+
+/** Back-pressure: the caller should retry after `retryAfterSeconds`. */
+export class QueueFullError extends BudgetFusionError {
+  readonly retryAfterSeconds: number;
+  constructor(message: string, retryAfterSeconds: number, options: ErrorOptions = {}) {
+    super("queue_full", message, options);
+    this.name = "QueueFullError";
+    this.retryAfterSeconds = retryAfterSeconds;
+  }
+}
+
+/** A dependency (GPU worker, embedding service) failed or timed out. */
+export class UpstreamError extends BudgetFusionError {
+  constructor(message: string, options: ErrorOptions = {}) {
+    super("upstream_failed", message, options);
+    this.name = "UpstreamError";
+  }
+}
+
+export class TimeoutError extends BudgetFusionError {
+  constructor(message: string, options: ErrorOptions = {}) {
+    super("timeout", message, options);
+    this.name = "TimeoutError";
+  }
+}
