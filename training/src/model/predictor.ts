@@ -1,0 +1,280 @@
+/**
+ * The whole predictor network (SPEC §4, config.ts lists the architectures): forward, loss and
+ * full backward for one shard of a batch. Inputs are batch-first [n, T, D] as PyTorch's
+ * batch_first LSTM; internally rows are time-major (row = t*n + b) so each recurrent step reads
+ * a contiguous block.
+ *
+ * Loss: MSE with PyTorch's mean reduction over all outputs of the *whole* batch, so a shard
+ * passes the batch's element count as `lossDenominator`; shard gradients then simply add up
+ * (data-parallel training gives the single-thread gradient).
+ */
+import { headCount, headPrefix, type ModelConfig } from "./config";
+import { type HeadCache, type HeadWeights, headBackward, headForward } from "./heads";
+import { type DirCache, lstmDirBackward, lstmDirForward } from "./lstm-direction";
+import { matmulNT, transpose } from "./matmul";
+import type { ParamMap } from "./params";
+import { deriveSeed, Rng } from "./rng";
+
+export interface ShardOptions {
+  /** Apply dropout (training). */
+  train: boolean;
+  /** Seed of this batch's dropout streams (one stream per sample). */
+  dropoutSeed?: number;
+  /** Index of this shard's first sample within the batch (dropout stream id). */
+  sampleOffset?: number;
+}
+
+interface EncoderCache {
+  /** Encoder output before dropout, [R, 2H]. */
+  feat: Float32Array;
+  layerInputs: Float32Array[];
+  dirCaches: DirCache[][];
+}
+
+function tensor(params: ParamMap, name: string): Float32Array {
+  const t = params.get(name);
+  if (!t) throw new Error(`missing parameter ${name}`);
+  return t.data;
+}
+
+function headWeights(p: ParamMap, cfg: ModelConfig, h: number): HeadWeights {
+  const pre = headPrefix(cfg.architecture, h);
+  return {
+    w1: tensor(p, `${pre}fc1.weight`),
+    b1: tensor(p, `${pre}fc1.bias`),
+    w2: tensor(p, `${pre}fc2.weight`),
+    b2: tensor(p, `${pre}fc2.bias`),
+  };
+}
+
+function dirWeights(p: ParamMap, l: number, rev: boolean) {
+  const s = `l${l}${rev ? "_reverse" : ""}`;
+  return {
+    wih: tensor(p, `lstm.weight_ih_${s}`),
+    whh: tensor(p, `lstm.weight_hh_${s}`),
+    bih: tensor(p, `lstm.bias_ih_${s}`),
+    bhh: tensor(p, `lstm.bias_hh_${s}`),
+  };
+}
+
+/** [n,T,D] batch-first -> [T*n, D] time-major. */
+function toTimeMajor(x: Float32Array, n: number, T: number, D: number): Float32Array {
+  const out = new Float32Array(n * T * D);
+  for (let b = 0; b < n; b++)
+    for (let t = 0; t < T; t++)
+      out.set(x.subarray((b * T + t) * D, (b * T + t + 1) * D), (t * n + b) * D);
+  return out;
+}
+
+function encoderForward(
+  cfg: ModelConfig,
+  p: ParamMap,
+  x: Float32Array,
+  n: number,
+  T: number,
+): EncoderCache {
+  const H = cfg.hidden;
+  const R = n * T;
+  if (cfg.architecture === "mlp-tanh") {
+    const feat = new Float32Array(R * 2 * H);
+    matmulNT(x, tensor(p, "mlp.weight"), feat, R, 2 * H, cfg.width, false);
+    const bias = tensor(p, "mlp.bias");
+    for (let r = 0; r < R; r++)
+      for (let j = 0; j < 2 * H; j++)
+        feat[r * 2 * H + j] = Math.tanh(feat[r * 2 * H + j] + bias[j]);
+    return { feat, layerInputs: [x], dirCaches: [] };
+  }
+  const layerInputs: Float32Array[] = [];
+  const dirCaches: DirCache[][] = [];
+  let input = x;
+  for (let l = 0; l < cfg.layers; l++) {
+    const din = l === 0 ? cfg.width : 2 * H;
+    const out = new Float32Array(R * 2 * H);
+    const d = { T, B: n, din, H };
+    layerInputs.push(input);
+    dirCaches.push([
+      lstmDirForward(input, dirWeights(p, l, false), d, false, out, 2 * H, 0),
+      lstmDirForward(input, dirWeights(p, l, true), d, true, out, 2 * H, H),
+    ]);
+    input = out;
+  }
+  return { feat: input, layerInputs, dirCaches };
+}
+
+function encoderBackward(
+  cfg: ModelConfig,
+  p: ParamMap,
+  g: ParamMap,
+  c: EncoderCache,
+  dFeat: Float32Array,
+  n: number,
+  T: number,
+): void {
+  const H = cfg.hidden;
+  const R = n * T;
+  if (cfg.architecture === "mlp-tanh") {
+    const x = c.layerInputs[0];
+    const dU = new Float32Array(R * 2 * H);
+    const gb = tensor(g, "mlp.bias");
+    for (let r = 0; r < R; r++)
+      for (let j = 0; j < 2 * H; j++) {
+        const u = c.feat[r * 2 * H + j];
+        const v = dFeat[r * 2 * H + j] * (1 - u * u);
+        dU[r * 2 * H + j] = v;
+        gb[j] += v;
+      }
+    matmulNT(
+      transpose(dU, R, 2 * H),
+      transpose(x, R, cfg.width),
+      tensor(g, "mlp.weight"),
+      2 * H,
+      cfg.width,
+      R,
+      true,
+    );
+    return;
+  }
+  let dOut = dFeat;
+  for (let l = cfg.layers - 1; l >= 0; l--) {
+    const din = l === 0 ? cfg.width : 2 * H;
+    const d = { T, B: n, din, H };
+    const input = c.layerInputs[l];
+    const dx = l > 0 ? new Float32Array(R * din) : null;
+    for (const rev of [false, true]) {
+      lstmDirBackward(
+        input,
+        dirWeights(p, l, rev),
+        c.dirCaches[l][rev ? 1 : 0],
+        d,
+        rev,
+        dOut,
+        2 * H,
+        rev ? H : 0,
+        dirWeights(g, l, rev),
+        dx,
+      );
+    }
+    if (dx) dOut = dx;
+  }
+}
+
+/** Dropout multipliers [R, F] (0 or 1/(1-p)); sample b draws from its own stream. */
+function dropoutMask(
+  cfg: ModelConfig,
+  n: number,
+  T: number,
+  F: number,
+  opts: ShardOptions,
+): Float32Array | null {
+  if (!opts.train || cfg.dropout <= 0) return null;
+  const keep = 1 / (1 - cfg.dropout);
+  const mask = new Float32Array(n * T * F);
+  for (let b = 0; b < n; b++) {
+    const rng = new Rng(deriveSeed(opts.dropoutSeed ?? 0, (opts.sampleOffset ?? 0) + b));
+    for (let t = 0; t < T; t++) {
+      const o = (t * n + b) * F;
+      for (let j = 0; j < F; j++) mask[o + j] = rng.next() < cfg.dropout ? 0 : keep;
+    }
+  }
+  return mask;
+}
+
+interface ForwardState {
+  enc: EncoderCache;
+  mask: Float32Array | null;
+  z: Float32Array;
+  heads: HeadCache[];
+}
+
+function forwardAll(
+  cfg: ModelConfig,
+  p: ParamMap,
+  x: Float32Array,
+  n: number,
+  T: number,
+  opts: ShardOptions,
+): ForwardState {
+  const F = 2 * cfg.hidden;
+  const R = n * T;
+  const enc = encoderForward(cfg, p, toTimeMajor(x, n, T, cfg.width), n, T);
+  const mask = dropoutMask(cfg, n, T, F, opts);
+  let z = enc.feat;
+  if (mask) {
+    z = new Float32Array(R * F);
+    for (let i = 0; i < z.length; i++) z[i] = enc.feat[i] * mask[i];
+  }
+  const heads: HeadCache[] = [];
+  for (let h = 0; h < headCount(cfg.architecture); h++)
+    heads.push(headForward(z, headWeights(p, cfg, h), R, F, cfg.mlp));
+  return { enc, mask, z, heads };
+}
+
+/** Outputs batch-first [n, T] (or [n, T, 3] for the 3-head model), in [0, 1]. */
+export function predictorForward(
+  cfg: ModelConfig,
+  p: ParamMap,
+  x: Float32Array,
+  n: number,
+  T: number,
+): Float32Array {
+  const st = forwardAll(cfg, p, x, n, T, { train: false });
+  return gatherOutputs(st.heads, n, T);
+}
+
+function gatherOutputs(heads: HeadCache[], n: number, T: number): Float32Array {
+  const nh = heads.length;
+  const out = new Float32Array(n * T * nh);
+  for (let h = 0; h < nh; h++)
+    for (let b = 0; b < n; b++)
+      for (let t = 0; t < T; t++) out[(b * T + t) * nh + h] = heads[h].out[t * n + b];
+  return out;
+}
+
+/**
+ * Forward + MSE + backward for a shard. Adds (+=) the gradient of
+ * sum((out - y)^2) / lossDenominator into `grads` and returns that partial loss and the outputs.
+ * @param y targets batch-first [n, T] (or [n, T, 3])
+ */
+export function predictorForwardBackward(
+  cfg: ModelConfig,
+  p: ParamMap,
+  grads: ParamMap,
+  x: Float32Array,
+  y: Float32Array,
+  n: number,
+  T: number,
+  lossDenominator: number,
+  opts: ShardOptions,
+): { loss: number; outputs: Float32Array } {
+  const F = 2 * cfg.hidden;
+  const R = n * T;
+  const nh = headCount(cfg.architecture);
+  const st = forwardAll(cfg, p, x, n, T, opts);
+  const dz = new Float32Array(R * F);
+  let loss = 0;
+  for (let h = 0; h < nh; h++) {
+    const out = st.heads[h].out;
+    const dOut = new Float32Array(R);
+    for (let b = 0; b < n; b++)
+      for (let t = 0; t < T; t++) {
+        const r = t * n + b;
+        const e = out[r] - y[(b * T + t) * nh + h];
+        loss += e * e;
+        dOut[r] = (2 * e) / lossDenominator;
+      }
+    headBackward(
+      st.z,
+      headWeights(p, cfg, h),
+      st.heads[h],
+      dOut,
+      R,
+      F,
+      cfg.mlp,
+      headWeights(grads, cfg, h),
+      dz,
+    );
+  }
+  if (st.mask) for (let i = 0; i < dz.length; i++) dz[i] *= st.mask[i];
+  encoderBackward(cfg, p, grads, st.enc, dz, n, T);
+  return { loss: loss / lossDenominator, outputs: gatherOutputs(st.heads, n, T) };
+}
