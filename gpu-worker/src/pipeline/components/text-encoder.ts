@@ -1,0 +1,43 @@
+/**
+ * CLIP text encoder of the diffusers ONNX layout (`text_encoder/model.onnx`): token ids
+ * [B, L] -> last_hidden_state [B, L, D] (SPEC §2, the UNet's encoder_hidden_states). The id
+ * element type (int32 or int64) is read from the session.
+ */
+import type { OrtPort, PortSession, SessionOptions } from "@budgetfusion/shared/runtime/ort-port";
+import { findIO, intTensor, RunTimer, readFloat } from "./session-io";
+
+export class TextEncoder {
+  readonly timer = new RunTimer();
+
+  private constructor(
+    private readonly session: PortSession,
+    private readonly inputName: string,
+    private readonly inputType: PortSession["inputs"][number]["type"],
+    private readonly outputName: string,
+  ) {}
+
+  static async create(port: OrtPort, model: Uint8Array, options?: SessionOptions) {
+    const session = await port.createSession(model, options);
+    const input = findIO(session.inputs, ["input_ids"], 0, "text_encoder");
+    const output = findIO(session.outputs, ["last_hidden_state"], 0, "text_encoder");
+    return new TextEncoder(session, input.name, input.type, output.name);
+  }
+
+  /** ids: row-major [batch, length] -> hidden states [batch, length, width]. */
+  async encode(
+    ids: Int32Array,
+    batch: number,
+    length: number,
+  ): Promise<{ data: Float32Array; dims: number[] }> {
+    const feeds = {
+      [this.inputName]: intTensor(ids, [batch, length], this.inputType, "input_ids"),
+    };
+    const out = await this.timer.time(() => this.session.run(feeds, [this.outputName]));
+    const t = out[this.outputName];
+    return { data: readFloat(t, "last_hidden_state"), dims: [...t.dims] };
+  }
+
+  release(): Promise<void> {
+    return this.session.release();
+  }
+}

@@ -1,0 +1,122 @@
+/**
+ * OrtPort adapter over onnxruntime-node: the ONLY module in gpu-worker that imports an ONNX
+ * runtime (STYLE.md "Runtime injection"). CPU by default; "webgpu" (bundled, Dawn over Vulkan)
+ * and "cuda" (needs the separately installed CUDA 12 binaries) on request — see
+ * ../../README.md and ../shared/notes/gpu-execution.md.
+ */
+
+import { ConfigError, ModelLoadError } from "@budgetfusion/shared/errors";
+import type {
+  OrtPort,
+  PortSession,
+  PortTensor,
+  SessionIOInfo,
+  SessionOptions,
+  TensorElementType,
+} from "@budgetfusion/shared/runtime/ort-port";
+import * as ort from "onnxruntime-node";
+
+const PORT_TYPES = new Set<string>(["float32", "float16", "int32", "int64", "bool", "uint8"]);
+
+/** Execution providers this build of onnxruntime-node can load, e.g. cpu, webgpu. */
+export function availableExecutionProviders(): { name: string; bundled: boolean }[] {
+  return ort.listSupportedBackends().map((b) => ({ name: b.name, bundled: b.bundled }));
+}
+
+/**
+ * Checks requested providers against what the installed onnxruntime-node ships, so a missing
+ * CUDA install is a clear ConfigError at startup rather than an opaque native error later.
+ */
+export function checkExecutionProviders(requested: readonly string[]): void {
+  const known = new Map(availableExecutionProviders().map((b) => [b.name, b.bundled]));
+  for (const ep of requested) {
+    if (!known.has(ep)) {
+      throw new ConfigError(
+        `execution provider "${ep}" is not supported by onnxruntime-node ${ort.env.versions.common} (known: ${[...known.keys()].join(", ")})`,
+        { field: "executionProviders" },
+      );
+    }
+  }
+}
+
+function toPortType(type: string): TensorElementType | undefined {
+  return PORT_TYPES.has(type) ? (type as TensorElementType) : undefined;
+}
+
+function ioInfo(meta: readonly ort.InferenceSession.ValueMetadata[]): SessionIOInfo[] {
+  return meta.map((m) =>
+    m.isTensor
+      ? { name: m.name, type: toPortType(m.type), shape: m.shape }
+      : { name: m.name, type: undefined, shape: undefined },
+  );
+}
+
+function toOrtTensor(t: PortTensor): ort.Tensor {
+  return new ort.Tensor(t.type, t.data, t.dims);
+}
+
+function fromOrtTensor(name: string, t: ort.Tensor): PortTensor {
+  const type = toPortType(t.type);
+  if (type === undefined) {
+    throw new ModelLoadError(`output "${name}" has unsupported element type ${t.type}`, {
+      field: name,
+    });
+  }
+  return { type, data: t.data as PortTensor["data"], dims: [...t.dims] };
+}
+
+class NodeSession implements PortSession {
+  readonly inputs: readonly SessionIOInfo[];
+  readonly outputs: readonly SessionIOInfo[];
+
+  constructor(private readonly session: ort.InferenceSession) {
+    this.inputs = ioInfo(session.inputMetadata);
+    this.outputs = ioInfo(session.outputMetadata);
+  }
+
+  async run(
+    feeds: Record<string, PortTensor>,
+    outputNames?: readonly string[],
+  ): Promise<Record<string, PortTensor>> {
+    const ortFeeds: Record<string, ort.Tensor> = {};
+    for (const [name, t] of Object.entries(feeds)) ortFeeds[name] = toOrtTensor(t);
+    const result =
+      outputNames === undefined
+        ? await this.session.run(ortFeeds)
+        : await this.session.run(ortFeeds, [...outputNames]);
+    const out: Record<string, PortTensor> = {};
+    for (const [name, t] of Object.entries(result)) out[name] = fromOrtTensor(name, t);
+    return out;
+  }
+
+  release(): Promise<void> {
+    return this.session.release();
+  }
+}
+
+export class NodeOrtPort implements OrtPort {
+  readonly name = `onnxruntime-node ${ort.env.versions.common}`;
+
+  constructor(private readonly defaultProviders: readonly string[] = ["cpu"]) {
+    checkExecutionProviders(defaultProviders);
+  }
+
+  async createSession(model: Uint8Array, options: SessionOptions = {}): Promise<PortSession> {
+    const providers = options.executionProviders ?? this.defaultProviders;
+    checkExecutionProviders(providers);
+    try {
+      const session = await ort.InferenceSession.create(model, {
+        executionProviders: [...providers],
+        graphOptimizationLevel: "all",
+      });
+      return new NodeSession(session);
+    } catch (cause) {
+      throw new ModelLoadError(
+        `onnxruntime-node could not create a session with providers [${providers.join(", ")}]: ${
+          cause instanceof Error ? cause.message : String(cause)
+        }`,
+        { field: "executionProviders", cause },
+      );
+    }
+  }
+}
