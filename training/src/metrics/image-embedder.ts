@@ -1,0 +1,136 @@
+/**
+ * Image embeddings for D-SIM and I-CLIP (SPEC §3): any image-embedding ONNX model with a
+ * transformers-style preprocessor_config.json. Model folder layouts accepted, first match wins:
+ * `onnx/vision_model.onnx` (transformers.js CLIP), `onnx/model.onnx`, `model.onnx`
+ * (e.g. a DreamSim export, docs/training.md). Input: the model's single image input
+ * (`pixel_values` for CLIP) `[B, 3, H, W]`; output: `image_embeds` when present, else the first
+ * output, `[B, D]`.
+ */
+import { access, readFile } from "node:fs/promises";
+import { join } from "node:path";
+import { ModelLoadError, ShapeError } from "@budgetfusion/shared/errors";
+import type { OrtPort, PortSession } from "@budgetfusion/shared/runtime/ort-port";
+import type { RgbImage } from "./bicubic-resize";
+import {
+  type PreprocessorConfig,
+  parsePreprocessorConfig,
+  preprocessImage,
+} from "./clip-preprocess";
+
+export const IMAGE_MODEL_FILES = ["onnx/vision_model.onnx", "onnx/model.onnx", "model.onnx"];
+
+export interface ImageEmbedder {
+  readonly width: number;
+  /** Embeddings `[images.length, width]` row-major (not normalised). */
+  embed(images: readonly RgbImage[]): Promise<Float32Array>;
+  /** Embeddings of already preprocessed pixel values `[B, 3, H, W]`. */
+  embedPixels(pixels: Float32Array, batch: number): Promise<Float32Array>;
+  release(): Promise<void>;
+}
+
+class OnnxImageEmbedder implements ImageEmbedder {
+  readonly width: number;
+  private readonly input: string;
+  private readonly output: string;
+  constructor(
+    private readonly session: PortSession,
+    private readonly config: PreprocessorConfig,
+    width: number,
+  ) {
+    this.width = width;
+    this.input = session.inputs[0].name;
+    this.output = session.outputs.some((o) => o.name === "image_embeds")
+      ? "image_embeds"
+      : session.outputs[0].name;
+  }
+
+  async embedPixels(pixels: Float32Array, batch: number): Promise<Float32Array> {
+    const h = this.config.do_center_crop ? this.config.crop_size.height : undefined;
+    const plane = pixels.length / batch / 3;
+    const side = h ?? Math.round(Math.sqrt(plane));
+    const dims = [batch, 3, side, plane / side];
+    const res = await this.session.run({ [this.input]: { type: "float32", data: pixels, dims } }, [
+      this.output,
+    ]);
+    const out = res[this.output];
+    if (out.data.length !== batch * this.width) {
+      throw new ShapeError(
+        `${this.output} has ${out.data.length} values, expected ${batch}x${this.width}`,
+        {
+          field: this.output,
+        },
+      );
+    }
+    return out.data as Float32Array;
+  }
+
+  async embed(images: readonly RgbImage[]): Promise<Float32Array> {
+    const out = new Float32Array(images.length * this.width);
+    const chunk = 16;
+    for (let s = 0; s < images.length; s += chunk) {
+      const part = images.slice(s, s + chunk).map((img) => preprocessImage(img, this.config));
+      const pixels = new Float32Array(part.reduce((n, p) => n + p.length, 0));
+      part.forEach((p, i) => pixels.set(p, i * p.length));
+      out.set(await this.embedPixels(pixels, part.length), s * this.width);
+    }
+    return out;
+  }
+
+  release(): Promise<void> {
+    return this.session.release();
+  }
+}
+
+async function firstExisting(dir: string, files: readonly string[]): Promise<string | undefined> {
+  for (const f of files) {
+    try {
+      await access(join(dir, f));
+      return join(dir, f);
+    } catch {
+      // try the next layout
+    }
+  }
+  return undefined;
+}
+
+/** Loads an image-embedding model folder (see module header). */
+export async function loadImageEmbedder(
+  ort: OrtPort,
+  dir: string,
+  field = "model",
+): Promise<ImageEmbedder> {
+  const modelPath = await firstExisting(dir, IMAGE_MODEL_FILES);
+  if (!modelPath) {
+    throw new ModelLoadError(`${dir} has none of ${IMAGE_MODEL_FILES.join(", ")}`, { field });
+  }
+  let config: PreprocessorConfig;
+  try {
+    config = parsePreprocessorConfig(
+      JSON.parse(await readFile(join(dir, "preprocessor_config.json"), "utf8")),
+    );
+  } catch (cause) {
+    throw new ModelLoadError(`cannot load ${join(dir, "preprocessor_config.json")}`, {
+      field,
+      cause,
+    });
+  }
+  const session = await ort.createSession(await readFile(modelPath));
+  const h = config.crop_size.height;
+  const w = config.crop_size.width;
+  const res = await session.run(
+    {
+      [session.inputs[0].name]: {
+        type: "float32",
+        data: new Float32Array(3 * h * w),
+        dims: [1, 3, h, w],
+      },
+    },
+    [
+      session.outputs.some((o) => o.name === "image_embeds")
+        ? "image_embeds"
+        : session.outputs[0].name,
+    ],
+  );
+  const width = Object.values(res)[0].data.length;
+  return new OnnxImageEmbedder(session, config, width);
+}
