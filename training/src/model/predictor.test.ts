@@ -1,0 +1,121 @@
+/**
+ * Properties of the predictor variants beyond the PyTorch golden test (test/golden/lstm.test.ts):
+ * central finite differences for every architecture (with dropout on), and the 3-head model
+ * reducing to the single-head one when its heads are identical.
+ */
+import { describe, expect, it } from "vitest";
+import { type Architecture, parseModelConfig } from "./config";
+import { initParams, type ParamMap, paramSpecs, viewParams } from "./params";
+import { predictorForward, predictorForwardBackward } from "./predictor";
+import { Rng } from "./rng";
+
+function randomArray(len: number, seed: number, lo = -1, hi = 1): Float32Array {
+  const r = new Rng(seed);
+  return Float32Array.from({ length: len }, () => r.uniform(lo, hi));
+}
+
+const n = 3;
+const T = 5;
+const D = 4;
+
+function lossOf(arch: Architecture, flat: Float32Array, x: Float32Array, y: Float32Array): number {
+  const cfg = parseModelConfig({ architecture: arch, width: D, hidden: 3, mlp: 4, dropout: 0.3 });
+  const specs = paramSpecs(cfg);
+  const p = viewParams(specs, flat).map;
+  const g = viewParams(specs).map;
+  const nh = arch === "bilstm-3head" ? 3 : 1;
+  return predictorForwardBackward(cfg, p, g, x, y, n, T, n * T * nh, {
+    train: true,
+    dropoutSeed: 7,
+  }).loss;
+}
+
+describe.each(["bilstm", "mlp-tanh", "bilstm-3head"] as const)("%s gradients", (arch) => {
+  it("agree with central finite differences of the loss (dropout on, fixed seed)", () => {
+    const cfg = parseModelConfig({ architecture: arch, width: D, hidden: 3, mlp: 4, dropout: 0.3 });
+    const specs = paramSpecs(cfg);
+    const { flat, map } = viewParams(specs);
+    initParams(specs, flat, 3);
+    // Larger-than-default weights so that every gate is far from linear.
+    for (let i = 0; i < flat.length; i++) flat[i] *= 2;
+    const nh = arch === "bilstm-3head" ? 3 : 1;
+    const x = randomArray(n * T * D, 1);
+    const y = randomArray(n * T * nh, 2, 0, 1);
+    const grads = viewParams(specs);
+    predictorForwardBackward(cfg, map, grads.map, x, y, n, T, n * T * nh, {
+      train: true,
+      dropoutSeed: 7,
+    });
+    // Central differences at eps and eps/2: where they disagree a ReLU kink lies inside the
+    // interval and the finite difference is meaningless, so that element is skipped (counted).
+    const fdAt = (i: number, eps: number) => {
+      const keep = flat[i];
+      flat[i] = keep + eps;
+      const up = lossOf(arch, flat, x, y);
+      flat[i] = keep - eps;
+      const down = lossOf(arch, flat, x, y);
+      flat[i] = keep;
+      return (up - down) / (2 * eps);
+    };
+    let worst = 0;
+    let scale = 0;
+    let kinks = 0;
+    let checked = 0;
+    for (let i = 0; i < flat.length; i += 3) {
+      const fd = fdAt(i, 1e-2);
+      checked++;
+      if (Math.abs(fd - fdAt(i, 5e-3)) > 1e-4) {
+        kinks++;
+        continue;
+      }
+      worst = Math.max(worst, Math.abs(fd - grads.flat[i]));
+      scale = Math.max(scale, Math.abs(grads.flat[i]));
+    }
+    expect(kinks).toBeLessThanOrEqual(Math.ceil(checked * 0.02));
+    expect(scale).toBeGreaterThan(1e-3);
+    expect(worst / scale).toBeLessThan(2e-3);
+  });
+});
+
+describe("bilstm-3head", () => {
+  it("equals the single-head model when all three heads carry the same weights", () => {
+    const one = parseModelConfig({ width: D, hidden: 3, mlp: 4 });
+    const three = parseModelConfig({ architecture: "bilstm-3head", width: D, hidden: 3, mlp: 4 });
+    const s1 = paramSpecs(one);
+    const s3 = paramSpecs(three);
+    const p1 = viewParams(s1);
+    initParams(s1, p1.flat, 11);
+    const p3 = viewParams(s3);
+    for (const [name, t] of p3.map) {
+      const src = p1.map.get(name.replace(/^heads\.\d\./, ""));
+      if (!src) throw new Error(name);
+      t.data.set(src.data);
+    }
+    const x = randomArray(n * T * D, 5);
+    const y1 = randomArray(n * T, 6, 0, 1);
+    const y3 = Float32Array.from({ length: n * T * 3 }, (_, i) => y1[Math.floor(i / 3)]);
+    const g1 = viewParams(s1).map;
+    const g3 = viewParams(s3).map;
+    const r1 = predictorForwardBackward(one, p1.map, g1, x, y1, n, T, n * T, { train: false });
+    const r3 = predictorForwardBackward(three, p3.map, g3, x, y3, n, T, n * T * 3, {
+      train: false,
+    });
+    expect(r3.loss).toBeCloseTo(r1.loss, 7);
+    const out3 = predictorForward(three, p3.map, x, n, T);
+    for (let i = 0; i < n * T; i++)
+      for (let h = 0; h < 3; h++) expect(out3[i * 3 + h]).toBe(r1.outputs[i]);
+    for (const [name, t] of g3) {
+      const isHead = name.startsWith("heads.");
+      const ref = get(g1, name.replace(/^heads\.\d\./, ""));
+      // Loss = mean of three identical MSEs: each head gets a third, the shared LSTM the same.
+      for (let i = 0; i < ref.length; i++)
+        expect(t.data[i]).toBeCloseTo(isHead ? ref[i] / 3 : ref[i], 6);
+    }
+  });
+});
+
+function get(m: ParamMap, name: string): Float32Array {
+  const t = m.get(name);
+  if (!t) throw new Error(name);
+  return t.data;
+}
