@@ -1,0 +1,125 @@
+/**
+ * Verification of an uploaded predictor bundle before it is stored (SPEC §7 admin): the manifest
+ * parses against bundleManifestSchema, every referenced file is present with the sha256 (and
+ * size) the manifest states, no unreferenced file rides along, and every ONNX file loads and
+ * runs on a probe prompt producing finite dense curves and a step budget.
+ */
+import { BudgetFusionError, type ErrorOptions } from "@budgetfusion/shared/errors";
+import { stepBudget } from "@budgetfusion/shared/plateau/step-budget";
+import {
+  type BundleManifest,
+  bundleManifestSchema,
+  manifestFiles,
+} from "@budgetfusion/shared/predictor/bundle-manifest";
+import { embedOnEdge } from "../predictor/embed-prompt";
+import { loadPredictor } from "../predictor/load-predictor";
+import { predictCurves } from "../predictor/predict-curves";
+import { ortWeb } from "../runtime/ort-web";
+import { validationErrorFrom } from "../validation";
+
+export const PROBE_PROMPT = "a photograph of an astronaut riding a horse";
+
+export class InvalidBundleError extends BudgetFusionError {
+  constructor(message: string, options: ErrorOptions = {}) {
+    super("invalid_bundle", message, options);
+    this.name = "InvalidBundleError";
+  }
+}
+
+export async function sha256Hex(bytes: Uint8Array): Promise<string> {
+  const digest = await crypto.subtle.digest("SHA-256", bytes);
+  return [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+export function parseManifest(text: string): BundleManifest {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch {
+    throw new InvalidBundleError("manifest is not valid JSON", { field: "manifest" });
+  }
+  const parsed = bundleManifestSchema.safeParse(raw);
+  if (!parsed.success) {
+    const v = validationErrorFrom(parsed.error.issues, "manifest");
+    throw new InvalidBundleError(`manifest invalid at ${v.message}`, {
+      field: `manifest.${v.field}`,
+      details: v.details,
+    });
+  }
+  return parsed.data;
+}
+
+/** Checks presence, size and sha256 of every referenced file; rejects extra files. */
+export async function verifyFiles(manifest: BundleManifest, files: Map<string, Uint8Array>) {
+  const refs = manifestFiles(manifest);
+  const referenced = new Set(refs.map((r) => r.file));
+  for (const name of files.keys()) {
+    if (!referenced.has(name)) {
+      throw new InvalidBundleError(`file ${name} is not referenced by the manifest`, {
+        field: name,
+      });
+    }
+  }
+  for (const ref of refs) {
+    const bytes = files.get(ref.file);
+    if (bytes === undefined) {
+      throw new InvalidBundleError(`file ${ref.file} is missing from the upload`, {
+        field: ref.file,
+      });
+    }
+    if (ref.bytes !== undefined && ref.bytes !== bytes.byteLength) {
+      throw new InvalidBundleError(
+        `${ref.file} has ${bytes.byteLength} bytes, manifest says ${ref.bytes}`,
+        {
+          field: ref.file,
+        },
+      );
+    }
+    const actual = await sha256Hex(bytes);
+    if (actual !== ref.sha256) {
+      throw new InvalidBundleError(
+        `${ref.file} sha256 ${actual} does not match the manifest's ${ref.sha256}`,
+        {
+          field: ref.file,
+        },
+      );
+    }
+  }
+}
+
+/** Loads every ONNX file and runs the whole prediction on a probe prompt. */
+export async function probeBundle(manifest: BundleManifest, files: Map<string, Uint8Array>) {
+  const read = async (file: string) => files.get(file) ?? new Uint8Array();
+  let predictor: Awaited<ReturnType<typeof loadPredictor>>;
+  try {
+    predictor = await loadPredictor(manifest, ortWeb, read);
+  } catch (cause) {
+    const err = cause as BudgetFusionError;
+    throw new InvalidBundleError(`bundle does not load: ${err.message}`, {
+      field: err.field,
+      cause,
+    });
+  }
+  try {
+    // A GPU-worker embedding cannot be probed here (no worker needed to upload): use a unit
+    // vector of the right width, which exercises the predictors all the same.
+    const embedding =
+      predictor.textEncoder === undefined
+        ? Float32Array.from({ length: manifest.embedding.width }, (_, i) => (i === 0 ? 1 : 0))
+        : await embedOnEdge(predictor.textEncoder, PROBE_PROMPT);
+    const curves = await predictCurves(predictor, embedding);
+    const budget = stepBudget(curves, {
+      weights: manifest.plateau.weights,
+      eps: manifest.plateau.eps,
+    });
+    return { steps: budget.steps, perMetric: budget.perMetric };
+  } catch (cause) {
+    const err = cause as BudgetFusionError;
+    throw new InvalidBundleError(`probe prompt failed: ${err.message}`, {
+      field: err.field,
+      cause,
+    });
+  } finally {
+    await predictor.release();
+  }
+}

@@ -1,0 +1,131 @@
+/**
+ * Job state transitions. Every transition out of "running" is conditional on the attempt that
+ * owns the job, so a late answer from a worker that was presumed dead can never complete, fail
+ * or re-queue a job a second time (idempotent completion, SPEC §7 "never loses an accepted job").
+ */
+import { and, asc, eq, lte } from "drizzle-orm";
+import type { EdgeDb } from "../client";
+import { jobs } from "../schema";
+
+export type JobRow = typeof jobs.$inferSelect;
+export type NewJob = typeof jobs.$inferInsert;
+
+export async function insertJob(db: EdgeDb, job: NewJob) {
+  await db.insert(jobs).values(job);
+}
+
+export function getJob(db: EdgeDb, id: string) {
+  return db.select().from(jobs).where(eq(jobs.id, id)).get();
+}
+
+/** queued -> running for the next attempt; returns that attempt number, or undefined if lost. */
+export async function claimJob(
+  db: EdgeDb,
+  job: Pick<JobRow, "id" | "attempt">,
+  workerId: string,
+  now: number,
+  leaseUntil: number,
+): Promise<number | undefined> {
+  const rows = await db
+    .update(jobs)
+    .set({ status: "running", attempt: job.attempt + 1, workerId, startedAt: now, leaseUntil })
+    .where(and(eq(jobs.id, job.id), eq(jobs.status, "queued"), eq(jobs.attempt, job.attempt)))
+    .returning({ attempt: jobs.attempt });
+  return rows[0]?.attempt;
+}
+
+const owned = (id: string, attempt: number) =>
+  and(eq(jobs.id, id), eq(jobs.status, "running"), eq(jobs.attempt, attempt));
+
+/** running(attempt) -> succeeded; false when this attempt no longer owns the job. */
+export async function completeJob(
+  db: EdgeDb,
+  id: string,
+  attempt: number,
+  result: { imageKey: string; timings: Record<string, unknown>; now: number },
+): Promise<boolean> {
+  const rows = await db
+    .update(jobs)
+    .set({
+      status: "succeeded",
+      imageKey: result.imageKey,
+      timings: JSON.stringify(result.timings),
+      finishedAt: result.now,
+      leaseUntil: null,
+      errorCode: null,
+      errorMessage: null,
+    })
+    .where(owned(id, attempt))
+    .returning({ id: jobs.id });
+  return rows.length > 0;
+}
+
+/** running(attempt) -> queued, to be retried not before `notBefore` (on another worker). */
+export async function requeueJob(
+  db: EdgeDb,
+  id: string,
+  attempt: number,
+  notBefore: number,
+  reason: { code: string; message: string },
+): Promise<boolean> {
+  const rows = await db
+    .update(jobs)
+    .set({
+      status: "queued",
+      workerId: null,
+      leaseUntil: null,
+      notBefore,
+      errorCode: reason.code,
+      errorMessage: reason.message,
+    })
+    .where(owned(id, attempt))
+    .returning({ id: jobs.id });
+  return rows.length > 0;
+}
+
+export async function failJob(
+  db: EdgeDb,
+  id: string,
+  attempt: number,
+  reason: { code: string; message: string; now: number },
+): Promise<boolean> {
+  const rows = await db
+    .update(jobs)
+    .set({
+      status: "failed",
+      leaseUntil: null,
+      finishedAt: reason.now,
+      errorCode: reason.code,
+      errorMessage: reason.message,
+    })
+    .where(owned(id, attempt))
+    .returning({ id: jobs.id });
+  return rows.length > 0;
+}
+
+export function dueJobs(db: EdgeDb, now: number, limit: number) {
+  return db
+    .select()
+    .from(jobs)
+    .where(and(eq(jobs.status, "queued"), lte(jobs.notBefore, now)))
+    .orderBy(asc(jobs.createdAt))
+    .limit(limit)
+    .all();
+}
+
+export function queuedJobs(db: EdgeDb) {
+  return db.select().from(jobs).where(eq(jobs.status, "queued")).all();
+}
+
+/** Running attempts whose lease expired: their worker or dispatcher is presumed dead. */
+export function staleJobs(db: EdgeDb, now: number) {
+  return db
+    .select()
+    .from(jobs)
+    .where(and(eq(jobs.status, "running"), lte(jobs.leaseUntil, now)))
+    .all();
+}
+
+export function runningJobs(db: EdgeDb) {
+  return db.select().from(jobs).where(eq(jobs.status, "running")).all();
+}

@@ -1,0 +1,92 @@
+/**
+ * GPU worker pool rows. A worker is in the rotation when its last heartbeat is younger than the
+ * TTL and it is not serving a failure back-off; heartbeats clear the back-off.
+ */
+import type { WorkerRegistration } from "@budgetfusion/shared/schemas/edge-api";
+import { and, asc, eq, gt, lte, sql } from "drizzle-orm";
+import type { EdgeDb } from "../client";
+import { workers } from "../schema";
+
+export type WorkerRow = typeof workers.$inferSelect;
+
+export async function upsertWorker(db: EdgeDb, reg: WorkerRegistration, now: number) {
+  const values = {
+    url: reg.url,
+    modelId: reg.model_id,
+    capacity: reg.capacity,
+    queueDepth: reg.queue_depth,
+    inFlight: reg.in_flight,
+    lastHeartbeatAt: now,
+    unhealthyUntil: 0,
+    consecutiveFailures: 0,
+  };
+  await db
+    .insert(workers)
+    .values({ id: reg.worker_id, registeredAt: now, ...values })
+    .onConflictDoUpdate({ target: workers.id, set: values });
+}
+
+/** Heartbeat for a known worker; false when it never registered (it must register again). */
+export async function heartbeatWorker(db: EdgeDb, reg: WorkerRegistration, now: number) {
+  const rows = await db
+    .update(workers)
+    .set({
+      url: reg.url,
+      modelId: reg.model_id,
+      capacity: reg.capacity,
+      queueDepth: reg.queue_depth,
+      inFlight: reg.in_flight,
+      lastHeartbeatAt: now,
+      unhealthyUntil: 0,
+    })
+    .where(eq(workers.id, reg.worker_id))
+    .returning({ id: workers.id });
+  return rows.length > 0;
+}
+
+export function isHealthy(w: WorkerRow, now: number, ttlMs: number): boolean {
+  return w.lastHeartbeatAt > now - ttlMs && w.unhealthyUntil <= now;
+}
+
+export function listWorkers(db: EdgeDb) {
+  return db.select().from(workers).orderBy(asc(workers.id)).all();
+}
+
+export function healthyWorkers(db: EdgeDb, now: number, ttlMs: number) {
+  return db
+    .select()
+    .from(workers)
+    .where(and(gt(workers.lastHeartbeatAt, now - ttlMs), lte(workers.unhealthyUntil, now)))
+    .orderBy(asc(workers.id))
+    .all();
+}
+
+/** Any worker seen recently, for /v1/embed (30 s TTL: embedding is cheap and retried by callers). */
+export async function pickEmbedWorker(db: EdgeDb, now: number) {
+  const rows = await healthyWorkers(db, now, 30_000);
+  return rows.sort((a, b) => a.inFlight + a.queueDepth - (b.inFlight + b.queueDepth))[0];
+}
+
+/** Takes a worker out of the rotation for `backoffMs` after a failed dispatch. */
+export async function markWorkerFailed(db: EdgeDb, id: string, now: number, backoffMs: number) {
+  await db
+    .update(workers)
+    .set({
+      unhealthyUntil: now + backoffMs,
+      consecutiveFailures: sql`${workers.consecutiveFailures} + 1`,
+    })
+    .where(eq(workers.id, id));
+}
+
+export async function markWorkerOk(db: EdgeDb, id: string) {
+  await db.update(workers).set({ consecutiveFailures: 0 }).where(eq(workers.id, id));
+}
+
+/** Workers whose heartbeat expired; they stay listed (unhealthy) until they heartbeat again. */
+export function expiredWorkers(db: EdgeDb, now: number, ttlMs: number) {
+  return db
+    .select()
+    .from(workers)
+    .where(lte(workers.lastHeartbeatAt, now - ttlMs))
+    .all();
+}

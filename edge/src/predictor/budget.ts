@@ -1,0 +1,51 @@
+/**
+ * POST /v1/budget's computation: prompt -> p̄ -> dense curves -> t* (SPEC §5 plateau rule with
+ * the bundle's weights and eps) or, when the caller gives `quality`, the quality-target rule.
+ */
+import { stepsForQuality } from "@budgetfusion/shared/plateau/quality-target";
+import { stepBudget } from "@budgetfusion/shared/plateau/step-budget";
+import type { BudgetRequest, BudgetResponse } from "@budgetfusion/shared/schemas/edge-api";
+import type { EdgeDb } from "../db/client";
+import { embedPrompt } from "./embed-prompt";
+import type { LoadedPredictor } from "./load-predictor";
+import { predictCurves } from "./predict-curves";
+
+/** The paper's REFERENCE condition (SPEC §1), reported for comparison. */
+export const REFERENCE_STEPS = 65;
+
+export async function computeBudget(
+  db: EdgeDb,
+  predictor: LoadedPredictor,
+  version: string,
+  req: BudgetRequest,
+): Promise<BudgetResponse> {
+  const { manifest } = predictor;
+  const embedding = await embedPrompt(db, predictor, req.prompt);
+  const curves = await predictCurves(predictor, embedding);
+  const bounds = { minSteps: req.min_steps, maxSteps: req.max_steps };
+  const result =
+    req.quality === undefined
+      ? stepBudget(curves, {
+          ...bounds,
+          weights: manifest.plateau.weights,
+          eps: manifest.plateau.eps,
+        })
+      : stepsForQuality(curves, req.quality, bounds);
+  const response: BudgetResponse = {
+    steps: result.steps,
+    per_metric: result.perMetric,
+    reference_steps: REFERENCE_STEPS,
+    savings_vs_reference: 1 - result.steps / REFERENCE_STEPS,
+    predictor_version: version,
+    mode: req.quality === undefined ? "plateau" : "quality",
+  };
+  if (req.include_curves === true) {
+    response.curves = {
+      steps: Array.from({ length: manifest.dense_steps }, (_, i) => i + 1),
+      lsnr: Array.from(curves.lsnr),
+      dsim: Array.from(curves.dsim),
+      iclip: Array.from(curves.iclip),
+    };
+  }
+  return response;
+}

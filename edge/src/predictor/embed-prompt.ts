@@ -1,0 +1,103 @@
+/**
+ * The prompt embedding p̄ (SPEC §4): CLIP text embedding, L2-normalised. Either computed at the
+ * edge with the bundle's text model (transformers.js layout: input_ids + attention_mask int64
+ * -> text_embeds), or, when the encoder is too large for a Worker (manifest.embedding.runs_at =
+ * "gpu-worker"), fetched from a GPU worker's POST /v1/embed and cached in D1.
+ *
+ * Cache choice: D1, keyed by sha256(model_id + "\n" + prompt). D1 is already bound, strongly
+ * consistent and survives isolates and deploys; KV is eventually consistent and would need
+ * another binding; the Cache API is per-data-centre and only caches Responses. A small
+ * in-isolate map in front of D1 saves the round trip for repeated prompts.
+ */
+import { ShapeError, UpstreamError } from "@budgetfusion/shared/errors";
+import { z } from "zod";
+import type { EdgeDb } from "../db/client";
+import { getCachedEmbedding, putCachedEmbedding } from "../db/queries/embeddings";
+import { pickEmbedWorker } from "../db/queries/workers";
+import type { EdgeTextEncoder, LoadedPredictor } from "./load-predictor";
+
+/** In place: x / ||x||_2 (left as is when the norm is 0). */
+export function l2Normalise(x: Float32Array): Float32Array {
+  let sum = 0;
+  for (const v of x) sum += v * v;
+  const norm = Math.sqrt(sum);
+  if (norm > 0) for (let i = 0; i < x.length; i++) x[i] /= norm;
+  return x;
+}
+
+export async function embedOnEdge(encoder: EdgeTextEncoder, prompt: string): Promise<Float32Array> {
+  const enc = encoder.tokenizer.encode([prompt], { padding: "max_length" });
+  const dims = [1, enc.length];
+  const out = await encoder.session.run({
+    input_ids: { type: "int64", data: BigInt64Array.from(enc.inputIds, BigInt), dims },
+    attention_mask: { type: "int64", data: BigInt64Array.from(enc.attentionMask, BigInt), dims },
+  });
+  const embeds = out.text_embeds;
+  if (embeds === undefined || !(embeds.data instanceof Float32Array)) {
+    throw new ShapeError("text model has no float32 output text_embeds", { field: "text_embeds" });
+  }
+  return l2Normalise(Float32Array.from(embeds.data));
+}
+
+const embedResponseSchema = z.object({
+  model_id: z.string(),
+  width: z.number().int().positive(),
+  embeddings: z.array(z.array(z.number())).min(1),
+});
+
+async function sha256Hex(text: string): Promise<string> {
+  const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text));
+  return [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+const isolateCache = new Map<string, Float32Array>();
+const ISOLATE_CACHE_ENTRIES = 1024;
+
+export async function embedViaWorker(
+  db: EdgeDb,
+  modelId: string,
+  width: number,
+  prompt: string,
+  fetcher: typeof fetch = fetch,
+): Promise<Float32Array> {
+  const key = await sha256Hex(`${modelId}\n${prompt}`);
+  const hit = isolateCache.get(key) ?? (await getCachedEmbedding(db, key));
+  if (hit !== undefined) {
+    isolateCache.set(key, hit);
+    return Float32Array.from(hit);
+  }
+  const worker = await pickEmbedWorker(db, Date.now());
+  if (worker === undefined) throw new UpstreamError("no healthy GPU worker to embed the prompt");
+  let res: Response;
+  try {
+    res = await fetcher(new URL("/v1/embed", worker.url), {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ texts: [prompt] }),
+      signal: AbortSignal.timeout(30_000),
+    });
+  } catch (cause) {
+    throw new UpstreamError(`embedding request to ${worker.id} failed`, { cause });
+  }
+  if (!res.ok) throw new UpstreamError(`embedding worker ${worker.id} answered ${res.status}`);
+  const parsed = embedResponseSchema.safeParse(await res.json().catch(() => null));
+  if (!parsed.success) throw new UpstreamError(`embedding worker ${worker.id} sent a bad body`);
+  const { model_id, embeddings } = parsed.data;
+  if (model_id !== modelId || embeddings[0].length !== width) {
+    throw new UpstreamError(
+      `embedding worker ${worker.id} uses ${model_id} (width ${embeddings[0].length}), bundle needs ${modelId} (width ${width})`,
+    );
+  }
+  const vector = l2Normalise(Float32Array.from(embeddings[0]));
+  if (isolateCache.size >= ISOLATE_CACHE_ENTRIES) isolateCache.clear();
+  isolateCache.set(key, vector);
+  await putCachedEmbedding(db, key, modelId, vector);
+  return Float32Array.from(vector);
+}
+
+/** p̄ for the bundle, wherever its manifest says the encoder runs. */
+export function embedPrompt(db: EdgeDb, predictor: LoadedPredictor, prompt: string) {
+  const { embedding } = predictor.manifest;
+  if (predictor.textEncoder !== undefined) return embedOnEdge(predictor.textEncoder, prompt);
+  return embedViaWorker(db, embedding.model_id, embedding.width, prompt);
+}

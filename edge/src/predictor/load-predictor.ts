@@ -1,0 +1,99 @@
+/**
+ * Turns a verified bundle manifest plus a file reader into ready ONNX sessions (SPEC §4): one
+ * predictor session per metric (deduplicated for multi-head bundles) and, when the embedding
+ * runs at the edge, the CLIP text model with its tokenizer. Used by serving (files from R2) and
+ * by upload verification (files from the request), so both load exactly the same way.
+ */
+import { ModelLoadError } from "@budgetfusion/shared/errors";
+import {
+  type BundleManifest,
+  type FileRef,
+  METRIC_NAMES,
+  type MetricName,
+} from "@budgetfusion/shared/predictor/bundle-manifest";
+import type { OrtPort, PortSession } from "@budgetfusion/shared/runtime/ort-port";
+import { ClipTokenizer } from "@budgetfusion/shared/tokenizer/clip-tokenizer";
+
+export type ReadBytes = (file: string) => Promise<Uint8Array>;
+
+export interface EdgeTextEncoder {
+  tokenizer: ClipTokenizer;
+  session: PortSession;
+}
+
+export interface LoadedPredictor {
+  manifest: BundleManifest;
+  sessions: Record<MetricName, PortSession>;
+  textEncoder?: EdgeTextEncoder;
+  release(): Promise<void>;
+}
+
+async function session(port: OrtPort, read: ReadBytes, ref: FileRef, field: string) {
+  const bytes = await read(ref.file);
+  try {
+    return await port.createSession(bytes);
+  } catch (cause) {
+    throw new ModelLoadError(`${ref.file} is not a loadable ONNX model: ${String(cause)}`, {
+      field,
+      cause,
+    });
+  }
+}
+
+async function loadTextEncoder(
+  manifest: BundleManifest,
+  port: OrtPort,
+  read: ReadBytes,
+): Promise<EdgeTextEncoder | undefined> {
+  const { embedding } = manifest;
+  if (embedding.runs_at !== "edge") return undefined;
+  if (embedding.text_model === undefined || embedding.tokenizer === undefined) {
+    throw new ModelLoadError("embedding.runs_at is 'edge' but text_model or tokenizer is missing", {
+      field: embedding.text_model === undefined ? "embedding.text_model" : "embedding.tokenizer",
+    });
+  }
+  const tokenizerText = new TextDecoder().decode(await read(embedding.tokenizer.file));
+  let tokenizerJson: unknown;
+  try {
+    tokenizerJson = JSON.parse(tokenizerText);
+  } catch (cause) {
+    throw new ModelLoadError(`${embedding.tokenizer.file} is not JSON`, {
+      field: "embedding.tokenizer",
+      cause,
+    });
+  }
+  const tokenizer = ClipTokenizer.fromJson(tokenizerJson);
+  const textSession = await session(port, read, embedding.text_model, "embedding.text_model");
+  return { tokenizer, session: textSession };
+}
+
+export async function loadPredictor(
+  manifest: BundleManifest,
+  port: OrtPort,
+  read: ReadBytes,
+): Promise<LoadedPredictor> {
+  const byFile = new Map<string, Promise<PortSession>>();
+  for (const metric of METRIC_NAMES) {
+    const ref = manifest.predictor.files[metric];
+    if (!byFile.has(ref.file)) {
+      byFile.set(ref.file, session(port, read, ref, `predictor.files.${metric}`));
+    }
+  }
+  const textEncoder = await loadTextEncoder(manifest, port, read);
+  const sessions = {} as Record<MetricName, PortSession>;
+  for (const metric of METRIC_NAMES) {
+    sessions[metric] = await (byFile.get(
+      manifest.predictor.files[metric].file,
+    ) as Promise<PortSession>);
+  }
+  const all = new Set<PortSession>([...Object.values(sessions)]);
+  if (textEncoder !== undefined) all.add(textEncoder.session);
+  return {
+    manifest,
+    sessions,
+    textEncoder,
+    release: async () => {
+      await Promise.all([...all].map((s) => s.release()));
+    },
+  };
+}

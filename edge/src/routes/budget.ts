@@ -1,0 +1,33 @@
+/** POST /v1/budget: the step budget t* for a prompt (SPEC §5, §7). */
+import { budgetRequestSchema, budgetResponseSchema } from "@budgetfusion/shared/schemas/edge-api";
+import { createRoute } from "@hono/zod-openapi";
+import type { EdgeApp } from "../app-env";
+import { computeBudget } from "../predictor/budget";
+import { activePredictor, errorResponse, jsonBody } from "./common";
+
+const route = createRoute({
+  method: "post",
+  path: "/v1/budget",
+  summary: "Step budget t* for a prompt",
+  description:
+    "Predicts the three perceptual metric curves over 1..129 steps and returns the plateau " +
+    "step t* (SPEC §5), or with `quality` the fewest steps reaching that share of every " +
+    "metric's 1->129 change.",
+  request: { body: jsonBody(budgetRequestSchema) },
+  responses: {
+    200: {
+      description: "The budget",
+      content: { "application/json": { schema: budgetResponseSchema } },
+    },
+    400: errorResponse("Invalid input; error.field names the field"),
+    503: errorResponse("No active predictor"),
+  },
+});
+
+export function registerBudgetRoutes(app: EdgeApp) {
+  app.openapi(route, async (c) => {
+    const req = c.req.valid("json");
+    const { version, predictor } = await activePredictor(c);
+    return c.json(await computeBudget(c.var.db, predictor, version, req), 200);
+  });
+}

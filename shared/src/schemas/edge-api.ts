@@ -1,0 +1,165 @@
+/**
+ * Request and response schemas of the edge's public, worker-facing and admin API (SPEC §7).
+ * The edge validates with them and serves them as OpenAPI (GET /openapi.json); clients (the
+ * deploy CLI, the GPU worker's registration loop, tests) parse responses with them.
+ */
+import { z } from "zod";
+
+const MAX_PROMPT_CHARS = 2000;
+
+export const promptSchema = z
+  .string()
+  .trim()
+  .min(1, "must not be empty")
+  .max(MAX_PROMPT_CHARS, `at most ${MAX_PROMPT_CHARS} characters`);
+
+const stepCount = z.number().int().min(1).max(1000);
+/** Budget bounds live on the dense predicted grid 1..129 (SPEC §1). */
+const denseStep = z.number().int().min(1).max(129);
+
+export const perMetricStepsSchema = z.object({
+  lsnr: z.number().int(),
+  dsim: z.number().int(),
+  iclip: z.number().int(),
+});
+
+export const curvesSchema = z
+  .object({
+    steps: z.array(z.number().int()),
+    lsnr: z.array(z.number()),
+    dsim: z.array(z.number()),
+    iclip: z.array(z.number()),
+  })
+  .meta({ description: "Predicted dense metric curves at steps 1..dense_steps." });
+
+export const budgetRequestSchema = z
+  .object({
+    prompt: promptSchema,
+    min_steps: denseStep.optional(),
+    max_steps: denseStep.optional(),
+    /**
+     * Quality target in (0, 1] (shared/src/plateau/quality-target.ts): the fewest steps at which
+     * every predicted metric has covered this share of its predicted 1 -> 129-step change and
+     * stays there (1 = the 129-step reference). Without it the plateau rule t* (SPEC §5) is used.
+     */
+    quality: z
+      .number()
+      .gt(0)
+      .max(1)
+      .optional()
+      .meta({
+        description:
+          "Quality target in (0,1]. When given, steps = the fewest t at which every predicted " +
+          "metric curve has covered this share of its change from step 1 to step 129 and stays " +
+          "there (clamped to [min_steps, max_steps]); per_metric gives that t per metric. " +
+          "Without it, steps = the plateau rule t* (SPEC §5).",
+      }),
+    include_curves: z.boolean().optional(),
+  })
+  .strict()
+  .refine(
+    (b) => b.min_steps === undefined || b.max_steps === undefined || b.min_steps <= b.max_steps,
+    {
+      message: "min_steps must not exceed max_steps",
+      path: ["min_steps"],
+    },
+  );
+export type BudgetRequest = z.infer<typeof budgetRequestSchema>;
+
+export const budgetResponseSchema = z.object({
+  steps: z.number().int(),
+  per_metric: perMetricStepsSchema,
+  reference_steps: z.number().int(),
+  /** 1 - steps / reference_steps (negative when the budget exceeds the reference). */
+  savings_vs_reference: z.number(),
+  predictor_version: z.string(),
+  mode: z.enum(["plateau", "quality"]),
+  curves: curvesSchema.optional(),
+});
+export type BudgetResponse = z.infer<typeof budgetResponseSchema>;
+
+export const generateRequestSchema = z
+  .object({
+    prompt: promptSchema,
+    negative_prompt: z.string().max(MAX_PROMPT_CHARS).optional(),
+    steps: z.union([z.literal("auto"), stepCount]).default("auto"),
+    seed: z
+      .number()
+      .int()
+      .min(0)
+      .max(2 ** 32 - 1)
+      .optional(),
+    guidance_scale: z.number().min(0).max(50).optional(),
+    width: z.number().int().min(8).max(2048).multipleOf(8).optional(),
+    height: z.number().int().min(8).max(2048).multipleOf(8).optional(),
+  })
+  .strict();
+export type GenerateRequest = z.infer<typeof generateRequestSchema>;
+
+export const generateQuerySchema = z.object({
+  wait: z.coerce.number().min(0).max(120).optional(),
+});
+
+export const jobStatusSchema = z.enum(["queued", "running", "succeeded", "failed"]);
+
+export const jobResponseSchema = z.object({
+  job_id: z.string(),
+  status: jobStatusSchema,
+  steps: z.number().int(),
+  steps_source: z.enum(["auto", "fixed"]),
+  seed: z.number().int(),
+  attempt: z.number().int(),
+  predictor_version: z.string().nullable(),
+  worker: z.string().nullable(),
+  timings: z.record(z.string(), z.unknown()).nullable(),
+  image_url: z.string().nullable(),
+  error: z.object({ code: z.string(), message: z.string() }).optional(),
+});
+export type JobResponse = z.infer<typeof jobResponseSchema>;
+
+export const acceptedResponseSchema = z.object({ job_id: z.string(), status: jobStatusSchema });
+
+export const workerRegistrationSchema = z
+  .object({
+    worker_id: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, "1-64 of [A-Za-z0-9._-]"),
+    url: z.url({ protocol: /^https?$/ }),
+    model_id: z.string().min(1).max(200),
+    capacity: z.number().int().min(1).max(1024),
+    queue_depth: z.number().int().min(0),
+    in_flight: z.number().int().min(0),
+  })
+  .strict();
+export type WorkerRegistration = z.infer<typeof workerRegistrationSchema>;
+
+export const heartbeatResponseSchema = z.object({ heartbeat_interval_s: z.number() });
+
+export const workerViewSchema = z.object({
+  worker_id: z.string(),
+  url: z.string(),
+  model_id: z.string(),
+  capacity: z.number().int(),
+  queue_depth: z.number().int(),
+  in_flight: z.number().int(),
+  healthy: z.boolean(),
+  last_heartbeat_at: z.string(),
+});
+
+export const bundleViewSchema = z.object({
+  version: z.string(),
+  active: z.boolean(),
+  created_at: z.string(),
+  total_bytes: z.number().int(),
+  embedding_runs_at: z.enum(["edge", "gpu-worker"]),
+  diffusion_model: z.string(),
+});
+
+export const errorBodySchema = z.object({
+  error: z.object({
+    code: z.string(),
+    message: z.string(),
+    field: z.string().optional(),
+    details: z.unknown().optional(),
+    requestId: z.string(),
+  }),
+});
+export type ErrorBody = z.infer<typeof errorBodySchema>;
