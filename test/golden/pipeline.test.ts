@@ -7,7 +7,8 @@
 import { spawnSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loadModelDir } from "../../gpu-worker/src/pipeline/model-dir";
 import { SdPipeline } from "../../gpu-worker/src/pipeline/sd-pipeline";
@@ -32,6 +33,7 @@ interface PipelineCase {
   image: ArrayRef;
 }
 
+const REPO_ROOT = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
 const REFS = fixturePath("refs-public");
 const MODEL = fixturePath("tiny-sd2");
 const { cases } = readJson<{ cases: PipelineCase[] }>("refs-public", "pipeline.json");
@@ -88,4 +90,94 @@ describe("SD pipeline parity with diffusers (tiny-sd2)", () => {
       expect(errors.image).toBeLessThanOrEqual(1e-4);
     });
   }
+});
+
+describe("worker:generate CLI", () => {
+  let out: string;
+  beforeAll(() => {
+    out = mkdtempSync(join(tmpdir(), "bf-cli-"));
+  });
+  afterAll(() => rmSync(out, { recursive: true, force: true }));
+
+  const run = (args: string[]) =>
+    spawnSync("npm", ["run", "-s", "worker:generate", "--", ...args], {
+      cwd: REPO_ROOT,
+      encoding: "utf8",
+      timeout: 60_000,
+    });
+
+  it("reproduces a recorded batch case from its latents and writes the files", () => {
+    const c = cases.find((x) => x.name === "batch_3") as PipelineCase;
+    const r = run([
+      "--model",
+      MODEL,
+      ...prompts(c).flatMap((p) => ["--prompt", p]),
+      "--steps",
+      String(c.steps),
+      "--guidance",
+      String(c.guidance_scale),
+      "--height",
+      String(c.height),
+      "--width",
+      String(c.width),
+      "--latents",
+      join(REFS, c.latents_unscaled.file),
+      "--out-latents",
+      join(out, "latents.bin"),
+      "--out-image",
+      join(out, "image.bin"),
+      "--png",
+      join(out, "img"),
+    ]);
+    expect(r.status, r.stderr).toBe(0);
+    const latents = readF32(out, { file: "latents.bin", shape: c.final_latents.shape });
+    const image = readF32(out, { file: "image.bin", shape: c.image.shape });
+    expect(maxAbsDiff(latents.data, readF32(REFS, c.final_latents).data)).toBeLessThanOrEqual(1e-4);
+    expect(maxAbsDiff(image.data, readF32(REFS, c.image).data)).toBeLessThanOrEqual(1e-4);
+    // PNG signature on both images of the batch.
+    for (const i of [0, 1]) {
+      expect([...readFileSync(join(out, `img_${i}.png`)).subarray(0, 8)]).toEqual([
+        0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a,
+      ]);
+    }
+  });
+
+  const base = (over: Record<string, string>) => {
+    const flags: Record<string, string> = {
+      "--model": MODEL,
+      "--prompt": "x",
+      "--steps": "2",
+      "--guidance": "7.5",
+      "--height": "64",
+      "--width": "64",
+      "--out-latents": join(out, "a.bin"),
+      "--out-image": join(out, "b.bin"),
+      ...over,
+    };
+    return Object.entries(flags)
+      .filter(([, v]) => v !== "")
+      .flat();
+  };
+
+  it.each([
+    ["steps out of range", { "--steps": "0" }, /--steps/],
+    ["size not a multiple of 8", { "--width": "100" }, /--width: must be a multiple of 8/],
+    ["missing --prompt", { "--prompt": "" }, /--prompt is required/],
+    ["non-numeric guidance", { "--guidance": "lots" }, /--guidance must be a number/],
+    ["bad scheduler key", { "--scheduler": '{"timestep_spacing":"sideways"}' }, /timestep_spacing/],
+  ])("rejects %s with one line and a non-zero exit", (_name, over, pattern) => {
+    const r = run(base(over));
+    expect(r.status).not.toBe(0);
+    expect(r.stderr.trim().split("\n")).toHaveLength(1);
+    expect(r.stderr).toMatch(pattern);
+    expect(r.stderr).not.toMatch(/\bat .*\(/); // no stack frames
+  });
+
+  it("rejects a latents file of the wrong size", () => {
+    const bad = join(out, "short.bin");
+    writeFileSync(bad, new Uint8Array(12));
+    const r = run(base({ "--latents": bad }));
+    expect(r.status).not.toBe(0);
+    expect(r.stderr).toMatch(/--latents file .* has 12 bytes, expected 1024/);
+  });
 });

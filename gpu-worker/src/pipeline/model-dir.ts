@@ -22,6 +22,10 @@ const modelIndexSchema = z.looseObject({
   tokenizer: componentRef,
 });
 
+const unetConfigSchema = z.looseObject({
+  sample_size: z.number().int().positive().optional(),
+});
+
 const vaeConfigSchema = z.looseObject({
   scaling_factor: z.number().positive().optional(),
   block_out_channels: z.array(z.number().int().positive()).min(1).optional(),
@@ -39,6 +43,10 @@ export interface SdModelDir {
   /** Pixel size of one latent cell: 2^(len(block_out_channels) - 1), 8 for SD. */
   readonly vaeScaleFactor: number;
   readonly latentChannels: number;
+  /** Native image side in pixels: unet sample_size x vaeScaleFactor (768 for SD2-768). */
+  readonly defaultImageSize: number;
+  /** Absolute path of a file of the model folder. */
+  path(relPath: string): string;
   readText(relPath: string): Promise<string>;
   readBytes(relPath: string): Promise<Uint8Array>;
 }
@@ -90,14 +98,23 @@ export async function loadModelDir(dir: string, id?: string): Promise<SdModelDir
     (await readJson(root, "vae_decoder/config.json", true)) ?? {},
     "vae_decoder/config.json",
   );
+  const unet = parse(
+    unetConfigSchema,
+    (await readJson(root, "unet/config.json", true)) ?? {},
+    "unet/config.json",
+  );
+  const vaeScaleFactor = 2 ** ((vae.block_out_channels?.length ?? 4) - 1);
   return Object.freeze({
     id: id ?? basename(root),
     root,
     modelIndex,
     schedulerConfig: Object.freeze({ ...(schedulerRaw as Record<string, unknown>) }),
     vaeScalingFactor: vae.scaling_factor ?? DEFAULT_VAE_SCALING_FACTOR,
-    vaeScaleFactor: 2 ** ((vae.block_out_channels?.length ?? 4) - 1),
+    vaeScaleFactor,
     latentChannels: vae.latent_channels ?? 4,
+    // diffusers' default sample_size is 64 latents (512 px) when the config has none.
+    defaultImageSize: (unet.sample_size ?? 64) * vaeScaleFactor,
+    path: (rel: string) => join(root, rel),
     readText: (rel: string) => readFile(join(root, rel), "utf8"),
     readBytes: async (rel: string) => {
       try {

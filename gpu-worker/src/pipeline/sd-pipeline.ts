@@ -8,13 +8,14 @@
  */
 import { BudgetFusionError, ShapeError, ValidationError } from "@budgetfusion/shared/errors";
 import { seededLatents } from "@budgetfusion/shared/random/seeded-normal";
-import type { OrtPort, SessionOptions } from "@budgetfusion/shared/runtime/ort-port";
+import type { SessionOptions } from "@budgetfusion/shared/runtime/ort-port";
 import { EulerDiscreteScheduler } from "@budgetfusion/shared/schedulers/euler-discrete";
 import { parseSchedulerConfig } from "@budgetfusion/shared/schedulers/scheduler-config";
 import {
   type ClipTokenizer,
   loadClipTokenizer,
 } from "@budgetfusion/shared/tokenizer/clip-tokenizer";
+import type { FileOrtPort } from "../runtime/ort-node";
 import { TextEncoder } from "./components/text-encoder";
 import { Unet } from "./components/unet";
 import { VaeDecoder } from "./components/vae-decoder";
@@ -100,7 +101,7 @@ export class SdPipeline {
 
   /** Loads tokenizer and the three sessions of a model folder through `port`. */
   static async load(
-    port: OrtPort,
+    port: FileOrtPort,
     model: SdModelDir,
     options: SessionOptions & { tokenizer?: PromptTokenizer } = {},
   ): Promise<SdPipeline> {
@@ -109,17 +110,12 @@ export class SdPipeline {
     // Fail on a bad scheduler config at load time rather than on the first request.
     parseSchedulerConfig(model.schedulerConfig);
     const sessionOptions = { executionProviders: options.executionProviders };
-    const textEncoder = await TextEncoder.create(
-      port,
-      await model.readBytes("text_encoder/model.onnx"),
-      sessionOptions,
-    );
-    const unet = await Unet.create(port, await model.readBytes("unet/model.onnx"), sessionOptions);
-    const vae = await VaeDecoder.create(
-      port,
-      await model.readBytes("vae_decoder/model.onnx"),
-      sessionOptions,
-    );
+    // By path, so external-data weights next to model.onnx are found (SD2's UNet is > 2 GB).
+    const open = (component: string) =>
+      port.createSessionFromFile(model.path(`${component}/model.onnx`), sessionOptions);
+    const textEncoder = await TextEncoder.create(await open("text_encoder"));
+    const unet = await Unet.create(await open("unet"));
+    const vae = await VaeDecoder.create(await open("vae_decoder"));
     return new SdPipeline(model, tokenizer, textEncoder, unet, vae);
   }
 

@@ -94,27 +94,57 @@ class NodeSession implements PortSession {
   }
 }
 
-export class NodeOrtPort implements OrtPort {
+/**
+ * The Node port also opens models by path: ORT then resolves external-data files (weights.pb,
+ * model.onnx_data) next to the model, which SD2's >2 GB UNet needs, and the weights never pass
+ * through the JS heap.
+ */
+export interface FileOrtPort extends OrtPort {
+  createSessionFromFile(path: string, options?: SessionOptions): Promise<PortSession>;
+}
+
+export class NodeOrtPort implements FileOrtPort {
   readonly name = `onnxruntime-node ${ort.env.versions.common}`;
 
   constructor(private readonly defaultProviders: readonly string[] = ["cpu"]) {
     checkExecutionProviders(defaultProviders);
   }
 
-  async createSession(model: Uint8Array, options: SessionOptions = {}): Promise<PortSession> {
+  createSession(model: Uint8Array, options: SessionOptions = {}): Promise<PortSession> {
+    return this.open(model, options, "model bytes");
+  }
+
+  createSessionFromFile(path: string, options: SessionOptions = {}): Promise<PortSession> {
+    return this.open(path, options, path);
+  }
+
+  private async open(
+    model: Uint8Array | string,
+    options: SessionOptions,
+    what: string,
+  ): Promise<PortSession> {
     const providers = options.executionProviders ?? this.defaultProviders;
     checkExecutionProviders(providers);
+    const sessionOptions: ort.InferenceSession.SessionOptions = {
+      executionProviders: [...providers],
+      graphOptimizationLevel: "all",
+    };
     try {
-      const session = await ort.InferenceSession.create(model, {
-        executionProviders: [...providers],
-        graphOptimizationLevel: "all",
-      });
+      const session =
+        typeof model === "string"
+          ? await ort.InferenceSession.create(model, sessionOptions)
+          : await ort.InferenceSession.create(model, sessionOptions);
       return new NodeSession(session);
     } catch (cause) {
+      const hint = providers.includes("cuda")
+        ? " (the CUDA provider needs onnxruntime-node installed with ONNXRUNTIME_NODE_INSTALL=cuda12, see gpu-worker/README.md)"
+        : providers.includes("webgpu")
+          ? " (the WebGPU provider needs libvulkan1 and the GLVND libraries, see gpu-worker/README.md)"
+          : "";
       throw new ModelLoadError(
-        `onnxruntime-node could not create a session with providers [${providers.join(", ")}]: ${
+        `onnxruntime-node could not open ${what} with providers [${providers.join(", ")}]: ${
           cause instanceof Error ? cause.message : String(cause)
-        }`,
+        }${hint}`,
         { field: "executionProviders", cause },
       );
     }

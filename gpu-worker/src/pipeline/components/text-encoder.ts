@@ -3,7 +3,7 @@
  * [B, L] -> last_hidden_state [B, L, D] (SPEC §2, the UNet's encoder_hidden_states). The id
  * element type (int32 or int64) is read from the session.
  */
-import type { OrtPort, PortSession, SessionOptions } from "@budgetfusion/shared/runtime/ort-port";
+import type { PortSession } from "@budgetfusion/shared/runtime/ort-port";
 import { findIO, intTensor, RunTimer, readFloat } from "./session-io";
 
 export class TextEncoder {
@@ -16,8 +16,7 @@ export class TextEncoder {
     private readonly outputName: string,
   ) {}
 
-  static async create(port: OrtPort, model: Uint8Array, options?: SessionOptions) {
-    const session = await port.createSession(model, options);
+  static async create(session: PortSession) {
     const input = findIO(session.inputs, ["input_ids"], 0, "text_encoder");
     const output = findIO(session.outputs, ["last_hidden_state"], 0, "text_encoder");
     return new TextEncoder(session, input.name, input.type, output.name);

@@ -5,13 +5,7 @@
  * shape [1] or [B] as the model declares (diffusers' ONNX pipeline feeds [1]).
  */
 import { ModelLoadError } from "@budgetfusion/shared/errors";
-import type {
-  OrtPort,
-  PortSession,
-  PortTensor,
-  SessionIOInfo,
-  SessionOptions,
-} from "@budgetfusion/shared/runtime/ort-port";
+import type { PortSession, PortTensor, SessionIOInfo } from "@budgetfusion/shared/runtime/ort-port";
 import { encodeFloat16 } from "../float16";
 import { expectDims, findIO, floatTensor, RunTimer, readFloat } from "./session-io";
 
@@ -26,8 +20,7 @@ export class Unet {
     private readonly outputName: string,
   ) {}
 
-  static async create(port: OrtPort, model: Uint8Array, options?: SessionOptions) {
-    const session = await port.createSession(model, options);
+  static async create(session: PortSession) {
     const sample = findIO(session.inputs, ["sample"], 0, "unet");
     const timestep = findIO(session.inputs, ["timestep"], 1, "unet");
     const hidden = findIO(session.inputs, ["encoder_hidden_states"], 2, "unet");

@@ -2,12 +2,7 @@
  * VAE decoder of the diffusers ONNX layout (`vae_decoder/model.onnx`): latent_sample [B,4,h,w]
  * -> sample [B,3,8h,8w] in about [-1, 1] (SPEC §2). The caller divides by the scaling factor.
  */
-import type {
-  OrtPort,
-  PortSession,
-  SessionIOInfo,
-  SessionOptions,
-} from "@budgetfusion/shared/runtime/ort-port";
+import type { PortSession, SessionIOInfo } from "@budgetfusion/shared/runtime/ort-port";
 import { findIO, floatTensor, RunTimer, readFloat } from "./session-io";
 
 export class VaeDecoder {
@@ -19,8 +14,7 @@ export class VaeDecoder {
     private readonly outputName: string,
   ) {}
 
-  static async create(port: OrtPort, model: Uint8Array, options?: SessionOptions) {
-    const session = await port.createSession(model, options);
+  static async create(session: PortSession) {
     const input = findIO(session.inputs, ["latent_sample"], 0, "vae_decoder");
     const output = findIO(session.outputs, ["sample"], 0, "vae_decoder");
     return new VaeDecoder(session, input, output.name);
