@@ -28,6 +28,7 @@ import * as ort from "onnxruntime-node";
 import { FIXTURES } from "../helpers/fixtures";
 import { fakeEmbedding } from "./fake-embedding";
 import { FAKE_EMBED_MODEL, FAKE_EMBED_WIDTH } from "./fake-gpu-workers";
+import { PROBE_PROMPTS } from "./fixture-prompts";
 
 const REPO = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
 export const PROBE_PROMPTS = [

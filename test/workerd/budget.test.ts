@@ -1,0 +1,127 @@
+/**
+ * POST /v1/budget end to end in workerd: bundle uploaded through the admin API, activated, and
+ * the edge's curves compared with onnxruntime-node's (global setup) within 1e-5; t* compared with
+ * the shared plateau rule applied to the reference curves.
+ */
+
+import { SELF } from "cloudflare:test";
+import { stepsForQuality } from "@budgetfusion/shared/plateau/quality-target";
+import { stepBudget } from "@budgetfusion/shared/plateau/step-budget";
+import type { BudgetResponse } from "@budgetfusion/shared/schemas/edge-api";
+import { beforeAll, describe, expect, it } from "vitest";
+import { PROBE_PROMPTS } from "./fixture-prompts";
+import {
+  clearFakeCalls,
+  clearWorkers,
+  fakeCalls,
+  fixtureBundle,
+  installActive,
+  postJson,
+  registerWorker,
+} from "./helpers";
+
+function maxAbs(a: number[], b: number[]) {
+  expect(a.length).toBe(b.length);
+  return Math.max(...a.map((v, i) => Math.abs(v - b[i])));
+}
+
+describe("budget with a GPU-worker embedding bundle (fx-gpu24)", () => {
+  const bundle = fixtureBundle("fx-gpu24");
+  beforeAll(async () => {
+    await clearWorkers();
+    await registerWorker("embedder-1", "ok-embed.fake");
+    await installActive("fx-gpu24", "budget-gpu24");
+  });
+
+  it.each(PROBE_PROMPTS)("curves equal onnxruntime-node's within 1e-5: %s", async (prompt) => {
+    const res = await postJson("/v1/budget", { prompt, include_curves: true });
+    expect(res.status).toBe(200);
+    const body = (await res.json()) as BudgetResponse;
+    const expected = bundle.expected[prompt];
+    for (const m of ["lsnr", "dsim", "iclip"] as const) {
+      expect(maxAbs(body.curves?.[m] ?? [], expected[m])).toBeLessThanOrEqual(1e-5);
+    }
+    expect(body.curves?.steps).toEqual(Array.from({ length: 129 }, (_, i) => i + 1));
+    const ref = stepBudget(expected, {
+      weights: bundle.manifest.plateau.weights,
+      eps: bundle.manifest.plateau.eps,
+    });
+    expect(body.steps).toBe(ref.steps);
+    expect(body.per_metric).toEqual(ref.perMetric);
+    expect(body.reference_steps).toBe(65);
+    expect(body.savings_vs_reference).toBeCloseTo(1 - ref.steps / 65, 12);
+    expect(body.predictor_version).toBe("budget-gpu24");
+    expect(body.mode).toBe("plateau");
+  });
+
+  it("omits curves unless asked and clamps to [min_steps, max_steps]", async () => {
+    const prompt = PROBE_PROMPTS[0];
+    const ref = stepBudget(bundle.expected[prompt], {
+      weights: bundle.manifest.plateau.weights,
+      eps: bundle.manifest.plateau.eps,
+    });
+    const lo = Math.min(129, ref.steps + 5);
+    const res = await postJson("/v1/budget", { prompt, min_steps: lo, max_steps: 129 });
+    const body = (await res.json()) as BudgetResponse;
+    expect(body.curves).toBeUndefined();
+    expect(body.steps).toBe(lo);
+    const capped = (await (
+      await postJson("/v1/budget", { prompt, max_steps: 1 })
+    ).json()) as BudgetResponse;
+    expect(capped.steps).toBe(1);
+  });
+
+  it("quality mode follows the shared quality-target rule", async () => {
+    const prompt = PROBE_PROMPTS[1];
+    const ref = stepsForQuality(bundle.expected[prompt], 0.9);
+    const body = (await (
+      await postJson("/v1/budget", { prompt, quality: 0.9 })
+    ).json()) as BudgetResponse;
+    expect(body.mode).toBe("quality");
+    expect(body.steps).toBe(ref.steps);
+    expect(body.per_metric).toEqual(ref.perMetric);
+  });
+
+  it("caches embeddings: a repeated prompt does not call /v1/embed again", async () => {
+    await clearFakeCalls();
+    const prompt = "a prompt seen twice";
+    await postJson("/v1/budget", { prompt });
+    await postJson("/v1/budget", { prompt });
+    const embeds = (await fakeCalls()).filter((c) => c.path === "/v1/embed");
+    expect(embeds).toHaveLength(1);
+    expect(embeds[0].body).toEqual({ texts: [prompt] });
+  });
+
+  it("readyz reports the active version", async () => {
+    const res = await SELF.fetch("http://edge/readyz");
+    expect(res.status).toBe(200);
+    expect(await res.json()).toMatchObject({ status: "ready", predictor_version: "budget-gpu24" });
+  });
+});
+
+describe("budget with an edge-embedding bundle (fx-edge16: tiny-clip + exported predictors)", () => {
+  const bundle = fixtureBundle("fx-edge16");
+  beforeAll(async () => {
+    await installActive("fx-edge16", "budget-edge16");
+  });
+
+  it.each(PROBE_PROMPTS)("curves equal onnxruntime-node's within 1e-5: %s", async (prompt) => {
+    await clearFakeCalls();
+    const res = await postJson("/v1/budget", { prompt, include_curves: true });
+    expect(res.status).toBe(200);
+    const body = (await res.json()) as BudgetResponse;
+    const expected = bundle.expected[prompt];
+    for (const m of ["lsnr", "dsim", "iclip"] as const) {
+      expect(maxAbs(body.curves?.[m] ?? [], expected[m])).toBeLessThanOrEqual(1e-5);
+    }
+    const ref = stepBudget(expected, {
+      weights: bundle.manifest.plateau.weights,
+      eps: bundle.manifest.plateau.eps,
+    });
+    expect(body.steps).toBe(ref.steps);
+    expect(body.per_metric).toEqual(ref.perMetric);
+    expect(body.predictor_version).toBe("budget-edge16");
+    // The embedding ran at the edge: no GPU worker was asked.
+    expect((await fakeCalls()).filter((c) => c.path === "/v1/embed")).toEqual([]);
+  });
+});
