@@ -24,5 +24,6 @@ describe("@budgetfusion/shared barrel", () => {
     ]) {
       expect(shared, name).toHaveProperty(name);
     }
+    expect(shared.edgeApi).toHaveProperty("budgetRequestSchema");
   });
 });

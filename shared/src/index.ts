@@ -18,4 +18,6 @@ export * from "./random/seeded-normal";
 export * from "./runtime/ort-port";
 export * from "./schedulers/euler-discrete";
 export * from "./schedulers/scheduler-config";
+// HTTP schemas as namespaces: the edge and worker APIs reuse names (generateRequestSchema, ...).
+export * as edgeApi from "./schemas/edge-api";
 export * from "./tokenizer/clip-tokenizer";
