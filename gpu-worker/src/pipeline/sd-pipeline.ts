@@ -16,6 +16,7 @@ import {
   loadClipTokenizer,
 } from "@budgetfusion/shared/tokenizer/clip-tokenizer";
 import type { FileOrtPort } from "../runtime/ort-node";
+import { RunTimer } from "./components/session-io";
 import { TextEncoder } from "./components/text-encoder";
 import { Unet } from "./components/unet";
 import { VaeDecoder } from "./components/vae-decoder";
@@ -119,10 +120,22 @@ export class SdPipeline {
     return new SdPipeline(model, tokenizer, textEncoder, unet, vae);
   }
 
+  get modelId(): string {
+    return this.model.id;
+  }
+
+  /** Native image side in pixels, used when a request gives no size. */
+  get defaultSize(): number {
+    return this.model.defaultImageSize;
+  }
+
   /** Runs one text-to-image generation; see GenerateOptions for units and shapes. */
   async generate(opts: GenerateOptions): Promise<GenerateResult> {
     const start = performance.now();
-    const ortBefore = this.ortMs();
+    // Per-call timers: concurrent generations share the sessions.
+    const textTimer = new RunTimer();
+    const unetTimer = new RunTimer();
+    const vaeTimer = new RunTimer();
     const { prompts, steps, guidanceScale: g, height, width } = opts;
     const batch = prompts.length;
     if (batch < 1) throw new ValidationError("at least one prompt is needed", { field: "prompt" });
@@ -165,7 +178,7 @@ export class SdPipeline {
       : [...prompts];
     const { inputIds, length } = this.tokenizer.encode(texts);
     checkAborted(opts.signal);
-    const embeds = await this.textEncoder.encode(inputIds, texts.length, length);
+    const embeds = await this.textEncoder.encode(inputIds, texts.length, length, textTimer);
 
     const sigma0 = scheduler.initNoiseSigma;
     let latents: Float32Array = new Float32Array(noise.length);
@@ -187,6 +200,7 @@ export class SdPipeline {
         scheduler.timesteps[i],
         embeds.data,
         embeds.dims,
+        unetTimer,
       );
       let guided = out;
       if (cfg) {
@@ -206,9 +220,8 @@ export class SdPipeline {
     const sf = this.model.vaeScalingFactor;
     const scaledLatents = new Float32Array(latents.length);
     for (let i = 0; i < latents.length; i++) scaledLatents[i] = latents[i] / sf;
-    const decoded = await this.vae.decode(scaledLatents, latentDims);
+    const decoded = await this.vae.decode(scaledLatents, latentDims, vaeTimer);
     const image = toHwcImage(decoded.data, decoded.dims);
-    const text = this.textEncoder.timer.ms;
     return {
       promptEmbeds: embeds.data,
       promptEmbedsDims: embeds.dims,
@@ -218,18 +231,13 @@ export class SdPipeline {
       imageDims: image.dims,
       seed,
       timings: {
-        textMs: text,
-        unetMs: this.unet.timer.ms,
-        vaeMs: this.vae.timer.ms,
-        ortMs: this.ortMs() - ortBefore,
+        textMs: textTimer.ms,
+        unetMs: unetTimer.ms,
+        vaeMs: vaeTimer.ms,
+        ortMs: textTimer.ms + unetTimer.ms + vaeTimer.ms,
         totalMs: performance.now() - start,
       },
     };
-  }
-
-  /** Cumulative ONNX time of all components (per-call values are differences). */
-  private ortMs(): number {
-    return this.textEncoder.timer.ms + this.unet.timer.ms + this.vae.timer.ms;
   }
 
   async dispose(): Promise<void> {

@@ -4,11 +4,9 @@
  * element type (int32 or int64) is read from the session.
  */
 import type { PortSession } from "@budgetfusion/shared/runtime/ort-port";
-import { findIO, intTensor, RunTimer, readFloat } from "./session-io";
+import { findIO, intTensor, type RunTimer, readFloat } from "./session-io";
 
 export class TextEncoder {
-  readonly timer = new RunTimer();
-
   private constructor(
     private readonly session: PortSession,
     private readonly inputName: string,
@@ -27,11 +25,12 @@ export class TextEncoder {
     ids: Int32Array,
     batch: number,
     length: number,
+    timer: RunTimer,
   ): Promise<{ data: Float32Array; dims: number[] }> {
     const feeds = {
       [this.inputName]: intTensor(ids, [batch, length], this.inputType, "input_ids"),
     };
-    const out = await this.timer.time(() => this.session.run(feeds, [this.outputName]));
+    const out = await timer.time(() => this.session.run(feeds, [this.outputName]));
     const t = out[this.outputName];
     return { data: readFloat(t, "last_hidden_state"), dims: [...t.dims] };
   }

@@ -7,11 +7,9 @@
 import { ModelLoadError } from "@budgetfusion/shared/errors";
 import type { PortSession, PortTensor, SessionIOInfo } from "@budgetfusion/shared/runtime/ort-port";
 import { encodeFloat16 } from "../float16";
-import { expectDims, findIO, floatTensor, RunTimer, readFloat } from "./session-io";
+import { expectDims, findIO, floatTensor, type RunTimer, readFloat } from "./session-io";
 
 export class Unet {
-  readonly timer = new RunTimer();
-
   private constructor(
     private readonly session: PortSession,
     private readonly sample: SessionIOInfo,
@@ -38,6 +36,7 @@ export class Unet {
     timestep: number,
     hidden: Float32Array,
     hiddenDims: readonly number[],
+    timer: RunTimer,
   ): Promise<Float32Array> {
     const feeds = {
       [this.sample.name]: floatTensor(sample, sampleDims, this.sample.type, "sample"),
@@ -49,7 +48,7 @@ export class Unet {
         "encoder_hidden_states",
       ),
     };
-    const out = await this.timer.time(() => this.session.run(feeds, [this.outputName]));
+    const out = await timer.time(() => this.session.run(feeds, [this.outputName]));
     const t = out[this.outputName];
     expectDims(t.dims, sampleDims, "unet output");
     return readFloat(t, "out_sample");

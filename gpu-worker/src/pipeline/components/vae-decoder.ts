@@ -3,11 +3,9 @@
  * -> sample [B,3,8h,8w] in about [-1, 1] (SPEC §2). The caller divides by the scaling factor.
  */
 import type { PortSession, SessionIOInfo } from "@budgetfusion/shared/runtime/ort-port";
-import { findIO, floatTensor, RunTimer, readFloat } from "./session-io";
+import { findIO, floatTensor, type RunTimer, readFloat } from "./session-io";
 
 export class VaeDecoder {
-  readonly timer = new RunTimer();
-
   private constructor(
     private readonly session: PortSession,
     private readonly input: SessionIOInfo,
@@ -24,11 +22,12 @@ export class VaeDecoder {
   async decode(
     latents: Float32Array,
     dims: readonly number[],
+    timer: RunTimer,
   ): Promise<{ data: Float32Array; dims: number[] }> {
     const feeds = {
       [this.input.name]: floatTensor(latents, dims, this.input.type, "latent_sample"),
     };
-    const out = await this.timer.time(() => this.session.run(feeds, [this.outputName]));
+    const out = await timer.time(() => this.session.run(feeds, [this.outputName]));
     const t = out[this.outputName];
     return { data: readFloat(t, "sample"), dims: [...t.dims] };
   }
