@@ -1,0 +1,253 @@
+/**
+ * ONNX export of a trained predictor (SPEC §4 "Export"): the standard bidirectional `LSTM`
+ * operator (one node per layer, opset 14, IR 7), so onnxruntime-web and -node run it.
+ *
+ *   features [batch, steps, D] float32
+ *   -> Transpose(1,0,2) -> per layer: LSTM(bidirectional) Y [T,2,B,H] -> Transpose(0,2,1,3)
+ *      -> Reshape(0,0,-1) [T,B,2H]  -> Transpose(1,0,2) [B,T,2H]
+ *   -> MatMul(fc1ᵀ) + fc1.bias -> Relu -> MatMul(fc2ᵀ) + fc2.bias -> Sigmoid [B,T,1]
+ *   -> Squeeze(2) -> scores [batch, steps]
+ *
+ * PyTorch -> ONNX LSTM mapping: gate blocks reordered from i,f,g,o to ONNX's i,o,f,c;
+ * W = [W_ih fwd; W_ih rev] [2,4H,Din], R likewise from W_hh, B = [b_ih ; b_hh] per direction
+ * [2,8H]. mlp-tanh: features -> MatMul(mlp.weightᵀ) + mlp.bias -> Tanh -> the same head.
+ * bilstm-3head: by default ONE file whose "scores" is [batch, steps, 3] (heads concatenated in
+ * METRIC_NAMES order lsnr, dsim, iclip); with `{ head: h }` a file with head h only and the
+ * single-metric contract "scores" [batch, steps] (what a bundle's per-metric files need).
+ * Serialised with onnx-proto (ONNX 1.10 protobuf types).
+ */
+import { createRequire } from "node:module";
+import { ValidationError } from "@budgetfusion/shared/errors";
+import type { onnx as OnnxNs } from "onnx-proto";
+import { type Architecture, headCount, headPrefix } from "../model/config";
+import type { ParamMap } from "../model/params";
+import { modelConfigFromParams } from "../train/predict";
+
+// onnx-proto is CommonJS whose named exports Node's ESM loader cannot detect.
+const { onnx } = createRequire(import.meta.url)("onnx-proto") as { onnx: typeof OnnxNs };
+
+export const ONNX_OPSET = 14;
+export const ONNX_INPUT = "features";
+export const ONNX_OUTPUT = "scores";
+
+export interface ExportOptions {
+  /** bilstm-3head only: export this head alone with output [batch, steps]. */
+  head?: number;
+  /** Written into the model's doc string (e.g. training data hash). */
+  docString?: string;
+}
+
+const FLOAT = 1;
+const INT64 = 7;
+
+class GraphBuilder {
+  readonly nodes: OnnxNs.INodeProto[] = [];
+  readonly inits: OnnxNs.ITensorProto[] = [];
+  private n = 0;
+
+  name(base: string): string {
+    this.n += 1;
+    return `${base}_${this.n}`;
+  }
+
+  floatInit(name: string, dims: number[], data: Float32Array): string {
+    const raw = new Uint8Array(data.byteLength);
+    raw.set(new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
+    this.inits.push({ name, dims, dataType: FLOAT, rawData: raw });
+    return name;
+  }
+
+  int64Init(base: string, values: number[]): string {
+    const name = this.name(base);
+    this.inits.push({ name, dims: [values.length], dataType: INT64, int64Data: values });
+    return name;
+  }
+
+  node(op: string, inputs: string[], attrs: OnnxNs.IAttributeProto[] = [], nOut = 1): string[] {
+    const outputs = Array.from({ length: nOut }, () => this.name(op.toLowerCase()));
+    this.nodes.push({
+      opType: op,
+      name: this.name(op),
+      input: inputs,
+      output: outputs,
+      attribute: attrs,
+    });
+    return outputs;
+  }
+}
+
+const ints = (name: string, v: number[]): OnnxNs.IAttributeProto => ({
+  name,
+  type: onnx.AttributeProto.AttributeType.INTS,
+  ints: v,
+});
+const int = (name: string, v: number): OnnxNs.IAttributeProto => ({
+  name,
+  type: onnx.AttributeProto.AttributeType.INT,
+  i: v,
+});
+const str = (name: string, v: string): OnnxNs.IAttributeProto => ({
+  name,
+  type: onnx.AttributeProto.AttributeType.STRING,
+  s: new TextEncoder().encode(v),
+});
+
+function get(params: ParamMap, name: string): Float32Array {
+  const t = params.get(name);
+  if (!t) throw new ValidationError(`params: missing tensor ${name}`, { field: `params.${name}` });
+  return t.data;
+}
+
+/** [rows, cols] -> [cols, rows]. */
+function transposed(a: Float32Array, rows: number, cols: number): Float32Array {
+  const out = new Float32Array(a.length);
+  for (let r = 0; r < rows; r++) for (let c = 0; c < cols; c++) out[c * rows + r] = a[r * cols + c];
+  return out;
+}
+
+/** PyTorch gate blocks i,f,g,o -> ONNX i,o,f,c, for a [4H, k] tensor (k = 1 for biases). */
+function reorderGates(a: Float32Array, H: number): Float32Array {
+  const k = a.length / (4 * H);
+  const out = new Float32Array(a.length);
+  [0, 3, 1, 2].forEach((src, dst) =>
+    out.set(a.subarray(src * H * k, (src + 1) * H * k), dst * H * k),
+  );
+  return out;
+}
+
+function concat(parts: Float32Array[]): Float32Array {
+  const out = new Float32Array(parts.reduce((s, p) => s + p.length, 0));
+  let off = 0;
+  for (const p of parts) {
+    out.set(p, off);
+    off += p.length;
+  }
+  return out;
+}
+
+function lstmLayers(
+  g: GraphBuilder,
+  params: ParamMap,
+  width: number,
+  H: number,
+  layers: number,
+  input: string,
+): string {
+  let x = g.node("Transpose", [input], [ints("perm", [1, 0, 2])])[0];
+  const flatten = g.int64Init("shape_t_b_2h", [0, 0, -1]);
+  for (let l = 0; l < layers; l++) {
+    const din = l === 0 ? width : 2 * H;
+    const dirs = ["", "_reverse"].map((s) => `l${l}${s}`);
+    const W = concat(dirs.map((d) => reorderGates(get(params, `lstm.weight_ih_${d}`), H)));
+    const R = concat(dirs.map((d) => reorderGates(get(params, `lstm.weight_hh_${d}`), H)));
+    const B = concat(
+      dirs.flatMap((d) => [
+        reorderGates(get(params, `lstm.bias_ih_${d}`), H),
+        reorderGates(get(params, `lstm.bias_hh_${d}`), H),
+      ]),
+    );
+    const w = g.floatInit(`lstm_l${l}_W`, [2, 4 * H, din], W);
+    const r = g.floatInit(`lstm_l${l}_R`, [2, 4 * H, H], R);
+    const b = g.floatInit(`lstm_l${l}_B`, [2, 8 * H], B);
+    const [y] = g.node(
+      "LSTM",
+      [x, w, r, b],
+      [str("direction", "bidirectional"), int("hidden_size", H)],
+      3,
+    );
+    const tb2h = g.node("Transpose", [y], [ints("perm", [0, 2, 1, 3])])[0];
+    x = g.node("Reshape", [tb2h, flatten])[0];
+  }
+  return g.node("Transpose", [x], [ints("perm", [1, 0, 2])])[0];
+}
+
+function head(
+  g: GraphBuilder,
+  params: ParamMap,
+  arch: Architecture,
+  h: number,
+  z: string,
+  F: number,
+  M: number,
+): string {
+  const p = headPrefix(arch, h);
+  const w1 = g.floatInit(
+    `${p}fc1.weight_T`,
+    [F, M],
+    transposed(get(params, `${p}fc1.weight`), M, F),
+  );
+  const b1 = g.floatInit(`${p}fc1.bias`, [M], get(params, `${p}fc1.bias`));
+  const w2 = g.floatInit(`${p}fc2.weight_T`, [M, 1], get(params, `${p}fc2.weight`));
+  const b2 = g.floatInit(`${p}fc2.bias`, [1], get(params, `${p}fc2.bias`));
+  const a1 = g.node("Add", [g.node("MatMul", [z, w1])[0], b1])[0];
+  const a2 = g.node("Add", [g.node("MatMul", [g.node("Relu", [a1])[0], w2])[0], b2])[0];
+  return g.node("Sigmoid", [a2])[0];
+}
+
+/**
+ * Serialises the predictor as an ONNX model (bytes of a ModelProto).
+ * @param params trained tensors under PyTorch names (ParamMap)
+ * @param config the architecture; sizes are read from the tensors
+ */
+export function exportPredictorOnnx(
+  params: ParamMap,
+  config: { architecture?: Architecture },
+  opts: ExportOptions = {},
+): Uint8Array {
+  const arch = config.architecture ?? "bilstm";
+  const cfg = modelConfigFromParams(params, arch);
+  const nh = headCount(arch);
+  if (
+    opts.head !== undefined &&
+    (arch !== "bilstm-3head" || !Number.isInteger(opts.head) || opts.head < 0 || opts.head >= nh)
+  )
+    throw new ValidationError(`head: ${opts.head} is not a head of ${arch}`, { field: "head" });
+  const F = 2 * cfg.hidden;
+  const g = new GraphBuilder();
+  let z: string;
+  if (arch === "mlp-tanh") {
+    const w = g.floatInit(
+      "mlp.weight_T",
+      [cfg.width, F],
+      transposed(get(params, "mlp.weight"), F, cfg.width),
+    );
+    const b = g.floatInit("mlp.bias", [F], get(params, "mlp.bias"));
+    z = g.node("Tanh", [g.node("Add", [g.node("MatMul", [ONNX_INPUT, w])[0], b])[0]])[0];
+  } else {
+    z = lstmLayers(g, params, cfg.width, cfg.hidden, cfg.layers, ONNX_INPUT);
+  }
+  const heads = opts.head !== undefined ? [opts.head] : Array.from({ length: nh }, (_, h) => h);
+  const outs = heads.map((h) => head(g, params, arch, h, z, F, cfg.mlp));
+  const last = g.nodes.length;
+  if (outs.length === 1) g.node("Squeeze", [outs[0], g.int64Init("axis2", [2])]);
+  else g.node("Concat", outs, [int("axis", 2)]);
+  g.nodes[last].output = [ONNX_OUTPUT];
+  const dim = (d: string | number): OnnxNs.TensorShapeProto.IDimension =>
+    typeof d === "string" ? { dimParam: d } : { dimValue: d };
+  const valueInfo = (name: string, dims: Array<string | number>): OnnxNs.IValueInfoProto => ({
+    name,
+    type: { tensorType: { elemType: FLOAT, shape: { dim: dims.map(dim) } } },
+  });
+  const model = onnx.ModelProto.create({
+    irVersion: 7,
+    producerName: "budgetfusion-training",
+    producerVersion: "1",
+    docString:
+      opts.docString ??
+      `BudgetFusion predictor (${arch}, H=${cfg.hidden}, M=${cfg.mlp}, layers=${cfg.layers})`,
+    opsetImport: [{ domain: "", version: ONNX_OPSET }],
+    graph: {
+      name: `budgetfusion_${arch.replace(/-/g, "_")}`,
+      node: g.nodes,
+      initializer: g.inits,
+      input: [valueInfo(ONNX_INPUT, ["batch", "steps", cfg.width])],
+      output: [
+        valueInfo(
+          ONNX_OUTPUT,
+          outs.length === 1 ? ["batch", "steps"] : ["batch", "steps", outs.length],
+        ),
+      ],
+    },
+  });
+  return onnx.ModelProto.encode(model).finish();
+}
