@@ -10,7 +10,7 @@
  * in-isolate map in front of D1 saves the round trip for repeated prompts.
  */
 import { ShapeError, UpstreamError } from "@budgetfusion/shared/errors";
-import { z } from "zod";
+import { embedResponseSchema } from "@budgetfusion/shared/schemas/worker-api";
 import type { EdgeDb } from "../db/client";
 import { getCachedEmbedding, putCachedEmbedding } from "../db/queries/embeddings";
 import { pickEmbedWorker } from "../db/queries/workers";
@@ -38,12 +38,6 @@ export async function embedOnEdge(encoder: EdgeTextEncoder, prompt: string): Pro
   }
   return l2Normalise(Float32Array.from(embeds.data));
 }
-
-const embedResponseSchema = z.object({
-  model_id: z.string(),
-  width: z.number().int().positive(),
-  embeddings: z.array(z.array(z.number())).min(1),
-});
 
 async function sha256Hex(text: string): Promise<string> {
   const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text));
@@ -83,9 +77,9 @@ export async function embedViaWorker(
   const parsed = embedResponseSchema.safeParse(await res.json().catch(() => null));
   if (!parsed.success) throw new UpstreamError(`embedding worker ${worker.id} sent a bad body`);
   const { model_id, embeddings } = parsed.data;
-  if (model_id !== modelId || embeddings[0].length !== width) {
+  if (model_id !== modelId || embeddings[0]?.length !== width) {
     throw new UpstreamError(
-      `embedding worker ${worker.id} uses ${model_id} (width ${embeddings[0].length}), bundle needs ${modelId} (width ${width})`,
+      `embedding worker ${worker.id} uses ${model_id} (width ${embeddings[0]?.length}), bundle needs ${modelId} (width ${width})`,
     );
   }
   const vector = l2Normalise(Float32Array.from(embeddings[0]));

@@ -4,6 +4,7 @@
  * deploy CLI, the GPU worker's registration loop, tests) parse responses with them.
  */
 import { z } from "zod";
+import { MAX_GUIDANCE, MAX_SIZE, MAX_STEPS, MIN_SIZE } from "./worker-api";
 
 const MAX_PROMPT_CHARS = 2000;
 
@@ -13,7 +14,9 @@ export const promptSchema = z
   .min(1, "must not be empty")
   .max(MAX_PROMPT_CHARS, `at most ${MAX_PROMPT_CHARS} characters`);
 
-const stepCount = z.number().int().min(1).max(1000);
+/** Fixed generation steps: what a GPU worker accepts (worker-api.ts). */
+const stepCount = z.number().int().min(1).max(MAX_STEPS);
+const imageSide = z.number().int().min(MIN_SIZE).max(MAX_SIZE).multipleOf(8);
 /** Budget bounds live on the dense predicted grid 1..129 (SPEC §1). */
 const denseStep = z.number().int().min(1).max(129);
 
@@ -89,9 +92,9 @@ export const generateRequestSchema = z
       .min(0)
       .max(2 ** 32 - 1)
       .optional(),
-    guidance_scale: z.number().min(0).max(50).optional(),
-    width: z.number().int().min(8).max(2048).multipleOf(8).optional(),
-    height: z.number().int().min(8).max(2048).multipleOf(8).optional(),
+    guidance_scale: z.number().min(0).max(MAX_GUIDANCE).optional(),
+    width: imageSide.optional(),
+    height: imageSide.optional(),
   })
   .strict();
 export type GenerateRequest = z.infer<typeof generateRequestSchema>;

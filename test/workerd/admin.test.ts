@@ -1,0 +1,195 @@
+/**
+ * Admin API in workerd: bearer auth (401 JSON without or with a wrong token), bundle upload
+ * verification failures (bad manifest, bad sha256, missing/extra file, ONNX that does not load),
+ * version conflicts, activation and rollback.
+ */
+import { SELF } from "cloudflare:test";
+import { describe, expect, it } from "vitest";
+import {
+  ADMIN,
+  bundleParts,
+  type ErrorJson,
+  postJson,
+  registration,
+  upload,
+  WORKER,
+} from "./helpers";
+
+async function sha256Hex(bytes: Uint8Array) {
+  const d = await crypto.subtle.digest("SHA-256", bytes);
+  return [...new Uint8Array(d)].map((b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+async function expectError(res: Response, status: number, code: string, field?: string) {
+  expect(res.status).toBe(status);
+  expect(res.headers.get("content-type")).toContain("application/json");
+  const body = (await res.json()) as ErrorJson;
+  expect(body.error.code).toBe(code);
+  if (field !== undefined) expect(body.error.field).toBe(field);
+  expect(body.error.requestId).toMatch(/.+/);
+  expect(JSON.stringify(body)).not.toMatch(/\n\s+at /);
+  return body;
+}
+
+describe("admin auth", () => {
+  const routes: [string, string][] = [
+    ["GET", "/admin/bundles"],
+    ["POST", "/admin/bundles"],
+    ["POST", "/admin/bundles/x/activate"],
+    ["POST", "/admin/bundles/rollback"],
+    ["GET", "/admin/workers"],
+  ];
+  it.each(routes)("%s %s without a token is 401 JSON", async (method, path) => {
+    await expectError(
+      await SELF.fetch(`http://edge${path}`, { method }),
+      401,
+      "unauthorized",
+      "authorization",
+    );
+  });
+  it.each(routes)("%s %s with a wrong token is 401 JSON", async (method, path) => {
+    const headers = { authorization: "Bearer test-admin-tokeN" };
+    await expectError(
+      await SELF.fetch(`http://edge${path}`, { method, headers }),
+      401,
+      "unauthorized",
+    );
+  });
+  it("the worker token is not an admin token", async () => {
+    await expectError(
+      await SELF.fetch("http://edge/admin/workers", { headers: WORKER }),
+      401,
+      "unauthorized",
+    );
+  });
+  it("worker registration needs the worker token", async () => {
+    await expectError(
+      await postJson("/v1/workers/register", registration("w", "ok.fake")),
+      401,
+      "unauthorized",
+    );
+    await expectError(
+      await postJson("/v1/workers/register", registration("w", "ok.fake"), ADMIN),
+      401,
+      "unauthorized",
+    );
+  });
+});
+
+describe("bundle upload verification", () => {
+  it("rejects a manifest that fails the schema, naming the key", async () => {
+    const parts = await bundleParts("fx-gpu24", "bad-manifest");
+    const m = JSON.parse(parts.manifest);
+    m.step_encoding.width = -3;
+    await expectError(
+      await upload({ ...parts, manifest: JSON.stringify(m) }),
+      422,
+      "invalid_bundle",
+      "manifest.step_encoding.width",
+    );
+  });
+  it("rejects a manifest that is not JSON", async () => {
+    const parts = await bundleParts("fx-gpu24", "bad-json");
+    await expectError(
+      await upload({ ...parts, manifest: "{not json" }),
+      422,
+      "invalid_bundle",
+      "manifest",
+    );
+  });
+  it("rejects a file whose sha256 differs from the manifest", async () => {
+    const parts = await bundleParts("fx-gpu24", "bad-sha");
+    const bytes = Uint8Array.from(parts.files.get("predictor/dsim.onnx") ?? []);
+    bytes[bytes.length - 1] ^= 0xff;
+    parts.files.set("predictor/dsim.onnx", bytes);
+    const body = await expectError(
+      await upload(parts),
+      422,
+      "invalid_bundle",
+      "predictor/dsim.onnx",
+    );
+    expect(body.error.message).toMatch(/sha256/);
+  });
+  it("rejects a missing file and an unreferenced extra file", async () => {
+    const parts = await bundleParts("fx-gpu24", "bad-files");
+    parts.files.delete("predictor/iclip.onnx");
+    await expectError(await upload(parts), 422, "invalid_bundle", "predictor/iclip.onnx");
+    const extra = await bundleParts("fx-gpu24", "bad-extra");
+    extra.files.set("notes.txt", new TextEncoder().encode("hi"));
+    await expectError(await upload(extra), 422, "invalid_bundle", "notes.txt");
+  });
+  it("rejects an ONNX file that does not load even when its sha256 matches", async () => {
+    const parts = await bundleParts("fx-gpu24", "bad-onnx");
+    const junk = new TextEncoder().encode("this is not an ONNX model");
+    parts.files.set("predictor/lsnr.onnx", junk);
+    const m = JSON.parse(parts.manifest);
+    m.predictor.files.lsnr = {
+      file: "predictor/lsnr.onnx",
+      sha256: await sha256Hex(junk),
+      bytes: junk.byteLength,
+    };
+    await expectError(
+      await upload({ ...parts, manifest: JSON.stringify(m) }),
+      422,
+      "invalid_bundle",
+      "predictor.files.lsnr",
+    );
+  });
+  it("rejects a model whose input width does not match the manifest", async () => {
+    const parts = await bundleParts("fx-gpu24", "bad-width");
+    const m = JSON.parse(parts.manifest);
+    m.embedding.width = 16;
+    m.step_encoding.width = 16;
+    await expectError(
+      await upload({ ...parts, manifest: JSON.stringify(m) }),
+      422,
+      "invalid_bundle",
+    );
+  });
+  it("rejects a non-multipart body with 415", async () => {
+    await expectError(
+      await postJson("/admin/bundles", { manifest: {} }, ADMIN),
+      415,
+      "unsupported_media_type",
+    );
+  });
+});
+
+describe("versions: upload, list, activate, roll back", () => {
+  it("stores inactive, refuses duplicates, activates and rolls back", async () => {
+    const up = await upload(await bundleParts("fx-gpu24", "v-a"));
+    expect(up.status).toBe(201);
+    expect(await up.json()).toMatchObject({
+      version: "v-a",
+      active: false,
+      embedding_runs_at: "gpu-worker",
+    });
+    await expectError(
+      await upload(await bundleParts("fx-gpu24", "v-a")),
+      409,
+      "conflict",
+      "manifest.version",
+    );
+    expect((await upload(await bundleParts("fx-gpu24", "v-b"))).status).toBe(201);
+
+    const activate = (v: string) =>
+      SELF.fetch(`http://edge/admin/bundles/${v}/activate`, { method: "POST", headers: ADMIN });
+    const rollback = () =>
+      SELF.fetch("http://edge/admin/bundles/rollback", { method: "POST", headers: ADMIN });
+    await expectError(await activate("nope"), 404, "not_found", "version");
+    expect(await (await activate("v-a")).json()).toEqual({ active: "v-a" });
+    await expectError(await rollback(), 409, "conflict");
+    expect(await (await activate("v-b")).json()).toEqual({ active: "v-b" });
+    const list = (await (
+      await SELF.fetch("http://edge/admin/bundles", { headers: ADMIN })
+    ).json()) as {
+      bundles: { version: string; active: boolean }[];
+    };
+    expect(list.bundles.filter((b) => b.active).map((b) => b.version)).toEqual(["v-b"]);
+    expect(await (await rollback()).json()).toEqual({ active: "v-a" });
+    const ready = (await (await SELF.fetch("http://edge/readyz")).json()) as {
+      predictor_version: string;
+    };
+    expect(ready.predictor_version).toBe("v-a");
+  });
+});
