@@ -16,8 +16,8 @@
  */
 import { ShapeError } from "@budgetfusion/shared/errors";
 
-/** An interleaved 8-bit RGB image. */
-export interface RgbImage {
+/** An interleaved 8-bit RGB image (shared/src/image/rgb-image.ts holds the float [0,1] form). */
+export interface Rgb8Image {
   width: number;
   height: number;
   /** [height, width, 3] row-major, 0..255. */
@@ -103,7 +103,7 @@ function clip8(acc: number, precision: number): number {
   return v < 0 ? 0 : v > 255 ? 255 : v;
 }
 
-function resizeHorizontal(src: RgbImage, outWidth: number, flavor: ResizeFlavor): RgbImage {
+function resizeHorizontal(src: Rgb8Image, outWidth: number, flavor: ResizeFlavor): Rgb8Image {
   const c = coefficients(src.width, outWidth, flavor);
   const out = new Uint8Array(src.height * outWidth * 3);
   const initial = 2 ** (c.precision - 1);
@@ -130,7 +130,7 @@ function resizeHorizontal(src: RgbImage, outWidth: number, flavor: ResizeFlavor)
   return { width: outWidth, height: src.height, data: out };
 }
 
-function resizeVertical(src: RgbImage, outHeight: number, flavor: ResizeFlavor): RgbImage {
+function resizeVertical(src: Rgb8Image, outHeight: number, flavor: ResizeFlavor): Rgb8Image {
   const c = coefficients(src.height, outHeight, flavor);
   const out = new Uint8Array(outHeight * src.width * 3);
   const initial = 2 ** (c.precision - 1);
@@ -153,11 +153,11 @@ function resizeVertical(src: RgbImage, outHeight: number, flavor: ResizeFlavor):
  * `resize(..., BICUBIC, antialias=True)` on a uint8 tensor ("torchvision").
  */
 export function resizeBicubic(
-  src: RgbImage,
+  src: Rgb8Image,
   width: number,
   height: number,
   flavor: ResizeFlavor = "torchvision",
-): RgbImage {
+): Rgb8Image {
   if (src.data.length !== src.width * src.height * 3) {
     throw new ShapeError(
       `RGB data has ${src.data.length} bytes, expected ${src.width}x${src.height}x3`,

@@ -6,7 +6,7 @@
  */
 import { ConfigError } from "@budgetfusion/shared/errors";
 import { z } from "zod";
-import { type ResizeFlavor, type RgbImage, resizeBicubic } from "./bicubic-resize";
+import { type ResizeFlavor, type Rgb8Image, resizeBicubic } from "./bicubic-resize";
 
 const sizeSchema = z.union([
   z.object({ shortest_edge: z.number().int().positive() }),
@@ -51,7 +51,7 @@ export function parsePreprocessorConfig(raw: unknown): PreprocessorConfig {
 }
 
 /** transformers' get_resize_output_image_size(default_to_square=False) for a shortest edge. */
-function resizeTarget(img: RgbImage, cfg: PreprocessorConfig): { width: number; height: number } {
+function resizeTarget(img: Rgb8Image, cfg: PreprocessorConfig): { width: number; height: number } {
   if ("height" in cfg.size) return { width: cfg.size.width, height: cfg.size.height };
   const short = cfg.size.shortest_edge;
   if (img.width <= img.height) {
@@ -61,7 +61,7 @@ function resizeTarget(img: RgbImage, cfg: PreprocessorConfig): { width: number; 
 }
 
 /** transformers' center_crop: offsets `int((orig - crop) / 2)`; pads with zeros when smaller. */
-function centerCrop(img: RgbImage, width: number, height: number): RgbImage {
+function centerCrop(img: Rgb8Image, width: number, height: number): Rgb8Image {
   const top = Math.floor((img.height - height) / 2);
   const left = Math.floor((img.width - width) / 2);
   const out = new Uint8Array(width * height * 3);
@@ -86,7 +86,7 @@ function centerCrop(img: RgbImage, width: number, height: number): RgbImage {
  * The 8-bit intermediate is kept because both resamplers return 8-bit images.
  */
 export function preprocessImage(
-  img: RgbImage,
+  img: Rgb8Image,
   cfg: PreprocessorConfig,
   flavor: ResizeFlavor = "torchvision",
 ): Float32Array {

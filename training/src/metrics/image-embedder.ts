@@ -10,7 +10,7 @@ import { access, readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { ModelLoadError, ShapeError } from "@budgetfusion/shared/errors";
 import type { OrtPort, PortSession } from "@budgetfusion/shared/runtime/ort-port";
-import type { RgbImage } from "./bicubic-resize";
+import type { Rgb8Image } from "./bicubic-resize";
 import {
   type PreprocessorConfig,
   parsePreprocessorConfig,
@@ -22,7 +22,7 @@ export const IMAGE_MODEL_FILES = ["onnx/vision_model.onnx", "onnx/model.onnx", "
 export interface ImageEmbedder {
   readonly width: number;
   /** Embeddings `[images.length, width]` row-major (not normalised). */
-  embed(images: readonly RgbImage[]): Promise<Float32Array>;
+  embed(images: readonly Rgb8Image[]): Promise<Float32Array>;
   /** Embeddings of already preprocessed pixel values `[B, 3, H, W]`. */
   embedPixels(pixels: Float32Array, batch: number): Promise<Float32Array>;
   release(): Promise<void>;
@@ -64,7 +64,7 @@ class OnnxImageEmbedder implements ImageEmbedder {
     return out.data as Float32Array;
   }
 
-  async embed(images: readonly RgbImage[]): Promise<Float32Array> {
+  async embed(images: readonly Rgb8Image[]): Promise<Float32Array> {
     const out = new Float32Array(images.length * this.width);
     const chunk = 16;
     for (let s = 0; s < images.length; s += chunk) {
