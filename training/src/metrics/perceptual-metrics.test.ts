@@ -1,0 +1,52 @@
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { lsnrOfPng } from "@budgetfusion/shared/metrics/lsnr";
+import { describe, expect, it } from "vitest";
+import { FIXTURES, readJson } from "../../../test/helpers/fixtures";
+import { openDatasetDb } from "../db/open-dataset-db";
+import { imageMetrics } from "../db/schema";
+import { createNodeOrt } from "../runtime/ort-node";
+import { averageOverSeeds, readMeasuredMetrics } from "./dataset-metrics";
+import { loadImageEmbedder } from "./image-embedder";
+import { metricsAgainstReference } from "./perceptual-metrics";
+
+const REFS = join(FIXTURES, "refs-public");
+
+describe("perceptual metrics against a reference image", () => {
+  it("I-CLIP reproduces the reference CLIP image cosine matrix; D-SIM = 1 - cos; L-SNR is shared's", async () => {
+    const ref = readJson<{ images: string[]; image_cosine_matrix: number[][] }>(
+      "refs-public",
+      "clip.json",
+    );
+    const clip = await loadImageEmbedder(createNodeOrt(1), join(FIXTURES, "tiny-clip"));
+    const pngs = ref.images.map((n) => new Uint8Array(readFileSync(join(REFS, n))));
+    // reference = park_5_0.png (index 2); the same model stands in for D-SIM
+    const values = await metricsAgainstReference({ clip, dsim: clip }, pngs, pngs[2]);
+    await clip.release();
+    for (let i = 0; i < 3; i++) {
+      const cos = ref.image_cosine_matrix[i][2];
+      expect(values[i].iclip).toBeCloseTo(Math.min(1, cos), 5);
+      expect(values[i].dsim).toBeCloseTo(Math.max(0, 1 - cos), 5);
+      expect(values[i].lsnr).toBe(lsnrOfPng(pngs[i]));
+    }
+  });
+});
+
+describe("seed averaging (paper Eq. 5)", () => {
+  it("stores the per-(prompt, steps) mean over seeds", () => {
+    const db = openDatasetDb(":memory:");
+    db.insert(imageMetrics)
+      .values([
+        { promptId: 1, steps: 5, seed: 0, lsnr: 0.2, dsim: 0.4, iclip: 0.9 },
+        { promptId: 1, steps: 5, seed: 1, lsnr: 0.4, dsim: 0.2, iclip: 0.7 },
+        { promptId: 1, steps: 129, seed: 0, lsnr: 0.1, dsim: 0, iclip: 1 },
+      ])
+      .run();
+    averageOverSeeds(db);
+    const m = readMeasuredMetrics(db);
+    expect(m.get(1)?.get(5)?.lsnr).toBeCloseTo(0.3, 12);
+    expect(m.get(1)?.get(5)?.dsim).toBeCloseTo(0.3, 12);
+    expect(m.get(1)?.get(5)?.iclip).toBeCloseTo(0.8, 12);
+    expect(m.get(1)?.get(129)).toEqual({ lsnr: 0.1, dsim: 0, iclip: 1 });
+  });
+});
