@@ -124,6 +124,10 @@ export class SdPipeline {
     return this.model.id;
   }
 
+  get schedulerConfig(): Readonly<Record<string, unknown>> {
+    return this.model.schedulerConfig;
+  }
+
   /** Native image side in pixels, used when a request gives no size. */
   get defaultSize(): number {
     return this.model.defaultImageSize;

@@ -1,0 +1,66 @@
+/**
+ * The GPU worker's HTTP app (SPEC §7): assembly only — request metrics, routes, one error
+ * handler. Built from injected deps so tests drive it with app.request and fake pipelines.
+ */
+import { Hono } from "hono";
+import type { ContentfulStatusCode } from "hono/utils/http-status";
+import { toHttpError } from "./http-errors";
+import type { WorkerDeps } from "./routes/deps";
+import { embedHandler } from "./routes/embed";
+import { generateHandler } from "./routes/generate";
+
+export type { ImageGenerator, WorkerDeps, WorkerState } from "./routes/deps";
+
+export function createApp(deps: WorkerDeps): Hono {
+  const log = deps.log ?? ((msg, err) => console.error(`[gpu-worker] ${msg}`, err));
+  const app = new Hono();
+
+  app.use("*", async (c, next) => {
+    await next();
+    // routePath is the matched pattern, so unknown paths do not explode label cardinality.
+    const route = c.req.routePath === "*" ? "unmatched" : c.req.routePath;
+    deps.metrics.requests.inc({ route, status: String(c.res.status) });
+  });
+
+  app.get("/healthz", (c) => c.json({ status: "ok" }));
+
+  app.get("/readyz", (c) => {
+    const { generator, embedder, embedConfigured, runtime } = deps.state;
+    const ready = generator !== undefined && (!embedConfigured || embedder !== undefined);
+    const body = {
+      status: ready ? "ready" : "loading",
+      model: generator?.modelId ?? null,
+      embedding_model: embedder?.modelId ?? null,
+      runtime: runtime ?? null,
+      queue_depth: deps.queue.depth,
+      in_flight: deps.queue.inFlight,
+      capacity: deps.queue.capacity,
+    };
+    if (!ready) c.header("retry-after", "5");
+    return c.json(body, ready ? 200 : 503);
+  });
+
+  app.get("/metrics", async (c) => {
+    const text = await deps.metrics.registry.metrics();
+    return c.text(text, 200, { "content-type": deps.metrics.registry.contentType });
+  });
+
+  app.post("/v1/generate", generateHandler(deps));
+  app.post("/v1/embed", embedHandler(deps));
+
+  app.notFound((c) =>
+    c.json(
+      { error: { code: "not_found", message: `no route ${c.req.method} ${c.req.path}` } },
+      404,
+    ),
+  );
+
+  app.onError((err, c) => {
+    const { status, body, headers } = toHttpError(err, log);
+    for (const [k, v] of Object.entries(headers)) c.header(k, v);
+    // Hono types the status as a literal union; the table only holds valid codes.
+    return c.json(body, status as ContentfulStatusCode);
+  });
+
+  return app;
+}

@@ -1,0 +1,56 @@
+import { describe, expect, it } from "vitest";
+import { parseConfig } from "./config";
+
+describe("parseConfig", () => {
+  it("applies defaults and runs standalone without edge settings", () => {
+    const c = parseConfig({ WORKER_MODEL_DIR: "/m" }, "gpu-box");
+    expect(c).toMatchObject({
+      port: 8788,
+      modelDir: "/m",
+      concurrency: 1,
+      queueLimit: 16,
+      requestTimeoutMs: 300_000,
+      executionProviders: ["cpu"],
+      publicUrl: "http://127.0.0.1:8788",
+      workerId: "gpu-box-8788",
+    });
+    expect(c.edge).toBeUndefined();
+  });
+
+  it("parses every variable", () => {
+    const c = parseConfig({
+      WORKER_PORT: "18788",
+      WORKER_MODEL_DIR: "hf:org/repo@v1",
+      WORKER_CLIP_DIR: "/clip",
+      WORKER_CONCURRENCY: "2",
+      WORKER_QUEUE_LIMIT: "0",
+      WORKER_REQUEST_TIMEOUT_MS: "5000",
+      WORKER_EXECUTION_PROVIDERS: "webgpu, cpu",
+      EDGE_URL: "https://edge.example/",
+      WORKER_TOKEN: "t",
+      WORKER_PUBLIC_URL: "http://10.0.0.5:18788",
+      WORKER_ID: "w-1",
+    });
+    expect(c).toMatchObject({
+      port: 18788,
+      clipDir: "/clip",
+      concurrency: 2,
+      queueLimit: 0,
+      requestTimeoutMs: 5000,
+      executionProviders: ["webgpu", "cpu"],
+      edge: { url: "https://edge.example", token: "t" },
+      publicUrl: "http://10.0.0.5:18788",
+      workerId: "w-1",
+    });
+  });
+
+  it.each([
+    [{}, /WORKER_MODEL_DIR/],
+    [{ WORKER_MODEL_DIR: "/m", WORKER_PORT: "http" }, /WORKER_PORT: must be a whole number/],
+    [{ WORKER_MODEL_DIR: "/m", WORKER_CONCURRENCY: "0" }, /WORKER_CONCURRENCY/],
+    [{ WORKER_MODEL_DIR: "/m", WORKER_EXECUTION_PROVIDERS: "tpu" }, /WORKER_EXECUTION_PROVIDERS/],
+    [{ WORKER_MODEL_DIR: "/m", EDGE_URL: "https://e" }, /WORKER_TOKEN: is required/],
+  ])("rejects %j naming the variable", (env, pattern) => {
+    expect(() => parseConfig(env)).toThrow(pattern);
+  });
+});

@@ -1,0 +1,101 @@
+/**
+ * Worker settings, parsed once from the environment at the entry point and passed down
+ * (STYLE.md "Configuration": no process.env reads below main.ts). Errors name the variable.
+ */
+import { ConfigError } from "@budgetfusion/shared/errors";
+import { z } from "zod";
+
+const intFrom = (min: number, max: number) =>
+  z
+    .string()
+    .regex(/^\d+$/, "must be a whole number")
+    .transform(Number)
+    .pipe(z.number().int().min(min).max(max));
+
+const envSchema = z.object({
+  WORKER_PORT: intFrom(1, 65535).default(8788),
+  /** Local diffusers ONNX folder or hf:ORG/REPO[@rev]. */
+  WORKER_MODEL_DIR: z.string().min(1, "is required"),
+  /** transformers.js CLIP layout (onnx/text_model.onnx + tokenizer.json) for /v1/embed. */
+  WORKER_CLIP_DIR: z.string().min(1).optional(),
+  WORKER_CONCURRENCY: intFrom(1, 64).default(1),
+  WORKER_QUEUE_LIMIT: intFrom(0, 10_000).default(16),
+  WORKER_REQUEST_TIMEOUT_MS: intFrom(1, 86_400_000).default(300_000),
+  /** Comma list in preference order: cpu, webgpu, cuda. */
+  WORKER_EXECUTION_PROVIDERS: z
+    .string()
+    .default("cpu")
+    .transform((s) =>
+      s
+        .split(",")
+        .map((p) => p.trim())
+        .filter((p) => p !== ""),
+    )
+    .pipe(z.array(z.enum(["cpu", "webgpu", "cuda", "tensorrt"])).min(1)),
+  EDGE_URL: z.url().optional(),
+  WORKER_TOKEN: z.string().min(1).optional(),
+  /** URL the edge uses to reach this worker; default http://127.0.0.1:PORT. */
+  WORKER_PUBLIC_URL: z.url().optional(),
+  WORKER_ID: z
+    .string()
+    .regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, "must be 1-64 of [A-Za-z0-9._-]")
+    .optional(),
+  HF_HOME: z.string().optional(),
+  HF_TOKEN: z.string().optional(),
+});
+
+export interface WorkerConfig {
+  port: number;
+  modelDir: string;
+  clipDir?: string;
+  concurrency: number;
+  queueLimit: number;
+  requestTimeoutMs: number;
+  executionProviders: string[];
+  /** Set only when both EDGE_URL and WORKER_TOKEN are: otherwise the worker runs standalone. */
+  edge?: { url: string; token: string };
+  publicUrl: string;
+  workerId: string;
+  hfHome?: string;
+  hfToken?: string;
+}
+
+/** Parses the environment; ConfigError naming the variable on bad values. */
+export function parseConfig(
+  env: Record<string, string | undefined>,
+  hostname = "worker",
+): WorkerConfig {
+  // Empty strings mean "unset", as shells commonly export them.
+  const cleaned = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== ""));
+  const r = envSchema.safeParse(cleaned);
+  if (!r.success) {
+    const issue = r.error.issues[0];
+    const key = String(issue.path[0] ?? "env");
+    throw new ConfigError(`${key}: ${issue.message}`, { field: key });
+  }
+  const e = r.data;
+  if ((e.EDGE_URL === undefined) !== (e.WORKER_TOKEN === undefined)) {
+    const missing = e.EDGE_URL === undefined ? "EDGE_URL" : "WORKER_TOKEN";
+    throw new ConfigError(`${missing}: is required when the other edge setting is given`, {
+      field: missing,
+    });
+  }
+  return {
+    port: e.WORKER_PORT,
+    modelDir: e.WORKER_MODEL_DIR,
+    clipDir: e.WORKER_CLIP_DIR,
+    concurrency: e.WORKER_CONCURRENCY,
+    queueLimit: e.WORKER_QUEUE_LIMIT,
+    requestTimeoutMs: e.WORKER_REQUEST_TIMEOUT_MS,
+    executionProviders: e.WORKER_EXECUTION_PROVIDERS,
+    edge:
+      e.EDGE_URL !== undefined && e.WORKER_TOKEN !== undefined
+        ? { url: e.EDGE_URL.replace(/\/+$/, ""), token: e.WORKER_TOKEN }
+        : undefined,
+    publicUrl: e.WORKER_PUBLIC_URL ?? `http://127.0.0.1:${e.WORKER_PORT}`,
+    workerId:
+      e.WORKER_ID ?? `${hostname.replace(/[^A-Za-z0-9._-]/g, "-").slice(0, 50)}-${e.WORKER_PORT}`,
+    hfHome: e.HF_HOME,
+    hfToken: e.HF_TOKEN,
+  };
+}

@@ -1,0 +1,40 @@
+/**
+ * What the worker's HTTP app is given (hono-style injection: tests pass fakes, main.ts the real
+ * pipeline). `state` is filled in once models finish loading, so /readyz can answer 503 before.
+ */
+
+import type { WorkerMetrics } from "../metrics";
+import type { TextEmbedder } from "../pipeline/clip-text-embedder";
+import type { GenerateOptions, GenerateResult } from "../pipeline/sd-pipeline";
+import type { JobQueue } from "../queue/job-queue";
+
+/** The pipeline as the app sees it; SdPipeline implements it. */
+export interface ImageGenerator {
+  readonly modelId: string;
+  /** Image side used when a request gives no width/height. */
+  readonly defaultSize: number;
+  /** The model's scheduler_config.json, to validate overrides before queueing. */
+  readonly schedulerConfig: Readonly<Record<string, unknown>>;
+  generate(
+    opts: GenerateOptions,
+  ): Promise<Pick<GenerateResult, "image" | "imageDims" | "seed" | "timings">>;
+}
+
+export interface WorkerState {
+  generator?: ImageGenerator;
+  embedder?: TextEmbedder;
+  /** Whether WORKER_CLIP_DIR was given (embedder pending vs not configured). */
+  embedConfigured: boolean;
+  /** Runtime name for /readyz. */
+  runtime?: string;
+}
+
+export interface WorkerDeps {
+  state: WorkerState;
+  queue: JobQueue;
+  metrics: WorkerMetrics;
+  requestTimeoutMs: number;
+  /** Seed for requests without one; default crypto randomInt. */
+  randomSeed?: () => number;
+  log?: (msg: string, err?: unknown) => void;
+}

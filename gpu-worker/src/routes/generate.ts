@@ -1,0 +1,96 @@
+/**
+ * POST /v1/generate (SPEC §7 GPU worker): validate, queue, run the pipeline, answer image/png with
+ * x-bf-* metadata headers, or JSON {image_base64, ...} when the client accepts application/json.
+ */
+import { randomInt } from "node:crypto";
+import { ConfigError, ValidationError } from "@budgetfusion/shared/errors";
+import { parseSchedulerConfig } from "@budgetfusion/shared/schedulers/scheduler-config";
+import {
+  GENERATE_HEADERS,
+  type GenerateJsonResponse,
+  type GenerateTimings,
+  generateRequestSchema,
+} from "@budgetfusion/shared/schemas/worker-api";
+import type { Context } from "hono";
+import { NotReadyError } from "../http-errors";
+import { encodeImagePng } from "../image/png";
+import type { WorkerDeps } from "./deps";
+import { parseJsonBody } from "./validate";
+
+/** Merges overrides over the model's scheduler config now, so a bad key is a 400 naming it. */
+function checkScheduler(
+  base: Readonly<Record<string, unknown>>,
+  overrides?: Record<string, unknown>,
+) {
+  if (overrides === undefined) return;
+  try {
+    parseSchedulerConfig(base, overrides);
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      throw new ValidationError(err.message, { field: `scheduler.${err.field ?? ""}` });
+    }
+    throw err;
+  }
+}
+
+function wantsJson(accept: string | undefined): boolean {
+  return accept !== undefined && /application\/json/i.test(accept) && !/image\/png/i.test(accept);
+}
+
+export function generateHandler(deps: WorkerDeps) {
+  return async (c: Context) => {
+    const accepted = performance.now();
+    const req = await parseJsonBody(c.req.raw, generateRequestSchema);
+    const generator = deps.state.generator;
+    if (generator === undefined) throw new NotReadyError();
+    checkScheduler(generator.schedulerConfig, req.scheduler);
+    const prompts = Array.isArray(req.prompt) ? req.prompt : [req.prompt];
+    const seed = req.seed ?? (deps.randomSeed ?? (() => randomInt(0, 2 ** 32)))();
+    const { value: result, queueMs } = await deps.queue.run(
+      (signal) =>
+        generator.generate({
+          prompts,
+          negativePrompt: req.negative_prompt,
+          steps: req.steps,
+          guidanceScale: req.guidance_scale,
+          height: req.height ?? generator.defaultSize,
+          width: req.width ?? generator.defaultSize,
+          seed,
+          scheduler: req.scheduler,
+          signal,
+          onStep: (_i, ms) => deps.metrics.stepSeconds.observe(ms / 1000),
+        }),
+      { signal: c.req.raw.signal, timeoutMs: deps.requestTimeoutMs },
+    );
+    deps.metrics.imageSeconds.observe(result.timings.totalMs / 1000);
+    const pngs = prompts.map((_, i) => encodeImagePng(result.image, result.imageDims, i));
+    const timings: GenerateTimings = {
+      queue_ms: queueMs,
+      text_ms: result.timings.textMs,
+      unet_ms: result.timings.unetMs,
+      vae_ms: result.timings.vaeMs,
+      total_ms: performance.now() - accepted,
+    };
+    if (wantsJson(c.req.header("accept"))) {
+      const images = pngs.map((p) => Buffer.from(p).toString("base64"));
+      const body: GenerateJsonResponse = {
+        image_base64: images[0],
+        images_base64: images,
+        steps: req.steps,
+        seed,
+        model: generator.modelId,
+        timings,
+      };
+      return c.json(body);
+    }
+    // image/png carries the first image; a batch's others are in the JSON form.
+    return c.body(pngs[0] as Uint8Array<ArrayBuffer>, 200, {
+      "content-type": "image/png",
+      [GENERATE_HEADERS.steps]: String(req.steps),
+      [GENERATE_HEADERS.seed]: String(seed),
+      [GENERATE_HEADERS.model]: generator.modelId,
+      [GENERATE_HEADERS.timings]: JSON.stringify(timings),
+      "x-bf-batch": String(prompts.length),
+    });
+  };
+}
