@@ -62,9 +62,8 @@ export class Dispatcher extends DurableObject<EdgeBindings> {
 
   /** Resolves when the job has finished (succeeded/failed) or after `timeoutMs`. */
   async waitFor(jobId: string, timeoutMs: number): Promise<void> {
-    const job = await getJob(this.db, jobId);
-    if (job === undefined || job.status === "succeeded" || job.status === "failed") return;
-    await new Promise<void>((resolve) => {
+    // Register first, then look: a completion between the two cannot be missed.
+    const done = new Promise<void>((resolve) => {
       const timer = setTimeout(resolve, timeoutMs);
       const list = this.waiters.get(jobId) ?? [];
       list.push(() => {
@@ -73,6 +72,11 @@ export class Dispatcher extends DurableObject<EdgeBindings> {
       });
       this.waiters.set(jobId, list);
     });
+    const job = await getJob(this.db, jobId);
+    if (job === undefined || job.status === "succeeded" || job.status === "failed") {
+      this.notify(jobId);
+    }
+    await done;
   }
 
   /** Watchdog: re-queue lost attempts, release delayed jobs, keep ticking while work remains. */

@@ -1,6 +1,6 @@
 /**
  * GPU worker pool rows. A worker is in the rotation when its last heartbeat is younger than the
- * TTL and it is not serving a failure back-off; heartbeats clear the back-off.
+ * TTL and it is not serving a failure back-off; registering again clears the back-off.
  */
 import type { WorkerRegistration } from "@budgetfusion/shared/schemas/edge-api";
 import { and, asc, eq, gt, lte, sql } from "drizzle-orm";
@@ -37,7 +37,8 @@ export async function heartbeatWorker(db: EdgeDb, reg: WorkerRegistration, now: 
       queueDepth: reg.queue_depth,
       inFlight: reg.in_flight,
       lastHeartbeatAt: now,
-      unhealthyUntil: 0,
+      // A failure back-off outlives heartbeats (a live worker may still answer 5xx); only a
+      // fresh registration (a restarted worker) clears it.
     })
     .where(eq(workers.id, reg.worker_id))
     .returning({ id: workers.id });
