@@ -1,0 +1,98 @@
+/**
+ * Registration with the edge (SPEC §7 "register GPU workers"): when EDGE_URL and WORKER_TOKEN are
+ * set, POST {EDGE_URL}/v1/workers/register with {worker_id, url, model_id, capacity, queue_depth,
+ * in_flight} and a bearer token, then POST .../v1/workers/{id}/heartbeat with the same body every
+ * `heartbeat_interval_s` (from the edge's answer, default 5 s). While the edge is unreachable the
+ * client retries with exponential backoff (1 s doubling to 60 s, with jitter) and registers again.
+ */
+import { registerResponseSchema, type WorkerStatus } from "@budgetfusion/shared/schemas/worker-api";
+
+export interface EdgeClientOptions {
+  edgeUrl: string;
+  token: string;
+  /** Current status, read at every beat. */
+  status: () => WorkerStatus;
+  fetch?: typeof fetch;
+  log?: (line: string) => void;
+  /** Test hooks: the clock's timer and the jitter source. */
+  setTimer?: (fn: () => void, ms: number) => { cancel(): void };
+  random?: () => number;
+}
+
+const DEFAULT_INTERVAL_S = 5;
+const BACKOFF_START_MS = 1000;
+const BACKOFF_MAX_MS = 60_000;
+
+export class EdgeClient {
+  private registered = false;
+  private intervalMs = DEFAULT_INTERVAL_S * 1000;
+  private failures = 0;
+  private timer: { cancel(): void } | undefined;
+  private stopped = false;
+
+  constructor(private readonly opts: EdgeClientOptions) {}
+
+  /** Starts the register/heartbeat loop (first attempt immediately). */
+  start(): void {
+    this.stopped = false;
+    void this.tick();
+  }
+
+  stop(): void {
+    this.stopped = true;
+    this.timer?.cancel();
+  }
+
+  /** One register or heartbeat attempt; returns the delay before the next, ms. Exposed for tests. */
+  async beat(): Promise<number> {
+    const status = this.opts.status();
+    const path = this.registered
+      ? `/v1/workers/${encodeURIComponent(status.worker_id)}/heartbeat`
+      : "/v1/workers/register";
+    try {
+      const res = await (this.opts.fetch ?? fetch)(`${this.opts.edgeUrl}${path}`, {
+        method: "POST",
+        headers: {
+          authorization: `Bearer ${this.opts.token}`,
+          "content-type": "application/json",
+        },
+        body: JSON.stringify(status),
+      });
+      if (!res.ok) {
+        // An edge that forgot us (404 on heartbeat) gets a fresh registration next time.
+        throw new Error(`${path} answered ${res.status}`);
+      }
+      const parsed = registerResponseSchema.safeParse(await res.json().catch(() => ({})));
+      const interval = parsed.success ? parsed.data.heartbeat_interval_s : undefined;
+      this.intervalMs = (interval ?? DEFAULT_INTERVAL_S) * 1000;
+      if (!this.registered)
+        this.opts.log?.(`registered with ${this.opts.edgeUrl} as ${status.worker_id}`);
+      this.registered = true;
+      this.failures = 0;
+      return this.intervalMs;
+    } catch (err) {
+      this.registered = false;
+      this.failures++;
+      const base = Math.min(BACKOFF_MAX_MS, BACKOFF_START_MS * 2 ** (this.failures - 1));
+      const delay = Math.round(base * (0.5 + 0.5 * (this.opts.random ?? Math.random)()));
+      this.opts.log?.(
+        `edge unreachable (${err instanceof Error ? err.message : String(err)}); retrying in ${delay} ms`,
+      );
+      return delay;
+    }
+  }
+
+  private async tick(): Promise<void> {
+    if (this.stopped) return;
+    const delay = await this.beat();
+    if (this.stopped) return;
+    const setTimer =
+      this.opts.setTimer ??
+      ((fn: () => void, ms: number) => {
+        const t = setTimeout(fn, ms);
+        t.unref();
+        return { cancel: () => clearTimeout(t) };
+      });
+    this.timer = setTimer(() => void this.tick(), delay);
+  }
+}

@@ -1,0 +1,101 @@
+/**
+ * GPU worker entry (`npm run worker:serve`): parse the environment once, start the HTTP server
+ * at once (/readyz answers 503 while models load), load the SD pipeline (and the CLIP text model
+ * when WORKER_CLIP_DIR is set), register with the edge when configured, and on SIGTERM/SIGINT
+ * stop taking work, drain what is queued and running, then exit.
+ */
+import { hostname } from "node:os";
+import { serve } from "@hono/node-server";
+import { collectDefaultMetrics } from "prom-client";
+import { createApp, type WorkerState } from "./app";
+import { parseConfig } from "./config";
+import { EdgeClient } from "./edge-client";
+import { defaultHubCache, resolveModel } from "./hub/resolve-model";
+import { createMetrics } from "./metrics";
+import { ClipTextEmbedder } from "./pipeline/clip-text-embedder";
+import { SdPipeline } from "./pipeline/sd-pipeline";
+import { JobQueue } from "./queue/job-queue";
+import { NodeOrtPort } from "./runtime/ort-node";
+
+const log = (line: string) => console.error(`[gpu-worker] ${line}`);
+
+async function main(): Promise<void> {
+  const config = parseConfig(process.env, hostname());
+  const port = new NodeOrtPort(config.executionProviders);
+  const queue = new JobQueue({ concurrency: config.concurrency, queueLimit: config.queueLimit });
+  const metrics = createMetrics(queue);
+  collectDefaultMetrics({ register: metrics.registry });
+  const state: WorkerState = { embedConfigured: config.clipDir !== undefined, runtime: port.name };
+  const app = createApp({
+    state,
+    queue,
+    metrics,
+    requestTimeoutMs: config.requestTimeoutMs,
+    log: (msg, err) =>
+      log(`${msg}: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`),
+  });
+  const server = serve({ fetch: app.fetch, port: config.port }, (info) =>
+    log(
+      `listening on :${info.port} (${port.name}, providers ${config.executionProviders.join(",")})`,
+    ),
+  );
+
+  let edge: EdgeClient | undefined;
+  let pipeline: SdPipeline | undefined;
+  let shuttingDown = false;
+  const shutdown = async (signal: string) => {
+    if (shuttingDown) return;
+    shuttingDown = true;
+    log(`${signal}: draining ${queue.inFlight} running and ${queue.depth} queued job(s)`);
+    edge?.stop();
+    await queue.drain();
+    server.close();
+    await pipeline?.dispose();
+    log("drained, exiting");
+    process.exit(0);
+  };
+  process.on("SIGTERM", () => void shutdown("SIGTERM"));
+  process.on("SIGINT", () => void shutdown("SIGINT"));
+
+  const started = performance.now();
+  const model = await resolveModel(config.modelDir, {
+    cacheDir: defaultHubCache(config.hfHome),
+    token: config.hfToken,
+    log,
+  });
+  pipeline = await SdPipeline.load(port, model);
+  if (config.clipDir !== undefined) {
+    state.embedder = await ClipTextEmbedder.load(
+      port,
+      config.clipDir,
+      config.clipDir.split("/").filter(Boolean).pop() ?? "clip",
+    );
+  }
+  state.generator = pipeline;
+  log(`model ${pipeline.modelId} ready in ${(performance.now() - started).toFixed(0)} ms`);
+
+  if (config.edge !== undefined) {
+    const modelId = pipeline.modelId;
+    edge = new EdgeClient({
+      edgeUrl: config.edge.url,
+      token: config.edge.token,
+      log,
+      status: () => ({
+        worker_id: config.workerId,
+        url: config.publicUrl,
+        model_id: modelId,
+        capacity: config.concurrency,
+        queue_depth: queue.depth,
+        in_flight: queue.inFlight,
+      }),
+    });
+    edge.start();
+  } else {
+    log("standalone (EDGE_URL / WORKER_TOKEN not set)");
+  }
+}
+
+main().catch((err: unknown) => {
+  log(`fatal: ${err instanceof Error ? err.message : String(err)}`);
+  process.exit(1);
+});
