@@ -3,7 +3,7 @@
  * to every row (time step) independently; forward and backward. PyTorch Linear semantics:
  * y = x Wᵀ + b with W [out, in].
  */
-import { matmulNT, transpose } from "./matmul";
+import { matmulNN, transpose } from "./matmul";
 
 export interface HeadWeights {
   w1: Float32Array; // [M, F]
@@ -28,7 +28,7 @@ export function headForward(
   M: number,
 ): HeadCache {
   const hid = new Float32Array(R * M);
-  matmulNT(z, w.w1, hid, R, M, F, false);
+  matmulNN(z, transpose(w.w1, M, F), hid, R, M, F, false);
   const out = new Float32Array(R);
   const b2 = w.b2[0];
   for (let r = 0; r < R; r++) {
@@ -79,6 +79,6 @@ export function headBackward(
     for (let m = 0; m < M; m++) grads.b1[m] += dHid[o + m];
   }
   // dW1 += dHidᵀ · Z ; dZ += dHid · W1
-  matmulNT(transpose(dHid, R, M), transpose(z, R, F), grads.w1, M, F, R, true);
-  matmulNT(dHid, transpose(w.w1, M, F), dz, R, F, M, true);
+  matmulNN(transpose(dHid, R, M), z, grads.w1, M, F, R, true);
+  matmulNN(dHid, w.w1, dz, R, F, M, true);
 }

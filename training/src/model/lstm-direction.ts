@@ -9,7 +9,7 @@
  * Layout: rows are (t, b) pairs, row = t*B + b. GEMMs are batched: the input projection and all
  * weight gradients are one large GEMM over T*B rows; only h·W_hhᵀ and dG·W_hh run per step.
  */
-import { matmulNT, transpose } from "./matmul";
+import { matmulNN, transpose } from "./matmul";
 
 export interface DirWeights {
   wih: Float32Array; // [4H, Din]
@@ -56,7 +56,8 @@ export function lstmDirForward(
   const cells = new Float32Array(rows * H);
   const hs = new Float32Array(rows * H);
   // Input projection for every step at once, biases folded in.
-  matmulNT(x, w.wih, gates, rows, G, din, false);
+  matmulNN(x, transpose(w.wih, G, din), gates, rows, G, din, false);
+  const whhT = transpose(w.whh, G, H); // [H, 4H]
   for (let r = 0; r < rows; r++) {
     const o = r * G;
     for (let g = 0; g < G; g++) gates[o + g] += w.bih[g] + w.bhh[g];
@@ -66,7 +67,7 @@ export function lstmDirForward(
     const t = reverse ? T - 1 - s : s;
     const tp = reverse ? t + 1 : t - 1;
     const first = s === 0;
-    if (!first) matmulNT(hs.subarray(tp * B * H, (tp + 1) * B * H), w.whh, rec, B, G, H, false);
+    if (!first) matmulNN(hs.subarray(tp * B * H, (tp + 1) * B * H), whhT, rec, B, G, H, false);
     for (let b = 0; b < B; b++) {
       const row = t * B + b;
       const go = row * G;
@@ -133,7 +134,6 @@ export function lstmDirBackward(
   const dG = new Float32Array(rows * G);
   const dhNext = new Float32Array(B * H);
   const dcNext = new Float32Array(B * H);
-  const whhT = transpose(w.whh, G, H); // [H, 4H]
   for (let s = T - 1; s >= 0; s--) {
     const t = reverse ? T - 1 - s : s;
     const tp = reverse ? t + 1 : t - 1;
@@ -160,7 +160,7 @@ export function lstmDirBackward(
         dcNext[bo + j] = dc * fg;
       }
     }
-    if (!first) matmulNT(dG.subarray(t * B * G, (t + 1) * B * G), whhT, dhNext, B, H, G, false);
+    if (!first) matmulNN(dG.subarray(t * B * G, (t + 1) * B * G), w.whh, dhNext, B, H, G, false);
   }
   // Bias gradients: column sums of dG (both biases receive the same gradient).
   for (let r = 0; r < rows; r++) {
@@ -173,7 +173,7 @@ export function lstmDirBackward(
   }
   const dGT = transpose(dG, rows, G); // [4H, T*B]
   // dW_ih += dGᵀ · X
-  matmulNT(dGT, transpose(x, rows, din), grads.wih, G, din, rows, true);
+  matmulNN(dGT, x, grads.wih, G, din, rows, true);
   // dW_hh += dGᵀ · H_prev, where H_prev row (t,b) = h_{tp}(b) (0 at the first processed step).
   const hPrev = new Float32Array(rows * H);
   for (let t = 0; t < T; t++) {
@@ -181,9 +181,6 @@ export function lstmDirBackward(
     if (tp < 0 || tp >= T) continue;
     hPrev.set(hs.subarray(tp * B * H, (tp + 1) * B * H), t * B * H);
   }
-  matmulNT(dGT, transpose(hPrev, rows, H), grads.whh, G, H, rows, true);
-  if (dx) {
-    const wihT = transpose(w.wih, G, din); // [Din, 4H]
-    matmulNT(dG, wihT, dx, rows, din, G, true);
-  }
+  matmulNN(dGT, hPrev, grads.whh, G, H, rows, true);
+  if (dx) matmulNN(dG, w.wih, dx, rows, din, G, true);
 }

@@ -1,14 +1,14 @@
 /**
- * Dense kernels for the predictor's CPU training (SPEC §4): a cache-blocked, register-tiled
- * C = A·Bᵀ on row-major Float32Arrays, plus a transpose.
+ * Dense kernels for the predictor's CPU training (SPEC §4): C = A·B (matmulNN, WebAssembly SIMD
+ * with a JS fallback), a cache-blocked register-tiled C = A·Bᵀ in plain JS (matmulNT), and a
+ * transpose.
  *
  * Why hand-written: no maintained JS autograd/BLAS library gets within 5x of this on Node
  * (measured in notes/training-in-typescript.md: tfjs-wasm 2.0-2.3 GFLOP/s vs 3.5-4.2 for a
- * blocked JS loop; tfjs-node cannot install here). Every GEMM of the LSTM forward and backward
- * is written as A·Bᵀ ("NT": both operands walk K contiguously), the other layouts come from an
- * explicit O(n²) transpose. Partial sums are kept in JS doubles inside a K block, so the result
- * is at least as accurate as a float32 BLAS.
+ * blocked JS loop; tfjs-node cannot install here). The JS loops keep partial sums in doubles;
+ * the SIMD kernel (wasm-gemm.ts) accumulates in float32 like a BLAS.
  */
+import { createWasmGemm, type WasmGemm } from "./wasm-gemm";
 
 /** K block: 4 rows of A plus NB rows of B over KB floats stay in L1/L2. */
 const KB = 256;
@@ -136,4 +136,92 @@ export function transpose(
     }
   }
   return dst;
+}
+
+let gemm: WasmGemm | null | undefined;
+/** Set BF_NO_WASM=1 to force the JS kernels (benchmarks, debugging). */
+function wasmGemm(): WasmGemm | null {
+  if (gemm === undefined)
+    gemm =
+      typeof process !== "undefined" && process.env.BF_NO_WASM === "1" ? null : createWasmGemm();
+  return gemm;
+}
+
+/** True when matmulNN runs the WebAssembly SIMD kernel in this thread. */
+export function simdGemmAvailable(): boolean {
+  return wasmGemm() !== null;
+}
+
+/** Rows of A per block (64 x KB floats = 64 KiB of A stay in L2 across all column strips). */
+const MB = 64;
+
+/** Plain-JS C[r0..r1, c0..c1] += A·B (double partial sums), for fringes and the fallback. */
+function nnScalar(
+  a: Float32Array,
+  b: Float32Array,
+  c: Float32Array,
+  n: number,
+  k: number,
+  r0: number,
+  r1: number,
+  c0: number,
+  c1: number,
+): void {
+  const acc = new Float64Array(c1 - c0);
+  for (let i = r0; i < r1; i++) {
+    acc.fill(0);
+    const ai = i * k;
+    for (let p = 0; p < k; p++) {
+      const av = a[ai + p];
+      if (av === 0) continue;
+      const bp = p * n;
+      for (let j = c0; j < c1; j++) acc[j - c0] += av * b[bp + j];
+    }
+    const ci = i * n;
+    for (let j = c0; j < c1; j++) c[ci + j] += acc[j - c0];
+  }
+}
+
+const align16 = (x: number): number => (x + 15) & ~15;
+
+/**
+ * C[M,N] = (accumulate ? C : 0) + A[M,K] · B[K,N], all row-major and densely packed.
+ * The SIMD kernel covers the largest 4-row x 8-column aligned part; fringes run in JS.
+ */
+export function matmulNN(
+  a: Float32Array,
+  b: Float32Array,
+  c: Float32Array,
+  m: number,
+  n: number,
+  k: number,
+  accumulate: boolean,
+): void {
+  if (!accumulate) c.fill(0, 0, m * n);
+  if (k === 0) return;
+  const g = wasmGemm();
+  const m4 = m & ~3;
+  const n8 = n & ~7;
+  if (!g || m4 === 0 || n8 === 0) {
+    nnScalar(a, b, c, n, k, 0, m, 0, n);
+    return;
+  }
+  const aOff = 0;
+  const bOff = align16(m * k * 4);
+  const cOff = align16(bOff + k * n * 4);
+  const need = cOff + m * n * 4;
+  if (g.memory.buffer.byteLength < need)
+    g.memory.grow(Math.ceil((need - g.memory.buffer.byteLength) / 65536));
+  const f = new Float32Array(g.memory.buffer);
+  f.set(a.subarray(0, m * k), aOff / 4);
+  f.set(b.subarray(0, k * n), bOff / 4);
+  f.set(c.subarray(0, m * n), cOff / 4);
+  for (let k0 = 0; k0 < k; k0 += KB) {
+    const k1 = Math.min(k, k0 + KB);
+    for (let i0 = 0; i0 < m4; i0 += MB)
+      g.kernel(aOff, bOff, cOff, i0, Math.min(m4, i0 + MB), n8, k0, k1, k * 4, n * 4, n * 4);
+  }
+  c.set(f.subarray(cOff / 4, cOff / 4 + m * n));
+  if (n8 < n) nnScalar(a, b, c, n, k, 0, m4, n8, n);
+  if (m4 < m) nnScalar(a, b, c, n, k, m4, m, 0, n);
 }

@@ -11,7 +11,7 @@
 import { headCount, headPrefix, type ModelConfig } from "./config";
 import { type HeadCache, type HeadWeights, headBackward, headForward } from "./heads";
 import { type DirCache, lstmDirBackward, lstmDirForward } from "./lstm-direction";
-import { matmulNT, transpose } from "./matmul";
+import { matmulNN, transpose } from "./matmul";
 import type { ParamMap } from "./params";
 import { deriveSeed, Rng } from "./rng";
 
@@ -77,7 +77,15 @@ function encoderForward(
   const R = n * T;
   if (cfg.architecture === "mlp-tanh") {
     const feat = new Float32Array(R * 2 * H);
-    matmulNT(x, tensor(p, "mlp.weight"), feat, R, 2 * H, cfg.width, false);
+    matmulNN(
+      x,
+      transpose(tensor(p, "mlp.weight"), 2 * H, cfg.width),
+      feat,
+      R,
+      2 * H,
+      cfg.width,
+      false,
+    );
     const bias = tensor(p, "mlp.bias");
     for (let r = 0; r < R; r++)
       for (let j = 0; j < 2 * H; j++)
@@ -123,15 +131,7 @@ function encoderBackward(
         dU[r * 2 * H + j] = v;
         gb[j] += v;
       }
-    matmulNT(
-      transpose(dU, R, 2 * H),
-      transpose(x, R, cfg.width),
-      tensor(g, "mlp.weight"),
-      2 * H,
-      cfg.width,
-      R,
-      true,
-    );
+    matmulNN(transpose(dU, R, 2 * H), x, tensor(g, "mlp.weight"), 2 * H, cfg.width, R, true);
     return;
   }
   let dOut = dFeat;
