@@ -72,7 +72,9 @@ describe("ONNX FLOP counting", () => {
     });
     // guidance 1 runs one branch: half the UNet work of the CFG batch (up to the few
     // batch-independent timestep-embedding ops)
-    expect(Math.abs(half.unetStepFlops * 2 - cost.unetStepFlops) / cost.unetStepFlops).toBeLessThan(1e-5);
+    expect(Math.abs(half.unetStepFlops * 2 - cost.unetStepFlops) / cost.unetStepFlops).toBeLessThan(
+      1e-5,
+    );
     expect(generationTflops(cost, 10) - generationTflops(cost, 9)).toBeCloseTo(
       cost.unetStepFlops / 1e12,
       15,

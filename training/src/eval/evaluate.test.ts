@@ -1,0 +1,93 @@
+import { STEP_GRID } from "@budgetfusion/shared/grid/step-grid";
+import { DEFAULT_PLATEAU } from "@budgetfusion/shared/plateau/step-budget";
+import { describe, expect, it } from "vitest";
+import { evaluate, stat } from "./evaluate";
+
+/** A dense curve rising by `slope` per step up to step k, flat after: plateau t* = k. */
+function plateauCurve(k: number, slope = 0.01): Float32Array {
+  return Float32Array.from({ length: 129 }, (_, i) => Math.min(i + 1, k) * slope);
+}
+
+describe("evaluate (SPEC §6)", () => {
+  // measured: lsnr = 0.5 - 0.002 t, dsim = 0.4 - 0.002 t, iclip = 0.3 + 0.004 t (linear: the
+  // interpolation between grid points is exact)
+  const measuredFor = () =>
+    new Map(
+      STEP_GRID.map((t) => [
+        t,
+        { lsnr: 0.5 - 0.002 * t, dsim: 0.4 - 0.002 * t, iclip: 0.3 + 0.004 * t },
+      ]),
+    );
+  const measured = new Map([
+    [3, measuredFor()],
+    [8, measuredFor()],
+  ]);
+  const both = (a: Float32Array, b: Float32Array) => {
+    const out = new Float32Array(258);
+    out.set(a, 0);
+    out.set(b, 129);
+    return out;
+  };
+  const curves = both(plateauCurve(10), plateauCurve(30));
+  const full = { lsnr: curves, dsim: curves, iclip: curves };
+  // measured L-SNR + 0.01 at every dense step of both prompts: MAE 0.01 by construction
+  const shifted = Float32Array.from(
+    { length: 258 },
+    (_, i) => 0.5 - 0.002 * ((i % 129) + 1) + 0.01,
+  );
+  const cost = {
+    textFlops: 1e12,
+    unetStepFlops: 1e12,
+    vaeFlops: 1e12,
+    width: 64,
+    height: 64,
+    guidanceScale: 7.5,
+  };
+  const res = evaluate({
+    promptIds: [3, 8],
+    measured,
+    stepGrid: STEP_GRID,
+    predicted: { full, mlp_tanh: { lsnr: shifted, dsim: shifted, iclip: shifted } },
+    cost,
+    plateau: DEFAULT_PLATEAU,
+  });
+
+  it("finds t* = the plateau step of each prompt and UNIFORM = round(mean t*)", () => {
+    expect(res.t_star.per_prompt.map((p) => p.t_star)).toEqual([10, 30]);
+    expect(res.uniform_steps).toBe(20);
+    expect(res.reference_steps).toBe(65);
+  });
+
+  it("computes Eq. 9 relative quality by hand: q(10)/q(20) - 1 and q(30)/q(20) - 1", () => {
+    const a = 0.52 / 0.54 - 1;
+    const b = 0.56 / 0.54 - 1;
+    expect(res.relative_quality.lsnr.mean).toBeCloseTo((a + b) / 2, 12);
+    expect(res.relative_quality.lsnr.stderr).toBeCloseTo(Math.abs(a - b) / 2, 12);
+    // iclip: q = 0.3 + 0.004 t -> 0.34, 0.38, 0.42
+    expect(res.relative_quality.iclip.mean).toBeCloseTo((0.34 / 0.38 + 0.42 / 0.38) / 2 - 1, 12);
+  });
+
+  it("divides quality by eta = text + t x UNet + VAE TFLOPs (Table 2)", () => {
+    expect(res.eta_tflops.uniform).toBeCloseTo(22, 9);
+    expect(res.eta_tflops.reference).toBeCloseTo(67, 9);
+    expect(res.table2_quality_per_tflop.ours.lsnr.mean).toBeCloseTo(
+      (0.52 / 12 + 0.56 / 32) / 2,
+      12,
+    );
+    expect(res.table2_quality_per_tflop.reference.dsim.mean).toBeCloseTo(
+      (1 - (0.4 - 0.13)) / 67,
+      12,
+    );
+    expect(res.savings_vs_defaults["65"].saved_fraction).toBeCloseTo(1 - 22 / 67, 12);
+  });
+
+  it("Table 1: a prediction 0.01 off the measured curve everywhere has MAE 0.01", () => {
+    expect(res.table1_mae_dense.mlp_tanh?.lsnr).toBeCloseTo(0.01, 6);
+    expect(res.table1_mae_sampled.mlp_tanh?.lsnr).toBeCloseTo(0.01, 6);
+    expect(res.table1_mae_dense.no_step_encoding).toBeUndefined();
+  });
+
+  it("stat: mean and standard error of the mean", () => {
+    expect(stat([1, 2, 3, 4])).toEqual({ mean: 2.5, stderr: Math.sqrt(5 / 3 / 4), n: 4 });
+  });
+});

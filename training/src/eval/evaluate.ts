@@ -1,0 +1,202 @@
+/**
+ * Evaluation on the held-out prompts (SPEC §6, paper Sec. 4): Table 1 (MAE of predicted vs
+ * measured curves for three model variants), t* per prompt with and without the eps floor
+ * (SPEC §5), Table 2 (quality per TFLOP for OURS, UNIFORM and REFERENCE), relative quality
+ * (Eq. 9) and compute savings against fixed step defaults.
+ *
+ * Measured quality at a step count outside T is read from the dense linear interpolation of the
+ * measured curve (SPEC §1 pseudo-ground-truth); `quality_source` in the output says so.
+ * q per metric: 1 - L-SNR, 1 - D-SIM, I-CLIP (paper Table 2). Eq. 9 skips a prompt whose
+ * UNIFORM quality is 0 (ratio undefined) and reports how many were skipped.
+ */
+import {
+  DENSE_STEPS,
+  interpolateDense,
+  PAPER_REFERENCE_STEPS,
+} from "@budgetfusion/shared/grid/step-grid";
+import { type PlateauParams, stepBudget } from "@budgetfusion/shared/plateau/step-budget";
+import { METRIC_NAMES, type MetricName } from "@budgetfusion/shared/predictor/bundle-manifest";
+import type { MetricValues } from "../metrics/perceptual-metrics";
+import { generationTflops, type SdCost } from "./sd-cost";
+
+export const VARIANTS = ["full", "no_step_encoding", "mlp_tanh"] as const;
+export type Variant = (typeof VARIANTS)[number];
+
+export interface Stat {
+  mean: number;
+  stderr: number;
+  n: number;
+}
+
+export interface EvalInput {
+  promptIds: readonly number[];
+  /** Measured seed-averaged metrics at the sampled steps, per prompt. */
+  measured: ReadonlyMap<number, ReadonlyMap<number, MetricValues>>;
+  stepGrid: readonly number[];
+  /** Predicted dense curves per variant and metric, `[promptIds.length, 129]`. */
+  predicted: Partial<Record<Variant, Record<MetricName, Float32Array>>>;
+  cost: SdCost;
+  plateau: PlateauParams;
+  referenceSteps?: number;
+  defaults?: readonly number[];
+}
+
+export function stat(values: readonly number[]): Stat {
+  const n = values.length;
+  if (n === 0) return { mean: Number.NaN, stderr: Number.NaN, n };
+  const mean = values.reduce((a, b) => a + b, 0) / n;
+  const variance = n > 1 ? values.reduce((a, v) => a + (v - mean) ** 2, 0) / (n - 1) : 0;
+  return { mean, stderr: Math.sqrt(variance / n), n };
+}
+
+/** q_m(v): the "higher is better" quality of a metric value. */
+export function quality(metric: MetricName, value: number): number {
+  return metric === "iclip" ? value : 1 - value;
+}
+
+/** Dense measured curve (index t - 1) of one prompt and metric. */
+export function measuredDense(
+  perStep: ReadonlyMap<number, MetricValues>,
+  grid: readonly number[],
+  metric: MetricName,
+): Float64Array {
+  const values = grid.map((t) => {
+    const v = perStep.get(t);
+    if (!v) throw new Error(`measured metrics lack step ${t}`);
+    return v[metric];
+  });
+  return interpolateDense(values, grid, DENSE_STEPS);
+}
+
+function row(curves: Float32Array, i: number): Float32Array {
+  return curves.subarray(i * DENSE_STEPS, (i + 1) * DENSE_STEPS);
+}
+
+export function evaluate(input: EvalInput) {
+  const referenceSteps = input.referenceSteps ?? PAPER_REFERENCE_STEPS;
+  const ids = input.promptIds;
+  const dense = ids.map((id) => {
+    const perStep = input.measured.get(id);
+    if (!perStep) throw new Error(`no measured metrics for prompt ${id}`);
+    return Object.fromEntries(
+      METRIC_NAMES.map((m) => [m, measuredDense(perStep, input.stepGrid, m)]),
+    ) as Record<MetricName, Float64Array>;
+  });
+
+  // Table 1: MAE over prompts and the dense grid, and at the sampled steps only.
+  const table1: Partial<Record<Variant, Record<MetricName, number>>> = {};
+  const table1Sampled: Partial<Record<Variant, Record<MetricName, number>>> = {};
+  for (const v of VARIANTS) {
+    const pred = input.predicted[v];
+    if (!pred) continue;
+    const maeDense = {} as Record<MetricName, number>;
+    const maeSampled = {} as Record<MetricName, number>;
+    for (const m of METRIC_NAMES) {
+      let sd = 0;
+      let ss = 0;
+      ids.forEach((_, i) => {
+        const p = row(pred[m], i);
+        for (let t = 0; t < DENSE_STEPS; t++) sd += Math.abs(p[t] - dense[i][m][t]);
+        for (const t of input.stepGrid) ss += Math.abs(p[t - 1] - dense[i][m][t - 1]);
+      });
+      maeDense[m] = sd / (ids.length * DENSE_STEPS);
+      maeSampled[m] = ss / (ids.length * input.stepGrid.length);
+    }
+    table1[v] = maeDense;
+    table1Sampled[v] = maeSampled;
+  }
+
+  // t* from the full model's predicted curves, with and without the eps floor.
+  const full = input.predicted.full;
+  if (!full) throw new Error("the full model's predictions are required");
+  const budgets = ids.map((_, i) => {
+    const curves = Object.fromEntries(METRIC_NAMES.map((m) => [m, row(full[m], i)])) as Record<
+      MetricName,
+      Float32Array
+    >;
+    return {
+      withFloor: stepBudget(curves, { weights: input.plateau.weights, eps: input.plateau.eps }),
+      withoutFloor: stepBudget(curves, { weights: input.plateau.weights, eps: 0 }),
+    };
+  });
+  const tOurs = budgets.map((b) => b.withFloor.steps);
+  const tUniform = Math.max(1, Math.round(stat(tOurs).mean));
+
+  const q = (i: number, m: MetricName, t: number) => quality(m, dense[i][m][t - 1]);
+  const eta = (t: number) => generationTflops(input.cost, t);
+  const table2 = {} as Record<"ours" | "uniform" | "reference", Record<MetricName, Stat>>;
+  for (const [cond, stepsOf] of [
+    ["ours", (i: number) => tOurs[i]],
+    ["uniform", () => tUniform],
+    ["reference", () => referenceSteps],
+  ] as const) {
+    table2[cond] = Object.fromEntries(
+      METRIC_NAMES.map((m) => [m, stat(ids.map((_, i) => q(i, m, stepsOf(i)) / eta(stepsOf(i))))]),
+    ) as Record<MetricName, Stat>;
+  }
+  const qualityAt = {} as Record<"ours" | "uniform" | "reference", Record<MetricName, Stat>>;
+  for (const [cond, stepsOf] of [
+    ["ours", (i: number) => tOurs[i]],
+    ["uniform", () => tUniform],
+    ["reference", () => referenceSteps],
+  ] as const) {
+    qualityAt[cond] = Object.fromEntries(
+      METRIC_NAMES.map((m) => [m, stat(ids.map((_, i) => q(i, m, stepsOf(i))))]),
+    ) as Record<MetricName, Stat>;
+  }
+
+  const relativeQuality = {} as Record<MetricName, Stat & { skipped: number }>;
+  for (const m of METRIC_NAMES) {
+    const ratios: number[] = [];
+    ids.forEach((_, i) => {
+      const u = q(i, m, tUniform);
+      if (u !== 0) ratios.push(q(i, m, tOurs[i]) / u - 1);
+    });
+    relativeQuality[m] = { ...stat(ratios), skipped: ids.length - ratios.length };
+  }
+
+  const etaOurs = stat(tOurs.map(eta));
+  const savings = Object.fromEntries(
+    (input.defaults ?? [20, 30, 50, 65]).map((d) => [
+      String(d),
+      {
+        steps: d,
+        eta_tflops: eta(d),
+        saved_fraction: 1 - etaOurs.mean / eta(d),
+        steps_saved_fraction: 1 - stat(tOurs).mean / d,
+      },
+    ]),
+  );
+  const tStarSummary = (ts: number[]) => ({
+    ...stat(ts),
+    median: [...ts].sort((a, b) => a - b)[Math.floor((ts.length - 1) / 2)],
+    min: Math.min(...ts),
+    max: Math.max(...ts),
+  });
+
+  return {
+    n_test: ids.length,
+    quality_source: "dense linear interpolation of the measured seed-averaged curves (SPEC §1)",
+    table1_mae_dense: table1,
+    table1_mae_sampled: table1Sampled,
+    t_star: {
+      with_floor: tStarSummary(tOurs),
+      without_floor: tStarSummary(budgets.map((b) => b.withoutFloor.steps)),
+      per_prompt: ids.map((id, i) => ({
+        prompt_id: id,
+        t_star: tOurs[i],
+        t_star_no_floor: budgets[i].withoutFloor.steps,
+        per_metric: budgets[i].withFloor.perMetric,
+      })),
+    },
+    uniform_steps: tUniform,
+    reference_steps: referenceSteps,
+    eta_tflops: { ours: etaOurs, uniform: eta(tUniform), reference: eta(referenceSteps) },
+    table2_quality_per_tflop: table2,
+    quality: qualityAt,
+    relative_quality: relativeQuality,
+    savings_vs_defaults: savings,
+  };
+}
+
+export type Evaluation = ReturnType<typeof evaluate>;
