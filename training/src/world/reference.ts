@@ -48,7 +48,7 @@ export const P = {
   posGain: 2.5,
   visGain: 8,
   edge: 0.025,
-  bgJitter: 0.06,
+  bgJitter: 0.025,
   colJitter: 0.1,
   /** Broad prior of the empty prompt: lambda = A (1 + f)^-2 per channel. */
   broad: [16, 4.8, 4.8, 0.5],
