@@ -1,7 +1,7 @@
 import { STEP_GRID } from "@budgetfusion/shared/grid/step-grid";
 import { DEFAULT_PLATEAU } from "@budgetfusion/shared/plateau/step-budget";
-import { describe, expect, it } from "vitest";
-import { evaluate, stat } from "./evaluate";
+import { beforeAll, describe, expect, it } from "vitest";
+import { type ConditionPlan, type Evaluation, evaluate, stat } from "./evaluate";
 
 /** A dense curve rising by `slope` per step up to step k, flat after: plateau t* = k. */
 function plateauCurve(k: number, slope = 0.01): Float32Array {
@@ -43,13 +43,17 @@ describe("evaluate (SPEC §6)", () => {
     height: 64,
     guidanceScale: 7.5,
   };
-  const res = evaluate({
+  const base = {
     promptIds: [3, 8],
     measured,
     stepGrid: STEP_GRID,
     predicted: { full, mlp_tanh: { lsnr: shifted, dsim: shifted, iclip: shifted } },
     cost,
     plateau: DEFAULT_PLATEAU,
+  };
+  let res: Evaluation;
+  beforeAll(async () => {
+    res = await evaluate(base);
   });
 
   it("finds t* = the plateau step of each prompt and UNIFORM = round(mean t*)", () => {
@@ -89,5 +93,30 @@ describe("evaluate (SPEC §6)", () => {
 
   it("stat: mean and standard error of the mean", () => {
     expect(stat([1, 2, 3, 4])).toEqual({ mean: 2.5, stderr: Math.sqrt(5 / 3 / 4), n: 4 });
+  });
+
+  it("prefers metrics of images generated at the exact step counts when given", async () => {
+    let seen: ConditionPlan | undefined;
+    const values = (lsnr: number) => ({ lsnr, dsim: 0.5, iclip: 0.5 });
+    const gen = await evaluate({
+      ...base,
+      generated: async (plan) => {
+        seen = plan;
+        return new Map(
+          plan.promptIds.map((id) => [
+            id,
+            { ours: values(0.2), uniform: values(0.25), reference: values(0.1) },
+          ]),
+        );
+      },
+    });
+    expect(seen).toEqual({ promptIds: [3, 8], ours: [10, 30], uniform: 20, reference: 65 });
+    expect(gen.relative_quality.lsnr.mean).toBeCloseTo(0.8 / 0.75 - 1, 12);
+    expect(gen.relative_quality.dsim.mean).toBeCloseTo(0, 12);
+    expect(gen.interpolated.relative_quality.lsnr.mean).toBeCloseTo(
+      res.relative_quality.lsnr.mean,
+      12,
+    );
+    expect(gen.quality_source).toMatch(/generated/);
   });
 });
