@@ -9,7 +9,7 @@ import { stepsForQuality } from "@budgetfusion/shared/plateau/quality-target";
 import { stepBudget } from "@budgetfusion/shared/plateau/step-budget";
 import type { BudgetResponse } from "@budgetfusion/shared/schemas/edge-api";
 import { beforeAll, describe, expect, it } from "vitest";
-import { PROBE_PROMPTS } from "./fixture-prompts";
+import { PROBE_PROMPTS } from "./fixture-contract";
 import {
   clearFakeCalls,
   clearWorkers,

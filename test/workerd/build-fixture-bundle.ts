@@ -28,24 +28,12 @@ import * as ort from "onnxruntime-node";
 import { FIXTURES } from "../helpers/fixtures";
 import { fakeEmbedding } from "./fake-embedding";
 import { FAKE_EMBED_MODEL, FAKE_EMBED_WIDTH } from "./fake-gpu-workers";
-import { PROBE_PROMPTS } from "./fixture-prompts";
+import { type FixtureBundle, PROBE_PROMPTS } from "./fixture-contract";
+
+export type { FixtureBundle };
 
 const REPO = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
-export const PROBE_PROMPTS = [
-  "a colorful park with a crowd",
-  "a white and empty wall",
-  "an astronaut",
-];
 const DENSE = 129;
-
-export interface FixtureBundle {
-  version: string;
-  /** manifest-relative file names (the upload parts besides "manifest"). */
-  files: string[];
-  manifest: BundleManifest;
-  /** Reference curves per prompt, from onnxruntime-node. */
-  expected: Record<string, Record<MetricName, number[]>>;
-}
 
 function sha256(bytes: Uint8Array) {
   return createHash("sha256").update(bytes).digest("hex");

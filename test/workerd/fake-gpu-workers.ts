@@ -26,11 +26,13 @@ interface Call {
 }
 
 const calls: Call[] = [];
-const PNG = encode({
-  width: 2,
-  height: 2,
-  data: new Uint8Array([255, 0, 0, 255, 0, 255, 0, 255, 0, 0, 255, 255, 9, 9, 9, 255]),
-});
+const PNG = Uint8Array.from(
+  encode({
+    width: 2,
+    height: 2,
+    data: new Uint8Array([255, 0, 0, 255, 0, 255, 0, 255, 0, 0, 255, 255, 9, 9, 9, 255]),
+  }),
+);
 
 function json(value: unknown, status = 200, headers: Record<string, string> = {}) {
   return new Response(JSON.stringify(value), {

@@ -6,6 +6,7 @@
 import { rm } from "node:fs/promises";
 import type { TestProject } from "vitest/node";
 import { buildFixtureBundles } from "./build-fixture-bundle";
+import "./fixture-contract";
 import { FIXTURE_ROOT } from "./fixture-root";
 
 export default async function setup(project: TestProject) {
@@ -14,10 +15,4 @@ export default async function setup(project: TestProject) {
   return async () => {
     await rm(FIXTURE_ROOT, { recursive: true, force: true });
   };
-}
-
-declare module "vitest" {
-  export interface ProvidedContext {
-    fixtureBundles: import("./build-fixture-bundle").FixtureBundle[];
-  }
 }

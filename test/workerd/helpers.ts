@@ -1,7 +1,7 @@
 /** Helpers for the workerd tests: admin/worker calls through SELF, fixture bundle uploads. */
 import { env, SELF } from "cloudflare:test";
 import { inject } from "vitest";
-import type { FixtureBundle } from "./build-fixture-bundle";
+import type { FixtureBundle } from "./fixture-contract";
 
 export const ADMIN = { authorization: "Bearer test-admin-token" };
 export const WORKER = { authorization: "Bearer test-worker-token" };

@@ -12,7 +12,7 @@ import { beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { d1Database } from "../../edge/src/db/client";
 import { completeJob, getJob, insertJob } from "../../edge/src/db/queries/jobs";
 import { DISPATCHER_NAME } from "../../edge/src/dispatch/dispatcher";
-import { PROBE_PROMPTS } from "./fixture-prompts";
+import { PROBE_PROMPTS } from "./fixture-contract";
 import {
   ADMIN,
   type Call,
