@@ -6,6 +6,7 @@
  * the reference function a block mirrors. Latent size is read from the input shape, so any
  * multiple-of-8 image size works.
  */
+import { routeColoursGraph } from "./colour-routing";
 import { GraphBuilder } from "./graph-builder";
 import type { LexiconTable } from "./lexicon-table";
 import { P, tent } from "./reference";
@@ -29,10 +30,11 @@ export function textEncoderGraph(lex: LexiconTable, t: WorldTables): Uint8Array 
   const g = new GraphBuilder("mini_world_text_encoder");
   const ids = g.input("input_ids", "int32", ["batch", 77]);
   const slot = g.op("Gather", [g.const(lex.slotOf, [lex.slotOf.length], "int32", "slot_of"), ids]);
-  const feats = g.op("Gather", [
+  const lexFeats = g.op("Gather", [
     g.const(lex.features, [lex.slots, C_LEX], "float32", "lexicon"),
     slot,
   ]);
+  const feats = routeColoursGraph(g, lexFeats);
   const presence = g.slice(feats, 2, FEATURE.presence, FEATURE.presence + 1);
   // Hash code per channel, exact in int32: ((id * A + B) mod P) / P - 0.5, zero for non-words.
   const ids3 = g.unsqueeze(ids, [2]);

@@ -10,6 +10,7 @@
  * Features go through a fixed random orthogonal map (cosines are unchanged by it; it only hides
  * the feature layout, as a learned projection would) and are L2-normalised.
  */
+import { routeColoursGraph } from "./colour-routing";
 import { GraphBuilder } from "./graph-builder";
 import type { LexiconTable } from "./lexicon-table";
 import { P } from "./reference";
@@ -58,7 +59,10 @@ export function clipTextGraph(lex: LexiconTable): Uint8Array {
   const ids32 = g.op("Cast", [ids], { to: 6 });
   const slot = g.op("Gather", [g.const(lex.slotOf, [lex.slotOf.length], "int32"), ids32]);
   const keep = g.unsqueeze(g.op("Cast", [mask], { to: 1 }), [2]);
-  const feats = g.mul(g.op("Gather", [g.const(lex.features, [lex.slots, C_LEX]), slot]), keep);
+  const feats = g.mul(
+    routeColoursGraph(g, g.op("Gather", [g.const(lex.features, [lex.slots, C_LEX]), slot])),
+    keep,
+  );
   const S = g.reduceSum(feats, [1]);
   const col = (i: number) => g.slice(S, 1, i, i + 1);
   const cols = (i: number, n: number) => g.slice(S, 1, i, i + n);

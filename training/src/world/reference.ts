@@ -6,6 +6,7 @@
  *
  * Float64 arithmetic; tensors are row-major Float32Array.
  */
+import { routeColoursRef } from "./colour-routing";
 import type { LexiconTable } from "./lexicon-table";
 import {
   C_HASH,
@@ -75,6 +76,7 @@ export function textEncoderRef(
       out[base + C_LEX + c] = (h / HASH_PRIME - 0.5) * presence;
     }
   }
+  routeColoursRef(out, ids.length / SEQ_LEN, SEQ_LEN, C_TEXT);
   return out;
 }
 

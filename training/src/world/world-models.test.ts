@@ -8,7 +8,7 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { createNodeOrt } from "../runtime/ort-node";
 import { buildLexiconTable } from "./lexicon-table";
 import { type BuiltModels, buildModelFiles, MODEL_DIRS } from "./model-files";
-import { textEncoderRef, unetRef, vaeDecoderRef } from "./reference";
+import { sigmaAt, textEncoderRef, unetRef, vaeDecoderRef, worldParams } from "./reference";
 import { clipTokenizer, VOCAB_SIZE } from "./tokenize";
 import { sigmaTable } from "./world-config";
 import { C_TEXT, mulberry32, normals, worldTables } from "./world-spec";
@@ -77,8 +77,15 @@ describe("mini-world ONNX graphs equal the TypeScript reference", () => {
       [16, 16, [999, 700, 400, 100, 20, 2]],
     ];
     for (const [h, w, ts] of cases) {
+      // What the loop feeds at timestep t: (x0 + sigma * noise) / sqrt(sigma^2 + 1), with x0 drawn
+      // uniformly in [-1, 1] (images of any content, not only this world's).
       const rand = mulberry32(h * 1000 + Math.round(ts[0]));
-      const sample = normals(rand, b * 4 * h * w);
+      const noise = normals(rand, b * 4 * h * w);
+      const per = 4 * h * w;
+      const sample = noise.map((n, i) => {
+        const sigma = sigmaAt(ts.length === 1 ? ts[0] : ts[Math.floor(i / per)], sigmas);
+        return (2 * rand() - 1 + sigma * n) / Math.sqrt(sigma * sigma + 1);
+      });
       const out = await sessions.unet.run({
         sample: { type: "float32", data: sample, dims: [b, 4, h, w] },
         timestep: { type: "float32", data: Float32Array.from(ts), dims: [ts.length] },
@@ -134,6 +141,42 @@ describe("mini-world ONNX graphs equal the TypeScript reference", () => {
     [0.1, -0.1, 0.6].forEach((v, c) => {
       for (let i = 0; i < plane; i++) expect(out[c * plane + i]).toBeCloseTo(v, 5);
     });
+  });
+});
+
+describe("prompt -> world parameters", () => {
+  const params = (prompt: string) => {
+    const hidden = textEncoderRef(tok.encode([prompt], 0), lex, tables);
+    const pooled = new Float64Array(C_TEXT);
+    for (let i = 0; i < 77; i++)
+      for (let c = 0; c < C_TEXT; c++) pooled[c] += hidden[i * C_TEXT + c];
+    return worldParams(pooled);
+  };
+
+  it("reads counts from number words and plurals", () => {
+    expect(params("two dogs on the grass").count).toBeCloseTo(2, 6);
+    expect(params("a dog").count).toBeCloseTo(1, 6);
+    expect(params("a crowd").count).toBeCloseTo(12, 6);
+    expect(params("a plain wall").count).toBe(0);
+  });
+
+  it("routes a colour before a scene word to the scene: red ball, white floor", () => {
+    const p = params("a red ball on a white floor");
+    // Object colour: red (weight 1) and the ball's default red (0.3) -> latent a = (R - G) / 2 > 0.6.
+    expect(p.obj[1]).toBeGreaterThan(0.6);
+    // Background: white (1) + floor's wood (1) + neutral prior (0.3): bright and warm, not red.
+    expect(p.bg[0]).toBeGreaterThan(0.2);
+    expect(p.bg[1]).toBeLessThan(0.2);
+  });
+
+  it("texture words raise the spectrum and lower its exponent; smooth words do the opposite", () => {
+    const grass = params("a green meadow with grass");
+    const wall = params("a plain white wall");
+    expect(grass.amp[0]).toBeGreaterThan(20 * wall.amp[0]);
+    expect(grass.alpha).toBeLessThan(wall.alpha - 1.5);
+    // The empty prompt is the broad prior (spec = 0); any word makes the prompt specific.
+    expect(params("").spec).toBe(0);
+    expect(params("dog").spec).toBeGreaterThan(0.9);
   });
 });
 
