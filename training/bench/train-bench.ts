@@ -7,6 +7,7 @@
  *   npm run bench:train                       # default + paper, 1 and 2 threads
  *   npm run bench:train -- --sizes default --threads 2 --steps 5
  */
+import { loadavg } from "node:os";
 import { parseArgs } from "node:util";
 import { headCount, type ModelConfig } from "../src/model/config";
 import { initParams, paramSpecs } from "../src/model/params";
@@ -77,12 +78,15 @@ async function bench(size: string, threads: number): Promise<void> {
       adam.update(engine.params, engine.grads);
     }
     const times: number[] = [];
+    const cpu0 = process.cpuUsage();
     for (let k = 0; k < steps; k++) {
       const t0 = performance.now();
       await engine.step("train", idx, k + 1);
       adam.update(engine.params, engine.grads);
       times.push((performance.now() - t0) / 1000);
     }
+    const cpu = process.cpuUsage(cpu0);
+    const cpuPerStep = (cpu.user + cpu.system) / 1e6 / steps;
     times.sort((a, b) => a - b);
     const med = times[Math.floor(times.length / 2)];
     const seqPerSec = B / med;
@@ -90,7 +94,8 @@ async function bench(size: string, threads: number): Promise<void> {
     console.log(
       `${size.padEnd(7)} D=${D} H=${s.hidden} M=${s.mlp} T=${T} batch=${B} threads=${threads}: ` +
         `${med.toFixed(2)} s/step (median of ${steps}), ${seqPerSec.toFixed(2)} seq/s, ` +
-        `${hours.toFixed(2)} h/epoch at ${EPOCH_SEQUENCES} seqs`,
+        `${hours.toFixed(2)} h/epoch at ${EPOCH_SEQUENCES} seqs; CPU ${cpuPerStep.toFixed(2)} s/step ` +
+        `(all threads), load avg ${loadavg()[0].toFixed(1)}`,
     );
   } finally {
     await engine.close();

@@ -9,7 +9,7 @@
  * Layout: rows are (t, b) pairs, row = t*B + b. GEMMs are batched: the input projection and all
  * weight gradients are one large GEMM over T*B rows; only h·W_hhᵀ and dG·W_hh run per step.
  */
-import { matmulNN, transpose } from "./matmul";
+import { matmulNN, packB, transpose } from "./matmul";
 
 export interface DirWeights {
   wih: Float32Array; // [4H, Din]
@@ -57,7 +57,7 @@ export function lstmDirForward(
   const hs = new Float32Array(rows * H);
   // Input projection for every step at once, biases folded in.
   matmulNN(x, transpose(w.wih, G, din), gates, rows, G, din, false);
-  const whhT = transpose(w.whh, G, H); // [H, 4H]
+  const whhT = packB(transpose(w.whh, G, H), H, G); // [H, 4H], packed once for all steps
   for (let r = 0; r < rows; r++) {
     const o = r * G;
     for (let g = 0; g < G; g++) gates[o + g] += w.bih[g] + w.bhh[g];
@@ -133,6 +133,7 @@ export function lstmDirBackward(
   const { gates, cells, hs } = cache;
   const dG = new Float32Array(rows * G);
   const dhNext = new Float32Array(B * H);
+  const whh = packB(w.whh, G, H); // [4H, H], packed once for all steps
   const dcNext = new Float32Array(B * H);
   for (let s = T - 1; s >= 0; s--) {
     const t = reverse ? T - 1 - s : s;
@@ -160,7 +161,7 @@ export function lstmDirBackward(
         dcNext[bo + j] = dc * fg;
       }
     }
-    if (!first) matmulNN(dG.subarray(t * B * G, (t + 1) * B * G), w.whh, dhNext, B, H, G, false);
+    if (!first) matmulNN(dG.subarray(t * B * G, (t + 1) * B * G), whh, dhNext, B, H, G, false);
   }
   // Bias gradients: column sums of dG (both biases receive the same gradient).
   for (let r = 0; r < rows; r++) {

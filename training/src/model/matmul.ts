@@ -184,13 +184,37 @@ function nnScalar(
 
 const align16 = (x: number): number => (x + 15) & ~15;
 
+/** B [K,N] re-laid as 8-column strips (see wasm-gemm.ts), packed once and reused across calls. */
+export interface PackedB {
+  readonly src: Float32Array;
+  readonly k: number;
+  readonly n: number;
+  /** Null where the SIMD kernel is unavailable or N < 8. */
+  readonly panels: Float32Array | null;
+}
+
+/** Packs B [K,N] for repeated matmulNN calls (e.g. W_hh over every time step). */
+export function packB(b: Float32Array, k: number, n: number): PackedB {
+  const strips = n >> 3;
+  if (!wasmGemm() || strips === 0) return { src: b, k, n, panels: null };
+  const panels = new Float32Array(strips * k * 8);
+  for (let s = 0; s < strips; s++)
+    for (let p = 0; p < k; p++) {
+      const dst = (s * k + p) * 8;
+      const src = p * n + s * 8;
+      for (let c = 0; c < 8; c++) panels[dst + c] = b[src + c];
+    }
+  return { src: b, k, n, panels };
+}
+
 /**
- * C[M,N] = (accumulate ? C : 0) + A[M,K] · B[K,N], all row-major and densely packed.
- * The SIMD kernel covers the largest 4-row x 8-column aligned part; fringes run in JS.
+ * C[M,N] = (accumulate ? C : 0) + A[M,K] · B[K,N], all row-major and densely packed (B may be
+ * pre-packed with packB). The SIMD kernel covers the largest 4-row x 8-column aligned part;
+ * fringes run in JS.
  */
 export function matmulNN(
   a: Float32Array,
-  b: Float32Array,
+  bIn: Float32Array | PackedB,
   c: Float32Array,
   m: number,
   n: number,
@@ -199,6 +223,7 @@ export function matmulNN(
 ): void {
   if (!accumulate) c.fill(0, 0, m * n);
   if (k === 0) return;
+  const b = bIn instanceof Float32Array ? bIn : bIn.src;
   const g = wasmGemm();
   const m4 = m & ~3;
   const n8 = n & ~7;
@@ -206,20 +231,35 @@ export function matmulNN(
     nnScalar(a, b, c, n, k, 0, m, 0, n);
     return;
   }
-  const aOff = 0;
-  const bOff = align16(m * k * 4);
-  const cOff = align16(bOff + k * n * 4);
+  const panels = bIn instanceof Float32Array || !bIn.panels ? packB(b, k, n).panels : bIn.panels;
+  if (!panels) throw new Error("packB: no panels");
+  const tiles = m4 >> 2;
+  const paOff = 0;
+  const pbOff = align16(tiles * k * 16);
+  const cOff = align16(pbOff + panels.length * 4);
   const need = cOff + m * n * 4;
   if (g.memory.buffer.byteLength < need)
     g.memory.grow(Math.ceil((need - g.memory.buffer.byteLength) / 65536));
   const f = new Float32Array(g.memory.buffer);
-  f.set(a.subarray(0, m * k), aOff / 4);
-  f.set(b.subarray(0, k * n), bOff / 4);
+  // Pack A's 4-row tiles: (t*k + p)*4 + r.
+  for (let t = 0; t < tiles; t++) {
+    const base = paOff / 4 + t * k * 4;
+    const r0 = 4 * t * k;
+    for (let p = 0; p < k; p++) {
+      const d = base + p * 4;
+      f[d] = a[r0 + p];
+      f[d + 1] = a[r0 + k + p];
+      f[d + 2] = a[r0 + 2 * k + p];
+      f[d + 3] = a[r0 + 3 * k + p];
+    }
+  }
+  f.set(panels, pbOff / 4);
   f.set(c.subarray(0, m * n), cOff / 4);
+  const tileBlock = MB >> 2;
   for (let k0 = 0; k0 < k; k0 += KB) {
     const k1 = Math.min(k, k0 + KB);
-    for (let i0 = 0; i0 < m4; i0 += MB)
-      g.kernel(aOff, bOff, cOff, i0, Math.min(m4, i0 + MB), n8, k0, k1, k * 4, n * 4, n * 4);
+    for (let t0 = 0; t0 < tiles; t0 += tileBlock)
+      g.kernel(paOff, pbOff, cOff, t0, Math.min(tiles, t0 + tileBlock), n8 >> 3, k0, k1, k, n * 4);
   }
   c.set(f.subarray(cOff / 4, cOff / 4 + m * n));
   if (n8 < n) nnScalar(a, b, c, n, k, 0, m4, n8, n);

@@ -4,10 +4,12 @@
  * the paper-size goal; a 4x8 register tile with f32x4 vectors (4 broadcast A values x 2 B
  * vectors, 8 accumulators) is the standard micro-kernel shape and needs only baseline SIMD128.
  *
- * The module is assembled here from opcodes (about 60 instructions) because no wasm toolchain
- * (wabt, binaryen) is installed and a committed binary could not be reviewed. The kernel covers
- * rows [i0, i1) (multiple of 4) x columns [0, n8) (multiple of 8) for one K block; matmul.ts
- * does the blocking, the copies into linear memory and the fringes.
+ * The module is assembled here from opcodes (about 100 instructions) because no wasm toolchain
+ * (wabt, binaryen) is installed and a committed binary could not be reviewed. Operands are
+ * packed panels (4 rows of A interleaved per k, 8 columns of B contiguous per k) so every inner
+ * load has a constant offset and A values load with v128.load32_splat; K is unrolled by two.
+ * The kernel covers 4-row tiles [t0, t1) x all 8-column strips for one K block; matmul.ts
+ * packs, blocks, copies into linear memory and computes the fringes.
  */
 
 const I32 = 0x7f;
@@ -45,10 +47,8 @@ const i32c = (v: number) => [0x41, ...sleb(v)];
 const add = [0x6a];
 const mul = [0x6c];
 const geS = [0x4e];
-const f32load = [0x2a, 2, 0];
 const v128load = (off: number) => [0xfd, 0x00, 4, ...uleb(off)];
 const v128store = (off: number) => [0xfd, 0x0b, 4, ...uleb(off)];
-const splat = [0xfd, 0x13];
 const f4add = [0xfd, 0xe4, 0x01];
 const f4mul = [0xfd, 0xe6, 0x01];
 const block = [0x02, 0x40];
@@ -57,18 +57,48 @@ const end = [0x0b];
 const br = (d: number) => [0x0c, d];
 const brIf = (d: number) => [0x0d, d];
 
-// Parameters: a, b, c (byte pointers), i0, i1, n8, k0, k1, lda4, ldb4, ldc4 (byte strides).
-const [A, B, C, I0, I1, N8, K0, K1, LDA, LDB, LDC] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10];
-// Locals.
-const [J, I, K, AP0, AP1, AP2, AP3, BP, CP] = [11, 12, 13, 14, 15, 16, 17, 18, 19];
-const ACC = [20, 21, 22, 23, 24, 25, 26, 27]; // c{row}{half}: row r, half h -> ACC[2r+h]
-const [B0, B1, AV] = [28, 29, 30];
+const splatLoad = (off: number) => [0xfd, 0x09, 2, ...uleb(off)];
+
+// Parameters: pa, pb (packed panels), c (byte pointers), t0, t1 (4-row tiles), strips (8-column
+// strips), k0, k1 (K block), k (full K), ldc4 (byte stride of C).
+// Packed A: tile t, step p, row r at float (t*k + p)*4 + r; packed B: strip s, step p, column c
+// at float (s*k + p)*8 + c. Every load in the inner loop is then at a constant offset.
+const [PA, PB, C, T0, T1, NS, K0, K1, KK, LDC] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9];
+const [S, T, P, AP, BP, CP] = [10, 11, 12, 13, 14, 15];
+const ACC = [16, 17, 18, 19, 20, 21, 22, 23]; // row r, half h -> ACC[2r+h]
+const [B0, B1, AV] = [24, 25, 26];
+const sub = [0x6b];
+const ltS = [0x48];
 
 function rowAddr(r: number): number[] {
-  // cp + r*ldc4
   const out = get(CP);
   for (let k = 0; k < r; k++) out.push(...get(LDC), ...add);
   return out;
+}
+
+/** One k step at byte offsets (aOff, bOff) from ap/bp: 8 multiply-adds on 4x8 accumulators. */
+function step(aOff: number, bOff: number): number[] {
+  const code = [
+    ...get(BP),
+    ...v128load(bOff),
+    ...set(B0),
+    ...get(BP),
+    ...v128load(bOff + 16),
+    ...set(B1),
+  ];
+  for (let r = 0; r < 4; r++) {
+    code.push(...get(AP), ...splatLoad(aOff + 4 * r), ...set(AV));
+    code.push(...get(ACC[2 * r]), ...get(AV), ...get(B0), ...f4mul, ...f4add, ...set(ACC[2 * r]));
+    code.push(
+      ...get(ACC[2 * r + 1]),
+      ...get(AV),
+      ...get(B1),
+      ...f4mul,
+      ...f4add,
+      ...set(ACC[2 * r + 1]),
+    );
+  }
+  return code;
 }
 
 function kernelBody(): number[] {
@@ -76,55 +106,36 @@ function kernelBody(): number[] {
   const emit = (...parts: number[][]) => {
     for (const p of parts) code.push(...p);
   };
-  emit(i32c(0), set(J), block, loop, get(J), get(N8), geS, brIf(1));
-  emit(get(I0), set(I), block, loop, get(I), get(I1), geS, brIf(1));
-  // cp = c + i*ldc4 + j*4
-  emit(get(C), get(I), get(LDC), mul, add, get(J), i32c(4), mul, add, set(CP));
+  emit(i32c(0), set(S), block, loop, get(S), get(NS), geS, brIf(1));
+  emit(get(T0), set(T), block, loop, get(T), get(T1), geS, brIf(1));
+  // cp = c + 4t*ldc4 + 32s
+  emit(get(C), get(T), i32c(4), mul, get(LDC), mul, add, get(S), i32c(32), mul, add, set(CP));
   for (let r = 0; r < 4; r++) {
     emit(rowAddr(r), v128load(0), set(ACC[2 * r]), rowAddr(r), v128load(16), set(ACC[2 * r + 1]));
   }
-  // ap0 = a + i*lda4 + k0*4; ap{r} = ap{r-1} + lda4
-  emit(get(A), get(I), get(LDA), mul, add, get(K0), i32c(4), mul, add, set(AP0));
-  emit(
-    get(AP0),
-    get(LDA),
-    add,
-    set(AP1),
-    get(AP1),
-    get(LDA),
-    add,
-    set(AP2),
-    get(AP2),
-    get(LDA),
-    add,
-    set(AP3),
-  );
-  // bp = b + k0*ldb4 + j*4
-  emit(get(B), get(K0), get(LDB), mul, add, get(J), i32c(4), mul, add, set(BP));
-  emit(get(K0), set(K), block, loop, get(K), get(K1), geS, brIf(1));
-  emit(get(BP), v128load(0), set(B0), get(BP), v128load(16), set(B1));
-  const aps = [AP0, AP1, AP2, AP3];
-  for (let r = 0; r < 4; r++) {
-    emit(get(aps[r]), f32load, splat, set(AV));
-    emit(get(ACC[2 * r]), get(AV), get(B0), f4mul, f4add, set(ACC[2 * r]));
-    emit(get(ACC[2 * r + 1]), get(AV), get(B1), f4mul, f4add, set(ACC[2 * r + 1]));
-  }
-  for (const p of aps) emit(get(p), i32c(4), add, set(p));
-  emit(get(BP), get(LDB), add, set(BP), get(K), i32c(1), add, set(K), br(0), end, end);
+  // ap = pa + (t*k + k0)*16 ; bp = pb + (s*k + k0)*32
+  emit(get(PA), get(T), get(KK), mul, get(K0), add, i32c(16), mul, add, set(AP));
+  emit(get(PB), get(S), get(KK), mul, get(K0), add, i32c(32), mul, add, set(BP));
+  // Unrolled by two while two steps remain, then one tail step.
+  emit(get(K0), set(P), block, loop, get(K1), get(P), sub, i32c(2), ltS, brIf(1));
+  emit(step(0, 0), step(16, 32));
+  emit(get(AP), i32c(32), add, set(AP), get(BP), i32c(64), add, set(BP));
+  emit(get(P), i32c(2), add, set(P), br(0), end, end);
+  emit(block, get(P), get(K1), geS, brIf(0), step(0, 0), end);
   for (let r = 0; r < 4; r++) {
     emit(rowAddr(r), get(ACC[2 * r]), v128store(0), rowAddr(r), get(ACC[2 * r + 1]), v128store(16));
   }
-  emit(get(I), i32c(4), add, set(I), br(0), end, end);
-  emit(get(J), i32c(8), add, set(J), br(0), end, end);
+  emit(get(T), i32c(1), add, set(T), br(0), end, end);
+  emit(get(S), i32c(1), add, set(S), br(0), end, end);
   code.push(...end);
-  const locals = [...uleb(2), ...uleb(9), I32, ...uleb(11), V128];
+  const locals = [...uleb(2), ...uleb(6), I32, ...uleb(11), V128];
   const body = [...locals, ...code];
   return [...uleb(body.length), ...body];
 }
 
-/** The module's bytes: imports env.mem, exports gemm(a,b,c,i0,i1,n8,k0,k1,lda4,ldb4,ldc4). */
+/** The module's bytes: imports env.mem, exports gemm(pa,pb,c,t0,t1,strips,k0,k1,k,ldc4). */
 export function gemmModuleBytes(): Uint8Array<ArrayBuffer> {
-  const type = [0x60, ...uleb(11), ...new Array(11).fill(I32), 0];
+  const type = [0x60, ...uleb(10), ...new Array(10).fill(I32), 0];
   const bytes = [
     0x00,
     0x61,
@@ -144,16 +155,15 @@ export function gemmModuleBytes(): Uint8Array<ArrayBuffer> {
 }
 
 export type GemmKernel = (
-  a: number,
-  b: number,
+  pa: number,
+  pb: number,
   c: number,
-  i0: number,
-  i1: number,
-  n8: number,
+  t0: number,
+  t1: number,
+  strips: number,
   k0: number,
   k1: number,
-  lda4: number,
-  ldb4: number,
+  k: number,
   ldc4: number,
 ) => void;
 
