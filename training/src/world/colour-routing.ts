@@ -8,6 +8,8 @@ import type { GraphBuilder } from "./graph-builder";
 import { C_LEX, FEATURE } from "./world-spec";
 
 const F = FEATURE;
+/** Scene words carry bgWeight 0.6 (lexicon.ts); any scene word counts fully as a scene. */
+const SCENE_GAIN = 2;
 const colourFlag = (objWeight: number) => Math.min(Math.max((objWeight - 0.5) * 2, 0), 1);
 
 /** In place on token features [rows, seq, stride] (first C_LEX channels are lexicon features). */
@@ -19,7 +21,7 @@ export function routeColoursRef(
 ): void {
   for (let r = 0; r < rows; r++) {
     const at = (i: number, c: number) => (r * seq + i) * stride + c;
-    const scene = (i: number) => (i < seq ? Math.min(feats[at(i, F.bgWeight)], 1) : 0);
+    const scene = (i: number) => (i < seq ? Math.min(SCENE_GAIN * feats[at(i, F.bgWeight)], 1) : 0);
     const moves = Array.from(
       { length: seq },
       (_, i) => Math.max(scene(i + 1), scene(i + 2)) * colourFlag(feats[at(i, F.objWeight)]),
@@ -44,7 +46,7 @@ const TO_END = 2 ** 62;
 /** The same as ONNX nodes on lexicon features [B, L, C_LEX]; returns the routed features. */
 export function routeColoursGraph(g: GraphBuilder, feats: string): string {
   const ch = (c: number, n = 1) => g.slice(feats, 2, c, c + n);
-  const scene = g.op("Min", [ch(F.bgWeight), g.scalar(1)]);
+  const scene = g.op("Min", [g.mul(ch(F.bgWeight), g.scalar(SCENE_GAIN)), g.scalar(1)]);
   const shifted = (k: number) =>
     g.op("Concat", [g.slice(scene, 1, k, TO_END), g.mul(g.slice(scene, 1, 0, k), g.scalar(0))], {
       axis: 1,

@@ -307,7 +307,8 @@ export function wordFeatures(e: WordEntry): Float32Array {
     f[FEATURE.objWeight] = w;
   }
   if (e.bg) {
-    const w = e.bgWeight ?? 1;
+    // Scene words weigh 0.6 so an explicit colour word for the scene (weight 1) wins.
+    const w = e.bgWeight ?? 0.6;
     const lab = rgbToLatent(...e.bg);
     for (let i = 0; i < 3; i++) f[FEATURE.bgColor + i] = w * lab[i];
     f[FEATURE.bgWeight] = w;

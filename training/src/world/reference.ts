@@ -30,7 +30,7 @@ export const SEQ_LEN = 77;
 export const P = {
   specGain: 3,
   objPrior: 0.05,
-  bgPrior: 0.3,
+  bgPrior: 0.15,
   neutralBg: rgbToLatent(0.62, 0.62, 0.6),
   texBase: 0.003,
   texGain: 0.45,

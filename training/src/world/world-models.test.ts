@@ -164,7 +164,7 @@ describe("prompt -> world parameters", () => {
     const p = params("a red ball on a white floor");
     // Object colour: red (weight 1) and the ball's default red (0.3) -> latent a = (R - G) / 2 > 0.6.
     expect(p.obj[1]).toBeGreaterThan(0.6);
-    // Background: white (1) + floor's wood (1) + neutral prior (0.3): bright and warm, not red.
+    // Background: white (1) + floor's wood (0.6) + neutral prior (0.15): bright and warm, not red.
     expect(p.bg[0]).toBeGreaterThan(0.2);
     expect(p.bg[1]).toBeLessThan(0.2);
   });

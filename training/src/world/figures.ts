@@ -1,0 +1,262 @@
+/**
+ * Dev tool: `npx tsx training/src/world/figures.ts [--quick]` measures the mini world on the
+ * built ONNX files (artifacts/models/mini-world*) with the shared Euler scheduler and writes the
+ * figures of docs/mini-world.md: per-prompt convergence tables (mean |x_t - x_129| over 4 seeds,
+ * SPEC §1 step grid), step-strip PNGs, a convergence SVG, and the UNet's time per call.
+ * Not part of serving or set-up.
+ */
+import { readFileSync, writeFileSync } from "node:fs";
+import { join, resolve } from "node:path";
+import { encode } from "fast-png";
+import { createNodeOrt } from "../runtime/ort-node";
+import { DEFAULT_MODELS_ROOT } from "./build";
+import { CLIP_MEAN, CLIP_STD } from "./embedding-graphs";
+import { MODEL_DIRS } from "./model-files";
+import { onnxImageEmbedder, onnxWorldNets, toPixelValues } from "./onnx-nets";
+import { initialNoise, sampleLatents } from "./sampler";
+import { clipTokenizer } from "./tokenize";
+import { SCHEDULER_CONFIG } from "./world-config";
+import { C_TEXT, VAE_SCALING_FACTOR } from "./world-spec";
+
+const STEPS = [1, 2, 3, 5, 9, 17, 22, 27, 33, 42, 65, 129];
+const PROMPTS = [
+  "a plain white wall",
+  "a red ball on a white floor",
+  "a few balloons in the sky",
+  "two dogs on a sandy beach",
+  "a green meadow with grass",
+  "a colorful park with a crowd",
+  "a busy city street at night",
+  "a detailed forest with leaves",
+];
+const STRIP_STEPS = [1, 2, 3, 5, 9, 17, 33, 129];
+const DOCS = resolve(DEFAULT_MODELS_ROOT, "../../docs");
+const SIZE = 16; // latent side: 128x128 images
+
+const quick = process.argv.includes("--quick");
+const port = createNodeOrt(1);
+const tok = clipTokenizer();
+const dir = join(DEFAULT_MODELS_ROOT, MODEL_DIRS.diffusion);
+const nets = await onnxWorldNets(
+  port,
+  (rel) => new Uint8Array(readFileSync(join(dir, rel))),
+  SIZE,
+  SIZE,
+);
+const clip = await onnxImageEmbedder(
+  port,
+  new Uint8Array(
+    readFileSync(join(DEFAULT_MODELS_ROOT, MODEL_DIRS.clip, "onnx/vision_model.onnx")),
+  ),
+);
+const dsim = await onnxImageEmbedder(
+  port,
+  new Uint8Array(
+    readFileSync(join(DEFAULT_MODELS_ROOT, MODEL_DIRS.dreamsim, "onnx/vision_model.onnx")),
+  ),
+);
+
+async function image(
+  prompt: string,
+  steps: number,
+  seed: number,
+  guidance: number,
+): Promise<Float32Array> {
+  const lat = await sampleLatents(nets, {
+    condIds: tok.encode([prompt], 0),
+    uncondIds: tok.encode([""], 0),
+    h: SIZE,
+    w: SIZE,
+    steps,
+    guidance,
+    noise: initialNoise(seed, SIZE, SIZE),
+    schedulerConfig: SCHEDULER_CONFIG,
+  });
+  const img = await nets.decode(
+    lat.map((v) => v / VAE_SCALING_FACTOR),
+    1,
+  );
+  return img.map((v) => Math.min(Math.max(v, -1), 1));
+}
+
+const meanAbs = (a: Float32Array, b: Float32Array) =>
+  a.reduce((s, v, i) => s + Math.abs(v - b[i]), 0) / a.length;
+const dot = (a: Float32Array, b: Float32Array) => a.reduce((s, v, i) => s + v * b[i], 0);
+
+interface Curves {
+  dist: number[];
+  dsim: number[];
+  iclip: number[];
+}
+
+async function curves(prompt: string, guidance: number, seeds: number): Promise<Curves> {
+  const out: Curves = {
+    dist: STEPS.map(() => 0),
+    dsim: STEPS.map(() => 0),
+    iclip: STEPS.map(() => 0),
+  };
+  for (let seed = 0; seed < seeds; seed++) {
+    const imgs = [];
+    for (const t of STEPS) imgs.push(await image(prompt, t, seed, guidance));
+    const ref = imgs[imgs.length - 1];
+    const px = (im: Float32Array, mean: number[], std: number[]) =>
+      toPixelValues(im, 8 * SIZE, 8 * SIZE, mean, std);
+    const refC = await clip.embed(px(ref, CLIP_MEAN, CLIP_STD), 1);
+    const refD = await dsim.embed(px(ref, [0, 0, 0], [1, 1, 1]), 1);
+    for (const [i, im] of imgs.entries()) {
+      out.dist[i] += meanAbs(im, ref) / seeds;
+      out.dsim[i] += (1 - dot(await dsim.embed(px(im, [0, 0, 0], [1, 1, 1]), 1), refD)) / seeds;
+      out.iclip[i] +=
+        Math.min(Math.max(dot(await clip.embed(px(im, CLIP_MEAN, CLIP_STD), 1), refC), 0), 1) /
+        seeds;
+    }
+  }
+  return out;
+}
+
+function strip(prompt: string, imgs: Float32Array[]): Uint8Array {
+  const side = 8 * SIZE;
+  const gap = 2;
+  const width = imgs.length * side + (imgs.length - 1) * gap;
+  const data = new Uint8Array(width * side * 3).fill(255);
+  imgs.forEach((im, k) => {
+    for (let y = 0; y < side; y++) {
+      for (let x = 0; x < side; x++) {
+        for (let c = 0; c < 3; c++) {
+          data[(y * width + k * (side + gap) + x) * 3 + c] = Math.round(
+            (im[(c * side + y) * side + x] / 2 + 0.5) * 255,
+          );
+        }
+      }
+    }
+  });
+  void prompt;
+  return encode({ width, height: side, data, channels: 3 });
+}
+
+function svg(rows: { prompt: string; dist: number[] }[]): string {
+  const W = 640;
+  const Hh = 360;
+  const m = { l: 56, r: 200, t: 20, b: 40 };
+  const xs = (t: number) => m.l + (Math.log(t) / Math.log(129)) * (W - m.l - m.r);
+  const ymax = Math.max(...rows.flatMap((r) => r.dist));
+  const ys = (v: number) => m.t + (1 - v / ymax) * (Hh - m.t - m.b);
+  const colours = [
+    "#888",
+    "#d62728",
+    "#1f77b4",
+    "#bcbd22",
+    "#2ca02c",
+    "#9467bd",
+    "#17becf",
+    "#8c564b",
+  ];
+  const parts = [
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${Hh}" font-family="sans-serif" font-size="11">`,
+  ];
+  parts.push(`<rect width="${W}" height="${Hh}" fill="white"/>`);
+  parts.push(
+    `<line x1="${m.l}" y1="${Hh - m.b}" x2="${W - m.r}" y2="${Hh - m.b}" stroke="black"/><line x1="${m.l}" y1="${m.t}" x2="${m.l}" y2="${Hh - m.b}" stroke="black"/>`,
+  );
+  for (const t of STEPS)
+    parts.push(`<text x="${xs(t)}" y="${Hh - m.b + 14}" text-anchor="middle">${t}</text>`);
+  for (let k = 0; k <= 4; k++) {
+    const v = (ymax * k) / 4;
+    parts.push(`<text x="${m.l - 4}" y="${ys(v) + 4}" text-anchor="end">${v.toFixed(3)}</text>`);
+  }
+  parts.push(
+    `<text x="${(m.l + W - m.r) / 2}" y="${Hh - 6}" text-anchor="middle">steps t (log scale)</text>`,
+  );
+  parts.push(
+    `<text x="14" y="${(Hh - m.b) / 2}" transform="rotate(-90 14 ${(Hh - m.b) / 2})" text-anchor="middle">mean |x_t - x_129|</text>`,
+  );
+  rows.forEach((r, i) => {
+    const c = colours[i % colours.length];
+    const pts = STEPS.map((t, k) => `${xs(t).toFixed(1)},${ys(r.dist[k]).toFixed(1)}`).join(" ");
+    parts.push(`<polyline points="${pts}" fill="none" stroke="${c}" stroke-width="1.6"/>`);
+    parts.push(
+      `<line x1="${W - m.r + 10}" y1="${m.t + 14 * i}" x2="${W - m.r + 26}" y2="${m.t + 14 * i}" stroke="${c}" stroke-width="2"/><text x="${W - m.r + 30}" y="${m.t + 14 * i + 4}">${r.prompt}</text>`,
+    );
+  });
+  parts.push("</svg>");
+  return `${parts.join("\n")}\n`;
+}
+
+async function unetTiming(b: number): Promise<number> {
+  const ehs = await nets.encode(tok.encode(Array(b).fill("a colorful park with a crowd"), 0), b);
+  const x = initialNoise(1, SIZE, SIZE);
+  const sample = Float32Array.from({ length: b * x.length }, (_, i) => x[i % x.length]);
+  for (let i = 0; i < 50; i++) await nets.unet(sample, 500, ehs, b);
+  const n = 1000;
+  const t0 = performance.now();
+  for (let i = 0; i < n; i++) await nets.unet(sample, 500, ehs, b);
+  return (performance.now() - t0) / n;
+}
+
+const fmt = (v: number) => v.toFixed(3).replace(/^0/, "");
+const seeds = quick ? 1 : 4;
+const lines: string[] = [];
+const header = `| prompt | ${STEPS.join(" | ")} |`;
+const sep = `|---|${STEPS.map(() => "---").join("|")}|`;
+const rows: { prompt: string; dist: number[] }[] = [];
+const metricRows: string[] = [];
+for (const p of PROMPTS) {
+  const c = await curves(p, 1, seeds);
+  rows.push({ prompt: p, dist: c.dist });
+  lines.push(`| ${p} | ${c.dist.map(fmt).join(" | ")} |`);
+  metricRows.push(
+    `| ${p} | ${[1, 3, 9, 33].map((t) => `${fmt(c.dsim[STEPS.indexOf(t)])} / ${fmt(c.iclip[STEPS.indexOf(t)])}`).join(" | ")} |`,
+  );
+  console.log(p, c.dist.map(fmt).join(" "));
+}
+const cfgLines: string[] = [];
+for (const p of [PROMPTS[0], PROMPTS[1], PROMPTS[4]]) {
+  const c = await curves(p, 7.5, quick ? 1 : 2);
+  cfgLines.push(`| ${p} | ${c.dist.map(fmt).join(" | ")} |`);
+}
+for (const p of [PROMPTS[1], PROMPTS[5]]) {
+  const imgs = [];
+  for (const t of STRIP_STEPS) imgs.push(await image(p, t, 0, 7.5));
+  writeFileSync(
+    join(DOCS, "img", `mini-world-cfg7.5-${p.replaceAll(" ", "-")}.png`),
+    strip(p, imgs),
+  );
+}
+for (const p of PROMPTS) {
+  const imgs = [];
+  for (const t of STRIP_STEPS) imgs.push(await image(p, t, 0, 1));
+  writeFileSync(join(DOCS, "img", `mini-world-${p.replaceAll(" ", "-")}.png`), strip(p, imgs));
+}
+const seedImgs = [];
+for (let s = 0; s < 6; s++) seedImgs.push(await image("a colorful park with a crowd", 129, s, 1));
+writeFileSync(join(DOCS, "img", "mini-world-seeds-park.png"), strip("seeds", seedImgs));
+writeFileSync(join(DOCS, "img", "mini-world-convergence.svg"), svg(rows));
+const t1 = await unetTiming(1);
+const t2 = await unetTiming(2);
+const report = [
+  `Generated by training/src/world/figures.ts (${seeds} seeds, 128x128, guidance 1, trailing spacing).`,
+  "",
+  "Mean |x_t - x_129| (decoded pixels in [-1, 1]):",
+  "",
+  header,
+  sep,
+  ...lines,
+  "",
+  "D-SIM / I-CLIP against the 129-step image with the world's own embedding models, at t = 1 | 3 | 9 | 33:",
+  "",
+  "| prompt | t=1 | t=3 | t=9 | t=33 |",
+  "|---|---|---|---|---|",
+  ...metricRows,
+  "",
+  "Guidance 7.5 (for comparison; not recommended):",
+  "",
+  header,
+  sep,
+  ...cfgLines,
+  "",
+  `UNet time per call (onnxruntime-node CPU, 1 intra-op thread, 16x16x4 latent): batch 1 ${t1.toFixed(3)} ms, batch 2 ${t2.toFixed(3)} ms.`,
+  `text features: ${C_TEXT} channels.`,
+];
+writeFileSync(join(DOCS, "img", "mini-world-measurements.md"), `${report.join("\n")}\n`);
+console.log(report.join("\n"));
+await nets.release();
