@@ -25,10 +25,11 @@ export function createApp(deps: WorkerDeps): Hono {
   app.get("/healthz", (c) => c.json({ status: "ok" }));
 
   app.get("/readyz", (c) => {
-    const { generator, embedder, embedConfigured, runtime } = deps.state;
-    const ready = generator !== undefined && (!embedConfigured || embedder !== undefined);
+    const { generator, embedder, embedConfigured, runtime, draining } = deps.state;
+    const loaded = generator !== undefined && (!embedConfigured || embedder !== undefined);
+    const ready = loaded && draining !== true;
     const body = {
-      status: ready ? "ready" : "loading",
+      status: draining ? "draining" : loaded ? "ready" : "loading",
       model: generator?.modelId ?? null,
       embedding_model: embedder?.modelId ?? null,
       runtime: runtime ?? null,

@@ -46,6 +46,7 @@ async function main(): Promise<void> {
   const shutdown = async (signal: string) => {
     if (shuttingDown) return;
     shuttingDown = true;
+    state.draining = true;
     log(`${signal}: draining ${queue.inFlight} running and ${queue.depth} queued job(s)`);
     edge?.stop();
     await queue.drain();

@@ -169,6 +169,10 @@ describe("health, readiness, metrics, embed", () => {
     const ready = await app.request("/readyz");
     expect(ready.status).toBe(200);
     expect(await ready.json()).toMatchObject({ status: "ready", model: "fake-sd", capacity: 1 });
+    deps.state.draining = true;
+    const draining = await app.request("/readyz");
+    expect(draining.status).toBe(503);
+    expect(await draining.json()).toMatchObject({ status: "draining" });
   });
 
   it("exports Prometheus text with request counts, queue gauges and latency histograms", async () => {

@@ -27,6 +27,8 @@ export interface WorkerState {
   embedConfigured: boolean;
   /** Runtime name for /readyz. */
   runtime?: string;
+  /** Set on SIGTERM: /readyz turns 503 so balancers stop sending work while the queue drains. */
+  draining?: boolean;
 }
 
 export interface WorkerDeps {
