@@ -90,6 +90,24 @@ describe("SD pipeline parity with diffusers (tiny-sd2)", () => {
       expect(errors.image).toBeLessThanOrEqual(1e-4);
     });
   }
+
+  it("guidance <= 1 encodes and denoises the conditional branch only", async () => {
+    const c = cases.find((x) => x.name === "wall_1") as PipelineCase;
+    const result = await pipeline.generate({
+      prompts: prompts(c),
+      steps: 1,
+      guidanceScale: 1,
+      height: c.height,
+      width: c.width,
+      latents: readF32(REFS, c.latents_unscaled).data,
+    });
+    // The fixture's embeddings are [uncond; cond]: the cond row is the second half.
+    const ref = readF32(REFS, c.prompt_embeds);
+    const cond = ref.data.subarray(ref.data.length / 2);
+    expect(result.promptEmbedsDims).toEqual([1, 77, 32]);
+    expect(maxAbsDiff(result.promptEmbeds, cond)).toBeLessThanOrEqual(1e-5);
+    expect(result.latents.every(Number.isFinite)).toBe(true);
+  });
 });
 
 describe("worker:generate CLI", () => {

@@ -48,7 +48,6 @@ export interface SdModelDir {
   /** Absolute path of a file of the model folder. */
   path(relPath: string): string;
   readText(relPath: string): Promise<string>;
-  readBytes(relPath: string): Promise<Uint8Array>;
 }
 
 async function readJson(root: string, rel: string, optional: boolean): Promise<unknown> {
@@ -116,12 +115,5 @@ export async function loadModelDir(dir: string, id?: string): Promise<SdModelDir
     defaultImageSize: (unet.sample_size ?? 64) * vaeScaleFactor,
     path: (rel: string) => join(root, rel),
     readText: (rel: string) => readFile(join(root, rel), "utf8"),
-    readBytes: async (rel: string) => {
-      try {
-        return new Uint8Array(await readFile(join(root, rel)));
-      } catch (cause) {
-        throw new ModelLoadError(`cannot read ${rel} in ${root}`, { field: rel, cause });
-      }
-    },
   });
 }
