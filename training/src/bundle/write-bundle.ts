@@ -1,0 +1,116 @@
+/**
+ * Writes a predictor bundle (STYLE "Configuration"; shared/src/predictor/bundle-manifest.ts):
+ * artifacts/bundles/<version>/manifest.json plus the files it lists, each with sha256 and size.
+ * The CLIP text model and tokenizer ship in the bundle and run at the edge when the text model is
+ * small enough (< 20 MB, what a Worker can hold comfortably); otherwise the bundle names the
+ * model and the GPU worker embeds (POST /v1/embed).
+ */
+import { copyFile, mkdir, readFile, rename, writeFile } from "node:fs/promises";
+import { basename, join, resolve } from "node:path";
+import { ValidationError } from "@budgetfusion/shared/errors";
+import { DENSE_STEPS, REFERENCE_STEPS } from "@budgetfusion/shared/grid/step-grid";
+import type { PlateauParams } from "@budgetfusion/shared/plateau/step-budget";
+import {
+  BUNDLE_FORMAT,
+  type BundleManifest,
+  bundleManifestSchema,
+  type FileRef,
+  METRIC_NAMES,
+  type MetricName,
+} from "@budgetfusion/shared/predictor/bundle-manifest";
+import { defaultStepEncoding } from "@budgetfusion/shared/predictor/step-encoding";
+import { sha256Hex } from "../dataset/image-files";
+import { ONNX_INPUT, ONNX_OPSET, ONNX_OUTPUT } from "../export/onnx-export";
+import { TEXT_MODEL_FILE } from "../sampling/clip-text-embedder";
+
+export const EDGE_TEXT_MODEL_MAX_BYTES = 20 * 1024 * 1024;
+
+export interface BundleInput {
+  bundlesDir: string;
+  version: string;
+  /** Per-metric predictor ONNX files (the full model). */
+  predictorFiles: Record<MetricName, string>;
+  hidden: number;
+  layers: number;
+  embeddingWidth: number;
+  clipDir: string;
+  diffusionModelId: string;
+  /** The scheduler config the dataset was generated with (model config + overrides). */
+  schedulerConfig: Record<string, unknown>;
+  plateau: PlateauParams;
+  trainingDataHash: string;
+  evaluation: Record<string, unknown>;
+  stepGrid: readonly number[];
+}
+
+async function place(dir: string, rel: string, src: string): Promise<FileRef> {
+  const target = join(dir, rel);
+  await mkdir(join(target, ".."), { recursive: true });
+  await copyFile(src, target);
+  const bytes = new Uint8Array(await readFile(target));
+  return { file: rel, sha256: sha256Hex(bytes), bytes: bytes.byteLength };
+}
+
+/** Writes the bundle; returns its directory and the validated manifest. */
+export async function writeBundle(
+  input: BundleInput,
+): Promise<{ dir: string; manifest: BundleManifest }> {
+  const dir = resolve(input.bundlesDir, input.version);
+  await mkdir(dir, { recursive: true });
+  const files = {} as Record<MetricName, FileRef>;
+  for (const m of METRIC_NAMES)
+    files[m] = await place(dir, `predictor/${m}.onnx`, input.predictorFiles[m]);
+  const textModel = join(input.clipDir, TEXT_MODEL_FILE);
+  const textBytes = (await readFile(textModel)).byteLength;
+  const atEdge = textBytes < EDGE_TEXT_MODEL_MAX_BYTES;
+  const embedding: BundleManifest["embedding"] = {
+    model_id: basename(resolve(input.clipDir)),
+    width: input.embeddingWidth,
+    runs_at: atEdge ? "edge" : "gpu-worker",
+    ...(atEdge
+      ? {
+          text_model: await place(dir, "embedding/text_model.onnx", textModel),
+          tokenizer: await place(
+            dir,
+            "embedding/tokenizer.json",
+            join(input.clipDir, "tokenizer.json"),
+          ),
+        }
+      : {}),
+  };
+  const raw = {
+    format: BUNDLE_FORMAT,
+    version: input.version,
+    created_at: new Date().toISOString(),
+    metrics: [...METRIC_NAMES],
+    step_grid: [...input.stepGrid],
+    dense_steps: DENSE_STEPS,
+    reference_steps: REFERENCE_STEPS,
+    diffusion_model: { id: input.diffusionModelId, scheduler_config: input.schedulerConfig },
+    embedding,
+    step_encoding: defaultStepEncoding(input.embeddingWidth),
+    predictor: {
+      kind: "per-metric",
+      files,
+      input: ONNX_INPUT,
+      output: ONNX_OUTPUT,
+      hidden: input.hidden,
+      layers: input.layers,
+      opset: ONNX_OPSET,
+    },
+    plateau: { weights: input.plateau.weights, eps: input.plateau.eps },
+    training_data_hash: input.trainingDataHash,
+    evaluation: input.evaluation,
+  };
+  const parsed = bundleManifestSchema.safeParse(raw);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    throw new ValidationError(`bundle manifest: ${issue.path.join(".")}: ${issue.message}`, {
+      field: issue.path.join("."),
+    });
+  }
+  const path = join(dir, "manifest.json");
+  await writeFile(`${path}.tmp`, `${JSON.stringify(parsed.data, null, 1)}\n`);
+  await rename(`${path}.tmp`, path);
+  return { dir, manifest: parsed.data };
+}

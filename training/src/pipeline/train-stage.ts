@@ -1,0 +1,119 @@
+/**
+ * Training stage (SPEC §4 and the Table 1 ablations of SPEC §6): for each variant (full BiLSTM,
+ * BiLSTM without step encoding, MLP+Tanh) and each metric, train a per-metric predictor with
+ * the training engineer's trainPredictor and export it to ONNX
+ * (`<run>/models/<variant>/<metric>.onnx`). Resumable per file. Validation: every 10th training
+ * prompt when there are at least 10, else none (the held-out test split is never used here).
+ */
+import { access, mkdir, rename, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { DENSE_STEPS } from "@budgetfusion/shared/grid/step-grid";
+import { METRIC_NAMES, type MetricName } from "@budgetfusion/shared/predictor/bundle-manifest";
+import { exportPredictorOnnx } from "../export/onnx-export";
+import type { Architecture } from "../train/index";
+import { trainPredictor } from "../train/index";
+import type { PromptRows } from "./training-data";
+import { featuresFor } from "./training-data";
+
+export interface TrainStageOptions {
+  runDir: string;
+  train: PromptRows;
+  width: number;
+  variants: readonly string[];
+  hidden: number;
+  mlp: number;
+  epochs: Record<MetricName, number>;
+  batch: number;
+  lr: number;
+  threads: number;
+  seed: number;
+  log?: (line: string) => void;
+}
+
+export const VARIANT_SPECS: Record<string, { architecture: Architecture; stepEncoding: boolean }> =
+  {
+    full: { architecture: "bilstm", stepEncoding: true },
+    no_step_encoding: { architecture: "bilstm", stepEncoding: false },
+    mlp_tanh: { architecture: "mlp-tanh", stepEncoding: true },
+  };
+
+export function modelPath(runDir: string, variant: string, metric: MetricName): string {
+  return join(runDir, "models", variant, `${metric}.onnx`);
+}
+
+function pick(data: Float32Array, rowLen: number, rows: number[]): Float32Array {
+  const out = new Float32Array(rows.length * rowLen);
+  rows.forEach((r, i) => out.set(data.subarray(r * rowLen, (r + 1) * rowLen), i * rowLen));
+  return out;
+}
+
+export async function runTrainStage(o: TrainStageOptions) {
+  const n = o.train.ids.length;
+  const all = Array.from({ length: n }, (_, i) => i);
+  const valRows = n >= 10 ? all.filter((i) => i % 10 === 9) : [];
+  const trainRows = all.filter((i) => !valRows.includes(i));
+  const summary: Record<
+    string,
+    Record<string, { epochs: number; bestEpoch: number; valLoss: number; seconds: number }>
+  > = {};
+  for (const variant of o.variants) {
+    const spec = VARIANT_SPECS[variant];
+    const features = featuresFor(o.train, o.width, spec.stepEncoding);
+    const rowLen = DENSE_STEPS * o.width;
+    summary[variant] = {};
+    for (const metric of METRIC_NAMES) {
+      const path = modelPath(o.runDir, variant, metric);
+      if (
+        await access(path).then(
+          () => true,
+          () => false,
+        )
+      )
+        continue;
+      const started = performance.now();
+      const result = await trainPredictor({
+        inputs: pick(features, rowLen, trainRows),
+        targets: pick(o.train.targets[metric], DENSE_STEPS, trainRows),
+        n: trainRows.length,
+        steps: DENSE_STEPS,
+        width: o.width,
+        ...(valRows.length
+          ? {
+              valInputs: pick(features, rowLen, valRows),
+              valTargets: pick(o.train.targets[metric], DENSE_STEPS, valRows),
+              nVal: valRows.length,
+            }
+          : {}),
+        config: {
+          architecture: spec.architecture,
+          hidden: o.hidden,
+          mlp: o.mlp,
+          maxEpochs: o.epochs[metric],
+          batchSize: o.batch,
+          lr: o.lr,
+          threads: o.threads,
+          seed: o.seed,
+        },
+      });
+      const onnx = exportPredictorOnnx(result.params, { architecture: spec.architecture });
+      await mkdir(join(path, ".."), { recursive: true });
+      await writeFile(`${path}.tmp`, onnx);
+      await rename(`${path}.tmp`, path);
+      const best = result.history[result.bestEpoch];
+      summary[variant][metric] = {
+        epochs: result.history.length,
+        bestEpoch: result.bestEpoch,
+        valLoss: best?.valLoss ?? Number.NaN,
+        seconds: (performance.now() - started) / 1000,
+      };
+      await writeFile(
+        join(path, "..", `${metric}.history.json`),
+        `${JSON.stringify(result.history, null, 1)}\n`,
+      );
+      o.log?.(
+        `trained ${variant}/${metric}: ${result.history.length} epochs, best val ${best?.valLoss.toFixed(5)}`,
+      );
+    }
+  }
+  return { trainPrompts: trainRows.length, valPrompts: valRows.length, models: summary };
+}

@@ -1,0 +1,88 @@
+/**
+ * Predictor training data from a run (SPEC §4, paper 3.3): prompt embeddings p̄ plus the step
+ * encoding t̄ as features [n, 129, D], and dense targets [n, 129] per metric, linearly
+ * interpolated from the seed-averaged measurements at T (pseudo-ground-truth).
+ */
+import { createHash } from "node:crypto";
+import { DENSE_STEPS, interpolateDense } from "@budgetfusion/shared/grid/step-grid";
+import { METRIC_NAMES, type MetricName } from "@budgetfusion/shared/predictor/bundle-manifest";
+import {
+  defaultStepEncoding,
+  predictorFeatures,
+} from "@budgetfusion/shared/predictor/step-encoding";
+import { asc } from "drizzle-orm";
+import type { DatasetDb } from "../db/open-dataset-db";
+import { images, prompts } from "../db/schema";
+import type { MetricValues } from "../metrics/perceptual-metrics";
+import type { PromptSet } from "../sampling/prompt-set";
+
+export interface PromptRows {
+  ids: number[];
+  embeddings: Float32Array;
+  targets: Record<MetricName, Float32Array>;
+}
+
+/** Prompts of `split` whose metrics are complete on the grid, with embeddings and dense targets. */
+export function promptRows(
+  set: PromptSet,
+  measured: ReadonlyMap<number, ReadonlyMap<number, MetricValues>>,
+  grid: readonly number[],
+  split: "train" | "test",
+): PromptRows {
+  const rows = set.prompts.filter(
+    (p) => p.split === split && grid.every((t) => measured.get(p.id)?.has(t)),
+  );
+  const width = set.width;
+  const embeddings = new Float32Array(rows.length * width);
+  const targets = Object.fromEntries(
+    METRIC_NAMES.map((m) => [m, new Float32Array(rows.length * DENSE_STEPS)]),
+  ) as Record<MetricName, Float32Array>;
+  rows.forEach((p, i) => {
+    embeddings.set(set.embeddings.subarray(p.id * width, (p.id + 1) * width), i * width);
+    const perStep = measured.get(p.id) as ReadonlyMap<number, MetricValues>;
+    for (const m of METRIC_NAMES) {
+      targets[m].set(
+        interpolateDense(
+          grid.map((t) => (perStep.get(t) as MetricValues)[m]),
+          grid,
+          DENSE_STEPS,
+        ),
+        i * DENSE_STEPS,
+      );
+    }
+  });
+  return { ids: rows.map((p) => p.id), embeddings, targets };
+}
+
+/** Features [n, 129, D]: p̄ + t̄_i, or p̄ alone for the "no step encoding" ablation. */
+export function featuresFor(
+  rows: PromptRows,
+  width: number,
+  withStepEncoding: boolean,
+): Float32Array {
+  return predictorFeatures(
+    rows.embeddings,
+    rows.ids.length,
+    DENSE_STEPS,
+    defaultStepEncoding(width),
+    withStepEncoding,
+  );
+}
+
+/**
+ * training_data_hash: sha256 over the dataset rows in key order, one line per prompt
+ * ("p <id> <split> <text>") then one per image ("i <prompt_id> <steps> <seed> <png sha256>").
+ */
+export function trainingDataHash(db: DatasetDb): string {
+  const h = createHash("sha256");
+  for (const p of db.select().from(prompts).orderBy(asc(prompts.id)).all())
+    h.update(`p ${p.id} ${p.split} ${p.text}\n`);
+  for (const r of db
+    .select()
+    .from(images)
+    .orderBy(asc(images.promptId), asc(images.steps), asc(images.seed))
+    .all()) {
+    h.update(`i ${r.promptId} ${r.steps} ${r.seed} ${r.sha256}\n`);
+  }
+  return h.digest("hex");
+}

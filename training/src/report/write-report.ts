@@ -1,0 +1,206 @@
+/**
+ * Writes the evaluation report (SPEC §6): reports/<model>/evaluation.json (top-level
+ * `relative_quality` per metric {mean, stderr}), evaluation.md (Tables 1 and 2, relative
+ * quality, time, savings, t* with and without the floor, next to the paper's numbers) and SVG
+ * plots (predicted vs measured curves, histogram of t*, quality vs compute).
+ */
+import { mkdir, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { DENSE_STEPS } from "@budgetfusion/shared/grid/step-grid";
+import { METRIC_NAMES, type MetricName } from "@budgetfusion/shared/predictor/bundle-manifest";
+import { type Evaluation, measuredDense, quality, type Stat, type Variant } from "../eval/evaluate";
+import { generationTflops, type SdCost } from "../eval/sd-cost";
+import type { MetricValues } from "../metrics/perceptual-metrics";
+import { histogram, lineChart } from "./svg-plot";
+
+export const PAPER = {
+  table1_mae_full: { lsnr: 0.026, dsim: 0.037, iclip: 0.031 },
+  relative_quality: { lsnr: 0.066, dsim: 0.084, iclip: 0.087 },
+  seconds_per_image: { ours: 2.89, reference: 8.0, hardware: "RTX 3090" },
+};
+
+const LABEL: Record<MetricName, string> = { lsnr: "L-SNR", dsim: "D-SIM", iclip: "I-CLIP" };
+
+export interface ReportInput {
+  dir: string;
+  model: string;
+  evaluation: Evaluation & { time: unknown };
+  settings: Record<string, unknown>;
+  predicted: Partial<Record<Variant, Record<MetricName, Float32Array>>>;
+  measured: ReadonlyMap<number, ReadonlyMap<number, MetricValues>>;
+  texts: ReadonlyMap<number, string>;
+  stepGrid: readonly number[];
+  cost: SdCost;
+}
+
+const f = (v: number, d = 4) => (Number.isFinite(v) ? v.toFixed(d) : "n/a");
+const pm = (s: Stat, d = 4) => `${f(s.mean, d)} ± ${f(s.stderr, d)}`;
+
+function markdown(r: ReportInput): string {
+  const e = r.evaluation;
+  const time = e.time as {
+    seconds_per_image: Record<string, Stat>;
+    saved_fraction: number;
+    generator: string;
+  };
+  const lines = [
+    `# Evaluation: ${r.model}`,
+    "",
+    `Held-out prompts: ${e.n_test}. Quality source: ${e.quality_source}.`,
+    "",
+    "## Table 1: MAE of predicted vs measured curves (dense grid; sampled steps in parentheses)",
+    "",
+    "| model | L-SNR | D-SIM | I-CLIP |",
+    "|---|---|---|---|",
+    ...Object.entries(e.table1_mae_dense).map(
+      ([v, mae]) =>
+        `| ${v} | ${METRIC_NAMES.map((m) => `${f(mae[m])} (${f(e.table1_mae_sampled[v as Variant]?.[m] ?? Number.NaN)})`).join(" | ")} |`,
+    ),
+    `| paper (full) | ${METRIC_NAMES.map((m) => PAPER.table1_mae_full[m]).join(" | ")} |`,
+    "",
+    "## Table 2: quality per TFLOP (mean ± standard error), q = 1-L-SNR, 1-D-SIM, I-CLIP",
+    "",
+    "| condition | steps | eta (TFLOPs) | (1-L-SNR)/eta | (1-D-SIM)/eta | I-CLIP/eta |",
+    "|---|---|---|---|---|---|",
+    `| OURS | t* mean ${f(e.t_star.with_floor.mean, 2)} | ${f(e.eta_tflops.ours.mean, 6)} | ${METRIC_NAMES.map((m) => pm(e.table2_quality_per_tflop.ours[m], 3)).join(" | ")} |`,
+    `| UNIFORM | ${e.uniform_steps} | ${f(e.eta_tflops.uniform, 6)} | ${METRIC_NAMES.map((m) => pm(e.table2_quality_per_tflop.uniform[m], 3)).join(" | ")} |`,
+    `| REFERENCE | ${e.reference_steps} | ${f(e.eta_tflops.reference, 6)} | ${METRIC_NAMES.map((m) => pm(e.table2_quality_per_tflop.reference[m], 3)).join(" | ")} |`,
+    "",
+    "## Relative quality, Eq. 9: q(t_OURS)/q(t_UNIFORM) - 1",
+    "",
+    "| metric | this run | interpolated curves | paper |",
+    "|---|---|---|---|",
+    ...METRIC_NAMES.map(
+      (m) =>
+        `| ${LABEL[m]} | ${pm(e.relative_quality[m])} | ${pm(e.interpolated.relative_quality[m])} | +${PAPER.relative_quality[m]} |`,
+    ),
+    "",
+    `## Time (generator ${time.generator}, one run)`,
+    "",
+    `Seconds per image: OURS ${pm(time.seconds_per_image.ours, 3)}, UNIFORM ${pm(time.seconds_per_image.uniform, 3)}, REFERENCE (${e.reference_steps} steps) ${pm(time.seconds_per_image.reference, 3)}; OURS saves ${f(100 * time.saved_fraction, 1)}% (paper: ${PAPER.seconds_per_image.ours} vs ${PAPER.seconds_per_image.reference} s on an ${PAPER.seconds_per_image.hardware}).`,
+    "",
+    "## Savings against fixed step defaults (compute)",
+    "",
+    "| default steps | eta (TFLOPs) | OURS saves |",
+    "|---|---|---|",
+    ...Object.values(e.savings_vs_defaults).map(
+      (s) => `| ${s.steps} | ${f(s.eta_tflops, 6)} | ${f(100 * s.saved_fraction, 1)}% |`,
+    ),
+    "",
+    "## t* (SPEC §5)",
+    "",
+    `With the eps floor: mean ${f(e.t_star.with_floor.mean, 2)}, median ${e.t_star.with_floor.median}, range ${e.t_star.with_floor.min}-${e.t_star.with_floor.max}.`,
+    `Without the floor: mean ${f(e.t_star.without_floor.mean, 2)}, median ${e.t_star.without_floor.median}, range ${e.t_star.without_floor.min}-${e.t_star.without_floor.max}.`,
+    "",
+    "## Settings",
+    "",
+    "```json",
+    JSON.stringify(r.settings, null, 1),
+    "```",
+    "",
+    "Plots: curves-lsnr.svg, curves-dsim.svg, curves-iclip.svg, t-star-histogram.svg, quality-vs-compute.svg.",
+    "",
+  ];
+  return lines.join("\n");
+}
+
+function plots(r: ReportInput): Record<string, string> {
+  const e = r.evaluation;
+  const ids = e.t_star.per_prompt.map((p) => p.prompt_id);
+  const sample = ids.slice(0, 3);
+  const steps = Array.from({ length: DENSE_STEPS }, (_, i) => i + 1);
+  const out: Record<string, string> = {};
+  for (const m of METRIC_NAMES) {
+    const series = sample.flatMap((id, k) => {
+      const i = ids.indexOf(id);
+      const perStep = r.measured.get(id) as ReadonlyMap<number, MetricValues>;
+      const pred =
+        r.predicted.full?.[m].subarray(i * DENSE_STEPS, (i + 1) * DENSE_STEPS) ??
+        new Float32Array(DENSE_STEPS);
+      const label = (r.texts.get(id) ?? `${id}`).slice(0, 18);
+      const color = ["#1f77b4", "#d62728", "#2ca02c"][k];
+      return [
+        { label: `${label} pred`, x: steps, y: [...pred], color },
+        {
+          label: `${label} meas`,
+          x: r.stepGrid,
+          y: r.stepGrid.map((t) => (perStep.get(t) as MetricValues)[m]),
+          color,
+          dashed: true,
+        },
+      ];
+    });
+    out[`curves-${m}.svg`] = lineChart(series, {
+      title: `${LABEL[m]}: predicted (full model) vs measured`,
+      xLabel: "denoising steps t (log)",
+      yLabel: LABEL[m],
+      xLog: true,
+    });
+  }
+  out["t-star-histogram.svg"] = histogram(
+    e.t_star.per_prompt.map((p) => p.t_star),
+    { title: "t* on held-out prompts (with eps floor)", xLabel: "t*", yLabel: "prompts" },
+  );
+  const gridEta = r.stepGrid.map((t) => generationTflops(r.cost, t));
+  const series = METRIC_NAMES.flatMap((m, k) => {
+    const color = ["#1f77b4", "#d62728", "#2ca02c"][k];
+    const meanQ = r.stepGrid.map((t) => {
+      let s = 0;
+      for (const id of ids)
+        s += quality(
+          m,
+          measuredDense(r.measured.get(id) as ReadonlyMap<number, MetricValues>, r.stepGrid, m)[
+            t - 1
+          ],
+        );
+      return s / ids.length;
+    });
+    return [
+      { label: `${LABEL[m]} q, fixed t`, x: gridEta, y: meanQ, color },
+      {
+        label: `${LABEL[m]} q, OURS`,
+        x: e.t_star.per_prompt.map((p) => generationTflops(r.cost, p.t_star)),
+        y: e.t_star.per_prompt.map((p) =>
+          quality(
+            m,
+            measuredDense(
+              r.measured.get(p.prompt_id) as ReadonlyMap<number, MetricValues>,
+              r.stepGrid,
+              m,
+            )[p.t_star - 1],
+          ),
+        ),
+        color,
+        points: true,
+      },
+    ];
+  });
+  out["quality-vs-compute.svg"] = lineChart(series, {
+    title: "Quality vs compute (held-out mean; OURS per prompt)",
+    xLabel: "TFLOPs per image (log)",
+    yLabel: "q",
+    xLog: true,
+  });
+  return out;
+}
+
+export async function writeReport(r: ReportInput): Promise<string[]> {
+  await mkdir(r.dir, { recursive: true });
+  const { relative_quality, ...rest } = r.evaluation;
+  const json = {
+    model: r.model,
+    created_at: new Date().toISOString(),
+    relative_quality,
+    ...rest,
+    settings: r.settings,
+    cost_flops: r.cost,
+    paper: PAPER,
+  };
+  const files: Record<string, string> = {
+    "evaluation.json": `${JSON.stringify(json, null, 1)}\n`,
+    "evaluation.md": markdown(r),
+    ...plots(r),
+  };
+  for (const [name, body] of Object.entries(files)) await writeFile(join(r.dir, name), body);
+  return Object.keys(files);
+}
