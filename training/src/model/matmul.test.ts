@@ -3,9 +3,12 @@
  * (rows not a multiple of 4, columns not a multiple of 8, K across several blocks).
  * Tolerance: 1e-5 relative to max |C| (float32 accumulation over K <= 600).
  */
+
+import { setFlagsFromString } from "node:v8";
 import { describe, expect, it } from "vitest";
-import { matmulNN, matmulNT, simdGemmAvailable, transpose } from "./matmul";
+import { matmulNN, matmulNNWith, matmulNT, packB, simdGemmAvailable, transpose } from "./matmul";
 import { Rng } from "./rng";
+import { createWasmGemm } from "./wasm-gemm";
 
 function rand(len: number, seed: number): Float32Array {
   const r = new Rng(seed);
@@ -40,6 +43,11 @@ function scaled(a: ArrayLike<number>, b: ArrayLike<number>): number {
   return m / s;
 }
 
+// The relaxed-SIMD (FMA) variant is used where the engine ships relaxed SIMD (Node >= 22); on
+// Node 20 the V8 flag turns it on so that its bytes are checked here as well.
+setFlagsFromString("--experimental-wasm-relaxed-simd");
+const fmaGemm = createWasmGemm(true);
+
 const shapes: Array<[number, number, number]> = [
   [1, 1, 1],
   [3, 7, 5],
@@ -63,6 +71,23 @@ describe.each(shapes)("C[%i x %i] over K=%i", (m, n, k) => {
     expect(scaled(acc, reference(a, b, c0, m, n, k))).toBeLessThan(1e-5);
   });
 
+  it("a pre-packed B gives the same product, also when reused", () => {
+    const pb = packB(b, k, n);
+    for (let rep = 0; rep < 2; rep++) {
+      const c = Float32Array.from(c0);
+      matmulNN(a, pb, c, m, n, k, true);
+      expect(scaled(c, reference(a, b, c0, m, n, k))).toBeLessThan(1e-5);
+    }
+  });
+
+  it("the plain-JS path and the fused multiply-add kernel agree too", () => {
+    for (const g of [null, fmaGemm]) {
+      const c = Float32Array.from(c0);
+      matmulNNWith(g, a, b, c, m, n, k, true);
+      expect(scaled(c, reference(a, b, c0, m, n, k))).toBeLessThan(1e-5);
+    }
+  });
+
   it("matmulNT with Bᵀ gives the same product", () => {
     const c = Float32Array.from(c0);
     matmulNT(a, transpose(b, k, n), c, m, n, k, true);
@@ -70,6 +95,7 @@ describe.each(shapes)("C[%i x %i] over K=%i", (m, n, k) => {
   });
 });
 
-it("uses the WebAssembly SIMD kernel on this Node", () => {
+it("uses the WebAssembly SIMD kernel on this Node, and the FMA variant validates", () => {
   expect(simdGemmAvailable()).toBe(true);
+  expect(fmaGemm?.fma).toBe(true);
 });

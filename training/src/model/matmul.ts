@@ -193,10 +193,9 @@ export interface PackedB {
   readonly panels: Float32Array | null;
 }
 
-/** Packs B [K,N] for repeated matmulNN calls (e.g. W_hh over every time step). */
-export function packB(b: Float32Array, k: number, n: number): PackedB {
+/** B [K,N] -> 8-column strips: strip s, step p, column c at (s*k + p)*8 + c. */
+function packPanels(b: Float32Array, k: number, n: number): Float32Array {
   const strips = n >> 3;
-  if (!wasmGemm() || strips === 0) return { src: b, k, n, panels: null };
   const panels = new Float32Array(strips * k * 8);
   for (let s = 0; s < strips; s++)
     for (let p = 0; p < k; p++) {
@@ -204,7 +203,13 @@ export function packB(b: Float32Array, k: number, n: number): PackedB {
       const src = p * n + s * 8;
       for (let c = 0; c < 8; c++) panels[dst + c] = b[src + c];
     }
-  return { src: b, k, n, panels };
+  return panels;
+}
+
+/** Packs B [K,N] for repeated matmulNN calls (e.g. W_hh over every time step). */
+export function packB(b: Float32Array, k: number, n: number): PackedB {
+  if (!wasmGemm() || n >> 3 === 0) return { src: b, k, n, panels: null };
+  return { src: b, k, n, panels: packPanels(b, k, n) };
 }
 
 /**
@@ -213,6 +218,20 @@ export function packB(b: Float32Array, k: number, n: number): PackedB {
  * fringes run in JS.
  */
 export function matmulNN(
+  a: Float32Array,
+  b: Float32Array | PackedB,
+  c: Float32Array,
+  m: number,
+  n: number,
+  k: number,
+  accumulate: boolean,
+): void {
+  matmulNNWith(wasmGemm(), a, b, c, m, n, k, accumulate);
+}
+
+/** matmulNN on an explicit kernel instance (null = plain JS); tests pin a variant with it. */
+export function matmulNNWith(
+  g: WasmGemm | null,
   a: Float32Array,
   bIn: Float32Array | PackedB,
   c: Float32Array,
@@ -224,23 +243,27 @@ export function matmulNN(
   if (!accumulate) c.fill(0, 0, m * n);
   if (k === 0) return;
   const b = bIn instanceof Float32Array ? bIn : bIn.src;
-  const g = wasmGemm();
   const m4 = m & ~3;
   const n8 = n & ~7;
   if (!g || m4 === 0 || n8 === 0) {
     nnScalar(a, b, c, n, k, 0, m, 0, n);
     return;
   }
-  const panels = bIn instanceof Float32Array || !bIn.panels ? packB(b, k, n).panels : bIn.panels;
-  if (!panels) throw new Error("packB: no panels");
+  const panels = bIn instanceof Float32Array || !bIn.panels ? packPanels(b, k, n) : bIn.panels;
   const tiles = m4 >> 2;
-  const paOff = 0;
-  const pbOff = align16(tiles * k * 16);
-  const cOff = align16(pbOff + panels.length * 4);
+  // Layout [B panels | packed A | C]: B first, so a B reused by consecutive calls (W_hh over
+  // all time steps) stays in linear memory and is not copied again.
+  const pbOff = 0;
+  const paOff = align16(panels.length * 4);
+  const cOff = align16(paOff + tiles * k * 16);
   const need = cOff + m * n * 4;
   if (g.memory.buffer.byteLength < need)
     g.memory.grow(Math.ceil((need - g.memory.buffer.byteLength) / 65536));
   const f = new Float32Array(g.memory.buffer);
+  if (g.resident !== panels) {
+    f.set(panels, pbOff / 4);
+    g.resident = panels;
+  }
   // Pack A's 4-row tiles: (t*k + p)*4 + r.
   for (let t = 0; t < tiles; t++) {
     const base = paOff / 4 + t * k * 4;
@@ -253,7 +276,6 @@ export function matmulNN(
       f[d + 3] = a[r0 + 3 * k + p];
     }
   }
-  f.set(panels, pbOff / 4);
   f.set(c.subarray(0, m * n), cOff / 4);
   const tileBlock = MB >> 2;
   for (let k0 = 0; k0 < k; k0 += KB) {

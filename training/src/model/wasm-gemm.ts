@@ -51,6 +51,8 @@ const v128load = (off: number) => [0xfd, 0x00, 4, ...uleb(off)];
 const v128store = (off: number) => [0xfd, 0x0b, 4, ...uleb(off)];
 const f4add = [0xfd, 0xe4, 0x01];
 const f4mul = [0xfd, 0xe6, 0x01];
+/** f32x4.relaxed_madd (relaxed SIMD, 0xfd 0x105): a*b+c, fused where the CPU has FMA. */
+const f4madd = [0xfd, 0x85, 0x02];
 const block = [0x02, 0x40];
 const loop = [0x03, 0x40];
 const end = [0x0b];
@@ -77,7 +79,7 @@ function rowAddr(r: number): number[] {
 }
 
 /** One k step at byte offsets (aOff, bOff) from ap/bp: 8 multiply-adds on 4x8 accumulators. */
-function step(aOff: number, bOff: number): number[] {
+function step(aOff: number, bOff: number, fma: boolean): number[] {
   const code = [
     ...get(BP),
     ...v128load(bOff),
@@ -88,20 +90,18 @@ function step(aOff: number, bOff: number): number[] {
   ];
   for (let r = 0; r < 4; r++) {
     code.push(...get(AP), ...splatLoad(aOff + 4 * r), ...set(AV));
-    code.push(...get(ACC[2 * r]), ...get(AV), ...get(B0), ...f4mul, ...f4add, ...set(ACC[2 * r]));
-    code.push(
-      ...get(ACC[2 * r + 1]),
-      ...get(AV),
-      ...get(B1),
-      ...f4mul,
-      ...f4add,
-      ...set(ACC[2 * r + 1]),
-    );
+    for (const [acc, bv] of [
+      [ACC[2 * r], B0],
+      [ACC[2 * r + 1], B1],
+    ]) {
+      if (fma) code.push(...get(AV), ...get(bv), ...get(acc), ...f4madd, ...set(acc));
+      else code.push(...get(acc), ...get(AV), ...get(bv), ...f4mul, ...f4add, ...set(acc));
+    }
   }
   return code;
 }
 
-function kernelBody(): number[] {
+function kernelBody(fma: boolean): number[] {
   const code: number[] = [];
   const emit = (...parts: number[][]) => {
     for (const p of parts) code.push(...p);
@@ -118,10 +118,10 @@ function kernelBody(): number[] {
   emit(get(PB), get(S), get(KK), mul, get(K0), add, i32c(32), mul, add, set(BP));
   // Unrolled by two while two steps remain, then one tail step.
   emit(get(K0), set(P), block, loop, get(K1), get(P), sub, i32c(2), ltS, brIf(1));
-  emit(step(0, 0), step(16, 32));
+  emit(step(0, 0, fma), step(16, 32, fma));
   emit(get(AP), i32c(32), add, set(AP), get(BP), i32c(64), add, set(BP));
   emit(get(P), i32c(2), add, set(P), br(0), end, end);
-  emit(block, get(P), get(K1), geS, brIf(0), step(0, 0), end);
+  emit(block, get(P), get(K1), geS, brIf(0), step(0, 0, fma), end);
   for (let r = 0; r < 4; r++) {
     emit(rowAddr(r), get(ACC[2 * r]), v128store(0), rowAddr(r), get(ACC[2 * r + 1]), v128store(16));
   }
@@ -134,7 +134,7 @@ function kernelBody(): number[] {
 }
 
 /** The module's bytes: imports env.mem, exports gemm(pa,pb,c,t0,t1,strips,k0,k1,k,ldc4). */
-export function gemmModuleBytes(): Uint8Array<ArrayBuffer> {
+export function gemmModuleBytes(fma = false): Uint8Array<ArrayBuffer> {
   const type = [0x60, ...uleb(10), ...new Array(10).fill(I32), 0];
   const bytes = [
     0x00,
@@ -149,7 +149,7 @@ export function gemmModuleBytes(): Uint8Array<ArrayBuffer> {
     ...section(2, [1, ...str("env"), ...str("mem"), 0x02, 0x00, 0x01]),
     ...section(3, [1, 0]),
     ...section(7, [1, ...str("gemm"), 0x00, 0]),
-    ...section(10, [1, ...kernelBody()]),
+    ...section(10, [1, ...kernelBody(fma)]),
   ];
   return new Uint8Array(bytes);
 }
@@ -170,13 +170,28 @@ export type GemmKernel = (
 export interface WasmGemm {
   memory: WebAssembly.Memory;
   kernel: GemmKernel;
+  /** True when the kernel uses fused multiply-add (relaxed SIMD). */
+  fma: boolean;
+  /** The B panels now at offset 0 of `memory` (matmul.ts keeps a reused B resident). */
+  resident: Float32Array | null;
 }
 
-/** Instantiates the kernel, or null where WebAssembly SIMD is unavailable. */
-export function createWasmGemm(): WasmGemm | null {
-  const bytes = gemmModuleBytes();
-  if (typeof WebAssembly === "undefined" || !WebAssembly.validate(bytes)) return null;
+/**
+ * Instantiates the kernel: the fused multiply-add variant where the engine accepts relaxed SIMD
+ * (Node >= 22; Node 20 only with --experimental-wasm-relaxed-simd), else baseline SIMD128, or
+ * null where WebAssembly SIMD is unavailable.
+ */
+export function createWasmGemm(allowFma = true): WasmGemm | null {
+  if (typeof WebAssembly === "undefined") return null;
+  const fmaBytes = gemmModuleBytes(true);
+  const bytes = allowFma && WebAssembly.validate(fmaBytes) ? fmaBytes : gemmModuleBytes(false);
+  if (!WebAssembly.validate(bytes)) return null;
   const memory = new WebAssembly.Memory({ initial: 1 });
   const inst = new WebAssembly.Instance(new WebAssembly.Module(bytes), { env: { mem: memory } });
-  return { memory, kernel: inst.exports.gemm as GemmKernel };
+  return {
+    memory,
+    kernel: inst.exports.gemm as GemmKernel,
+    fma: bytes === fmaBytes,
+    resident: null,
+  };
 }
