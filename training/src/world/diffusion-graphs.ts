@@ -9,7 +9,8 @@
 import { routeColoursGraph } from "./colour-routing";
 import { GraphBuilder } from "./graph-builder";
 import type { LexiconTable } from "./lexicon-table";
-import { P, tent } from "./reference";
+import { tent } from "./reference";
+import { P, PACK } from "./world-params";
 import {
   C_HASH,
   C_LEX,
@@ -44,39 +45,21 @@ export function textEncoderGraph(lex: LexiconTable, t: WorldTables): Uint8Array 
   );
   const mod = g.op("Mod", [mixed, g.const([HASH_PRIME], [], "int32")], { fmod: 0 });
   const unit = g.sub(g.div(g.op("Cast", [mod], { to: 1 }), g.scalar(HASH_PRIME)), g.scalar(0.5));
-  const hidden = g.op("Concat", [feats, g.mul(unit, presence)], { axis: 2 });
+  const tokens = g.op("Concat", [feats, g.mul(unit, presence)], { axis: 2 });
+  // Row 0 carries the packed world parameters, rows 1..76 are zero (textEncoderRef).
+  const packed = worldParamsGraph(g, g.reduceSum(tokens, [1]));
+  const rest = g.reduceSum(g.slice(tokens, 1, 1, 77), [2], 1);
+  const zeros = g.mul(rest, g.const(new Float32Array(C_TEXT), [C_TEXT]));
+  const hidden = g.op("Concat", [g.unsqueeze(packed, [1]), zeros], { axis: 1 });
   g.output(hidden, "last_hidden_state", "float32", ["batch", 77, C_TEXT]);
-  g.output(g.reduceSum(hidden, [1]), "pooler_output", "float32", ["batch", C_TEXT]);
+  g.output(packed, "pooler_output", "float32", ["batch", C_TEXT]);
   return g.toBytes();
 }
 
-/** unet/model.onnx: exact posterior-mean epsilon of the prompt's mixture (reference: unetRef). */
-export function unetGraph(t: WorldTables, sigmas: Float32Array): Uint8Array {
-  const g = new GraphBuilder("mini_world_unet");
-  const sample = g.input("sample", "float32", ["batch", LATENT_CHANNELS, "height", "width"]);
-  const timestep = g.input("timestep", "float32", ["steps"]);
-  const ehs = g.input("encoder_hidden_states", "float32", ["batch", 77, C_TEXT]);
+/** worldParams + packParams as nodes: pooled token features [B, C_TOKEN] -> packed [B, C_TEXT]. */
+function worldParamsGraph(g: GraphBuilder, S: string): string {
   const s = (v: number) => g.scalar(v);
   const one = s(1);
-
-  // sigma(t): linear interpolation in the train schedule (sigmaAt).
-  const tc = g.op("Clip", [timestep, s(0), s(sigmas.length - 1)]);
-  const lo = g.op("Floor", [tc]);
-  const frac = g.sub(tc, lo);
-  const loI = g.op("Cast", [lo], { to: 7 });
-  const hiI = g.op("Min", [
-    g.add(loI, g.const([1], [], "int64")),
-    g.const([sigmas.length - 1], [], "int64"),
-  ]);
-  const table = g.const(sigmas, [sigmas.length], "float32", "sigmas");
-  const sLo = g.op("Gather", [table, loI]);
-  const sigma1 = g.add(sLo, g.mul(frac, g.sub(g.op("Gather", [table, hiI]), sLo)));
-  const sigma = g.reshape(sigma1, [-1, 1, 1, 1]);
-  const sigma2 = g.mul(sigma, sigma);
-  const x = g.mul(sample, g.op("Sqrt", [g.add(sigma2, one)]));
-
-  // World parameters from the pooled text features (worldParams).
-  const S = g.reduceSum(ehs, [1]);
   const col = (i: number) => g.slice(S, 1, i, i + 1);
   const cols = (i: number, n: number) => g.slice(S, 1, i, i + n);
   const neg = (a: string) => g.op("Neg", [a]);
@@ -124,6 +107,70 @@ export function unetGraph(t: WorldTables, sigmas: Float32Array): Uint8Array {
   );
   const hash = cols(C_LEX, C_HASH);
 
+  const pad = g.mul(
+    col(0),
+    g.const(new Float32Array(C_TEXT - PACK.hash - C_HASH), [1, C_TEXT - PACK.hash - C_HASH]),
+  );
+  return g.op(
+    "Concat",
+    [
+      spec,
+      bg,
+      obj,
+      count,
+      aL,
+      g.mul(s(P.chromaRatio), aL),
+      g.mul(s(P.chromaRatio), aL),
+      aGrain,
+      alpha,
+      radius,
+      hash,
+      pad,
+    ],
+    { axis: 1 },
+  );
+}
+
+/** unet/model.onnx: exact posterior-mean epsilon of the prompt's mixture (reference: unetRef). */
+export function unetGraph(t: WorldTables, sigmas: Float32Array): Uint8Array {
+  const g = new GraphBuilder("mini_world_unet");
+  const sample = g.input("sample", "float32", ["batch", LATENT_CHANNELS, "height", "width"]);
+  const timestep = g.input("timestep", "float32", ["steps"]);
+  const ehs = g.input("encoder_hidden_states", "float32", ["batch", 77, C_TEXT]);
+  const s = (v: number) => g.scalar(v);
+  const one = s(1);
+
+  // sigma(t): linear interpolation in the train schedule (sigmaAt).
+  const tc = g.op("Clip", [timestep, s(0), s(sigmas.length - 1)]);
+  const lo = g.op("Floor", [tc]);
+  const frac = g.sub(tc, lo);
+  const loI = g.op("Cast", [lo], { to: 7 });
+  const hiI = g.op("Min", [
+    g.add(loI, g.const([1], [], "int64")),
+    g.const([sigmas.length - 1], [], "int64"),
+  ]);
+  const table = g.const(sigmas, [sigmas.length], "float32", "sigmas");
+  const sLo = g.op("Gather", [table, loI]);
+  const sigma1 = g.add(sLo, g.mul(frac, g.sub(g.op("Gather", [table, hiI]), sLo)));
+  const sigma = g.reshape(sigma1, [-1, 1, 1, 1]);
+  const sigma2 = g.mul(sigma, sigma);
+  const x = g.mul(sample, g.op("Sqrt", [g.add(sigma2, one)]));
+
+  // World parameters packed by the text encoder (unpackParams, with its guards).
+  const S = g.reduceSum(ehs, [1]);
+  const col = (i: number) => g.slice(S, 1, i, i + 1);
+  const cols = (i: number, n: number) => g.slice(S, 1, i, i + n);
+  const neg = (a: string) => g.op("Neg", [a]);
+  const exp = (a: string) => g.op("Exp", [a]);
+  const clip = (a: string, lo2: number, hi2: number) => g.op("Clip", [a, s(lo2), s(hi2)]);
+  const spec = clip(col(PACK.spec), 0, 1);
+  const bg = cols(PACK.bg, 3);
+  const obj = cols(PACK.obj, 3);
+  const count = clip(col(PACK.count), 0, J);
+  const alpha = clip(col(PACK.alpha), P.alphaMin, P.alphaMax);
+  const radius = g.op("Relu", [col(PACK.radius)]);
+  const hash = cols(PACK.hash, C_HASH);
+
   // Grids from the latent size: index ramps, DCT matrices (dctMatrix), frequency radius.
   const shape = g.op("Shape", [sample]);
   const dimF = (axis: number) =>
@@ -153,12 +200,12 @@ export function unetGraph(t: WorldTables, sigmas: Float32Array): Uint8Array {
   const lf = g.op("Log", [g.add(one, f)]);
 
   // Spectrum lambda [B,4,h,w] (spectrum).
-  const amp = g.reshape(
-    g.op("Concat", [aL, g.mul(s(P.chromaRatio), aL), g.mul(s(P.chromaRatio), aL), aGrain], {
-      axis: 1,
-    }),
-    [-1, LATENT_CHANNELS, 1, 1],
-  );
+  const amp = g.reshape(g.op("Relu", [cols(PACK.amp, LATENT_CHANNELS)]), [
+    -1,
+    LATENT_CHANNELS,
+    1,
+    1,
+  ]);
   const texShape = exp(g.mul(g.reshape(neg(alpha), [-1, 1, 1, 1]), lf));
   const broadShape = g.mul(
     g.const(P.broad, [LATENT_CHANNELS, 1, 1]),
@@ -212,7 +259,15 @@ export function unetGraph(t: WorldTables, sigmas: Float32Array): Uint8Array {
       [K, J, 3],
     ),
   );
-  const acc = g.reduceSum(g.mul(g.unsqueeze(mask, [3]), g.unsqueeze(colours, [4, 5])), [2]);
+  // Colour sums over objects as one batched MatMul: [B,K,3,J] x [B,K,J,h*w] -> [B,K,3,h,w].
+  const maskFlat = g.reshape(mask, [0, 0, 0, -1]);
+  const accFlat = g.matmul(g.op("Transpose", [colours], { perm: [0, 1, 3, 2] }), maskFlat);
+  const accShape = g.op(
+    "Concat",
+    [g.slice(g.op("Shape", [mask]), 0, 0, 2), g.ints([3]), g.slice(shape, 0, 2, 4)],
+    { axis: 0 },
+  );
+  const acc = g.op("Reshape", [accFlat, accShape]);
   const bgk = g.unsqueeze(
     g.add(
       g.reshape(bg, [-1, 1, 3]),

@@ -13,7 +13,7 @@
 import { routeColoursGraph } from "./colour-routing";
 import { GraphBuilder } from "./graph-builder";
 import type { LexiconTable } from "./lexicon-table";
-import { P } from "./reference";
+import { P } from "./world-params";
 import { C_LEX, FEATURE, mulberry32, normals } from "./world-spec";
 
 export const CLIP_EMBED_DIM = 64;

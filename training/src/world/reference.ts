@@ -8,10 +8,12 @@
  */
 import { routeColoursRef } from "./colour-routing";
 import type { LexiconTable } from "./lexicon-table";
+import { P, packParams, unpackParams, type WorldParams, worldParams } from "./world-params";
 import {
   C_HASH,
   C_LEX,
   C_TEXT,
+  C_TOKEN,
   FEATURE,
   HASH_PRIME,
   J,
@@ -19,56 +21,26 @@ import {
   LATENT_CHANNELS,
   LATENT_TO_RGB,
   REFERENCE_GRID,
-  rgbToLatent,
   tokenHash,
   VAE_SCALING_FACTOR,
   type WorldTables,
 } from "./world-spec";
 
 export const SEQ_LEN = 77;
-/** Constants of the prompt -> world-parameter map (the graph uses the same ones). */
-export const P = {
-  specGain: 3,
-  objPrior: 0.05,
-  bgPrior: 0.15,
-  neutralBg: rgbToLatent(0.62, 0.62, 0.6),
-  texBase: 0.003,
-  texGain: 0.45,
-  alphaBase: 3.0,
-  alphaTex: 1.5,
-  alphaFine: 0.7,
-  alphaSmooth: 0.5,
-  alphaMin: 0.6,
-  alphaMax: 4,
-  chromaRatio: 0.3,
-  grainBase: 0.001,
-  grainGain: 0.25,
-  radiusBase: 0.15,
-  radiusCount: 0.3,
-  sizeGain: 0.3,
-  posGain: 2.5,
-  visGain: 8,
-  edge: 0.025,
-  bgJitter: 0.025,
-  colJitter: 0.1,
-  /** Broad prior of the empty prompt: lambda = A (1 + f)^-2 per channel. */
-  broad: [16, 4.8, 4.8, 0.5],
-  /** Exponent of the broad prior per channel (the grain channel is nearly white). */
-  broadAlpha: [2, 2, 2, 1],
-  lambdaFloor: 1e-4,
-} as const;
 
-/** input_ids [B, 77] -> last_hidden_state [B, 77, C_TEXT]. */
-export function textEncoderRef(
+const sigmoid = (v: number) => 1 / (1 + Math.exp(-v));
+const clip = (v: number, lo: number, hi: number) => Math.min(Math.max(v, lo), hi);
+/** Token-level text features [B, 77, C_TOKEN]: lexicon features (colours routed) + hash code. */
+export function tokenFeaturesRef(
   ids: Int32Array,
   lex: LexiconTable,
   tables: WorldTables,
 ): Float32Array {
-  const out = new Float32Array(ids.length * C_TEXT);
+  const out = new Float32Array(ids.length * C_TOKEN);
   for (let n = 0; n < ids.length; n++) {
     const id = ids[n];
     const slot = lex.slotOf[id];
-    const base = n * C_TEXT;
+    const base = n * C_TOKEN;
     for (let c = 0; c < C_LEX; c++) out[base + c] = lex.features[slot * C_LEX + c];
     const presence = lex.features[slot * C_LEX + FEATURE.presence];
     for (let c = 0; c < C_HASH; c++) {
@@ -76,62 +48,31 @@ export function textEncoderRef(
       out[base + C_LEX + c] = (h / HASH_PRIME - 0.5) * presence;
     }
   }
-  routeColoursRef(out, ids.length / SEQ_LEN, SEQ_LEN, C_TEXT);
+  routeColoursRef(out, ids.length / SEQ_LEN, SEQ_LEN, C_TOKEN);
   return out;
 }
 
-export interface WorldParams {
-  spec: number;
-  obj: number[];
-  bg: number[];
-  count: number;
-  /** Spectrum amplitude per latent channel and the roughness exponent. */
-  amp: number[];
-  alpha: number;
-  radius: number;
-  hash: number[];
-}
-
-const sigmoid = (v: number) => 1 / (1 + Math.exp(-v));
-const clip = (v: number, lo: number, hi: number) => Math.min(Math.max(v, lo), hi);
-
-/** Pooled text features (sum over the 77 tokens) -> world parameters. */
-export function worldParams(s: ArrayLike<number>): WorldParams {
-  const F = FEATURE;
-  const spec = 1 - Math.exp(-P.specGain * s[F.presence]);
-  const obj = [0, 1, 2].map((i) => s[F.objColor + i] / (s[F.objWeight] + P.objPrior));
-  const wNum = Math.min(s[F.numWeight], 1);
-  const count = clip(wNum * s[F.numValue] + (1 - wNum) * s[F.count], 0, J);
-  // With no objects, colour words colour the scene ("a white wall").
-  const free = Math.max(0, 1 - count);
-  const bg = [0, 1, 2].map(
-    (i) =>
-      (s[F.bgColor + i] + P.bgPrior * P.neutralBg[i] + free * s[F.objColor + i]) /
-      (s[F.bgWeight] + P.bgPrior + free * s[F.objWeight]),
-  );
-  const tex = 1 - Math.exp(-s[F.texture]);
-  const fine = 1 - Math.exp(-s[F.fine]);
-  const smooth = Math.exp(-s[F.smooth]);
-  const aL = (P.texBase + P.texGain * tex) * smooth;
-  const alpha = clip(
-    P.alphaBase - P.alphaTex * tex - P.alphaFine * fine + P.alphaSmooth * (1 - smooth),
-    P.alphaMin,
-    P.alphaMax,
-  );
-  const aGrain = (P.grainBase + P.grainGain * fine * (0.3 + 0.7 * tex)) * smooth;
-  const sizeF = Math.exp(P.sizeGain * clip(s[F.size], -2, 2));
-  const radius = (P.radiusBase * sizeF) / Math.sqrt(1 + P.radiusCount * count);
-  const hash = Array.from({ length: C_HASH }, (_, c) => s[C_LEX + c]);
-  return {
-    spec,
-    obj,
-    bg,
-    count,
-    amp: [aL, P.chromaRatio * aL, P.chromaRatio * aL, aGrain],
-    alpha,
-    radius,
-    hash,
-  };
+/**
+ * Text encoder: input_ids [B, 77] -> last_hidden_state [B, 77, C_TEXT]. Row 0 (the
+ * <|startoftext|> position) carries the prompt's packed world parameters, the other rows are zero,
+ * so the UNet's sum over tokens reads them back whatever the sequence layout.
+ */
+export function textEncoderRef(
+  ids: Int32Array,
+  lex: LexiconTable,
+  tables: WorldTables,
+): Float32Array {
+  const tokens = tokenFeaturesRef(ids, lex, tables);
+  const rows = ids.length / SEQ_LEN;
+  const out = new Float32Array(ids.length * C_TEXT);
+  for (let r = 0; r < rows; r++) {
+    const pooled = new Float64Array(C_TOKEN);
+    for (let t = 0; t < SEQ_LEN; t++) {
+      for (let c = 0; c < C_TOKEN; c++) pooled[c] += tokens[(r * SEQ_LEN + t) * C_TOKEN + c];
+    }
+    out.set(packParams(worldParams(pooled)), r * SEQ_LEN * C_TEXT);
+  }
+  return out;
 }
 
 /** Mixture means [K, 4, h, w] (channel 3, grain, is zero-mean). */
@@ -264,11 +205,11 @@ export function unetRef(
   for (let n = 0; n < b; n++) {
     const sigma = sigmaAt(timestep.length === 1 ? timestep[0] : timestep[n], sigmaTable);
     const scale = Math.sqrt(sigma * sigma + 1);
-    const pooled = new Float64Array(C_TEXT);
+    const packed = new Float64Array(C_TEXT);
     for (let s = 0; s < SEQ_LEN; s++) {
-      for (let c = 0; c < C_TEXT; c++) pooled[c] += ehs[(n * SEQ_LEN + s) * C_TEXT + c];
+      for (let c = 0; c < C_TEXT; c++) packed[c] += ehs[(n * SEQ_LEN + s) * C_TEXT + c];
     }
-    const wp = worldParams(pooled);
+    const wp = unpackParams(packed);
     const lambda = spectrum(wp, h, w);
     const means = renderMeans(wp, tables, h, w);
     const X = new Float64Array(per);

@@ -8,9 +8,10 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { createNodeOrt } from "../runtime/ort-node";
 import { buildLexiconTable } from "./lexicon-table";
 import { type BuiltModels, buildModelFiles, MODEL_DIRS } from "./model-files";
-import { sigmaAt, textEncoderRef, unetRef, vaeDecoderRef, worldParams } from "./reference";
+import { sigmaAt, textEncoderRef, unetRef, vaeDecoderRef } from "./reference";
 import { clipTokenizer, VOCAB_SIZE } from "./tokenize";
 import { sigmaTable } from "./world-config";
+import { unpackParams } from "./world-params";
 import { C_TEXT, mulberry32, normals, worldTables } from "./world-spec";
 
 const port = createNodeOrt(1);
@@ -146,11 +147,9 @@ describe("mini-world ONNX graphs equal the TypeScript reference", () => {
 
 describe("prompt -> world parameters", () => {
   const params = (prompt: string) => {
+    // The encoder packs the prompt's parameters into row 0 of last_hidden_state.
     const hidden = textEncoderRef(tok.encode([prompt], 0), lex, tables);
-    const pooled = new Float64Array(C_TEXT);
-    for (let i = 0; i < 77; i++)
-      for (let c = 0; c < C_TEXT; c++) pooled[c] += hidden[i * C_TEXT + c];
-    return worldParams(pooled);
+    return unpackParams(hidden.subarray(0, C_TEXT));
   };
 
   it("reads counts from number words and plurals", () => {

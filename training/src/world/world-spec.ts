@@ -10,7 +10,10 @@
 export const C_LEX = 16;
 /** Hash channels per token: a pseudo-random code per token id that seeds the layouts. */
 export const C_HASH = 8;
-export const C_TEXT = C_LEX + C_HASH;
+/** Token-level feature width inside the text encoder (lexicon + hash). */
+export const C_TOKEN = C_LEX + C_HASH;
+/** Width of last_hidden_state: the packed world parameters (world-params.ts PACK, 22 used). */
+export const C_TEXT = 24;
 /** Mixture components per prompt (alternative layouts). */
 export const K = 6;
 /** Object slots per layout; the prompt's count decides how many are visible. */
