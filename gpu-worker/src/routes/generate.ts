@@ -63,7 +63,11 @@ export function generateHandler(deps: WorkerDeps) {
       { signal: c.req.raw.signal, timeoutMs: deps.requestTimeoutMs },
     );
     deps.metrics.imageSeconds.observe(result.timings.totalMs / 1000);
-    const pngs = prompts.map((_, i) => encodeImagePng(result.image, result.imageDims, i));
+    const json = wantsJson(c.req.header("accept"));
+    // PNG answers carry the first image only; JSON carries the whole batch.
+    const pngs = (json ? prompts : prompts.slice(0, 1)).map((_, i) =>
+      encodeImagePng(result.image, result.imageDims, i),
+    );
     const timings: GenerateTimings = {
       queue_ms: queueMs,
       text_ms: result.timings.textMs,
@@ -71,7 +75,7 @@ export function generateHandler(deps: WorkerDeps) {
       vae_ms: result.timings.vaeMs,
       total_ms: performance.now() - accepted,
     };
-    if (wantsJson(c.req.header("accept"))) {
+    if (json) {
       const images = pngs.map((p) => Buffer.from(p).toString("base64"));
       const body: GenerateJsonResponse = {
         image_base64: images[0],
@@ -83,7 +87,6 @@ export function generateHandler(deps: WorkerDeps) {
       };
       return c.json(body);
     }
-    // image/png carries the first image; a batch's others are in the JSON form.
     return c.body(pngs[0] as Uint8Array<ArrayBuffer>, 200, {
       "content-type": "image/png",
       [GENERATE_HEADERS.steps]: String(req.steps),
