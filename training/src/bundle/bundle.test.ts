@@ -1,0 +1,119 @@
+import { createHash } from "node:crypto";
+import { mkdtemp, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { STEP_GRID } from "@budgetfusion/shared/grid/step-grid";
+import { DEFAULT_PLATEAU } from "@budgetfusion/shared/plateau/step-budget";
+import { bundleManifestSchema } from "@budgetfusion/shared/predictor/bundle-manifest";
+import { describe, expect, it } from "vitest";
+import { FIXTURES } from "../../../test/helpers/fixtures";
+import { deployBundle } from "./deploy-bundle";
+import { writeBundle } from "./write-bundle";
+
+async function makeBundle() {
+  const src = await mkdtemp(join(tmpdir(), "bf-bundle-src-"));
+  const files = {
+    lsnr: join(src, "l.onnx"),
+    dsim: join(src, "d.onnx"),
+    iclip: join(src, "i.onnx"),
+  };
+  await writeFile(files.lsnr, "lsnr-model");
+  await writeFile(files.dsim, "dsim-model");
+  await writeFile(files.iclip, "iclip-model");
+  const out = await mkdtemp(join(tmpdir(), "bf-bundles-"));
+  return writeBundle({
+    bundlesDir: out,
+    version: "test-1",
+    predictorFiles: files,
+    hidden: 8,
+    layers: 2,
+    embeddingWidth: 16,
+    clipDir: join(FIXTURES, "tiny-clip"),
+    diffusionModelId: "tiny-sd2",
+    schedulerConfig: { prediction_type: "v_prediction", timestep_spacing: "trailing" },
+    plateau: DEFAULT_PLATEAU,
+    trainingDataHash: "a".repeat(64),
+    evaluation: { n_test: 1 },
+    stepGrid: STEP_GRID,
+  });
+}
+
+describe("bundle writer and deploy", () => {
+  it("writes a schema-valid manifest with sha256 and size of every file; a small text model runs at the edge", async () => {
+    const { manifest } = await makeBundle();
+    expect(bundleManifestSchema.parse(manifest)).toBeTruthy();
+    expect(manifest.predictor.files.lsnr).toEqual({
+      file: "predictor/lsnr.onnx",
+      sha256: createHash("sha256").update("lsnr-model").digest("hex"),
+      bytes: 10,
+    });
+    expect(manifest.embedding.runs_at).toBe("edge");
+    expect(manifest.embedding.text_model?.file).toBe("embedding/text_model.onnx");
+    expect(manifest.diffusion_model.scheduler_config.timestep_spacing).toBe("trailing");
+  });
+
+  it("uploads manifest + one part per file, then activates the version", async () => {
+    const { dir, manifest } = await makeBundle();
+    const calls: { url: string; form?: FormData; auth: string | null }[] = [];
+    const fetchImpl = (async (input: URL | RequestInfo, init?: RequestInit) => {
+      const req = new Request(input, init);
+      const isUpload = req.url.endsWith("/admin/bundles");
+      calls.push({
+        url: req.url,
+        form: isUpload ? await req.formData() : undefined,
+        auth: req.headers.get("authorization"),
+      });
+      return new Response(JSON.stringify(isUpload ? { version: "test-1" } : { active: "test-1" }), {
+        status: isUpload ? 201 : 200,
+      });
+    }) as typeof fetch;
+    const res = await deployBundle({
+      edge: "http://edge.test",
+      token: "tok",
+      bundleDir: dir,
+      fetchImpl,
+    });
+    expect(res).toMatchObject({ version: "test-1", activated: true });
+    expect(calls.map((c) => c.url)).toEqual([
+      "http://edge.test/admin/bundles",
+      "http://edge.test/admin/bundles/test-1/activate",
+    ]);
+    expect(calls.every((c) => c.auth === "Bearer tok")).toBe(true);
+    const form = calls[0].form as FormData;
+    const parts = [...form.keys()].sort();
+    expect(parts).toEqual([
+      "embedding/text_model.onnx",
+      "embedding/tokenizer.json",
+      "manifest",
+      "predictor/dsim.onnx",
+      "predictor/iclip.onnx",
+      "predictor/lsnr.onnx",
+    ]);
+    const lsnr = form.get("predictor/lsnr.onnx") as File;
+    expect(Buffer.from(await lsnr.arrayBuffer()).toString()).toBe("lsnr-model");
+    expect(JSON.parse(await (form.get("manifest") as File).text()).version).toBe(manifest.version);
+  });
+
+  it("refuses a bundle whose file does not match its checksum, before any request", async () => {
+    const { dir } = await makeBundle();
+    await writeFile(join(dir, "predictor/dsim.onnx"), "tampered");
+    let called = false;
+    const fetchImpl = (async () => {
+      called = true;
+      return new Response("{}");
+    }) as unknown as typeof fetch;
+    await expect(
+      deployBundle({ edge: "http://edge.test", token: "t", bundleDir: dir, fetchImpl }),
+    ).rejects.toThrow(/dsim.onnx/);
+    expect(called).toBe(false);
+  });
+
+  it("reports the edge's error status", async () => {
+    const { dir } = await makeBundle();
+    const fetchImpl = (async () =>
+      new Response('{"error":{"code":"conflict"}}', { status: 409 })) as unknown as typeof fetch;
+    await expect(
+      deployBundle({ edge: "http://edge.test", token: "t", bundleDir: dir, fetchImpl }),
+    ).rejects.toThrow(/409/);
+  });
+});
