@@ -7,9 +7,13 @@
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
-import { dirname, join, relative, resolve } from "node:path";
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
+import {
+  bundleManifestSchema,
+  manifestFiles,
+} from "@budgetfusion/shared/predictor/bundle-manifest";
 
 export const REPO = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 const BIN = join(REPO, "node_modules/.bin");
@@ -171,19 +175,16 @@ export async function startEdge(opts: EdgeOptions): Promise<Child> {
   return edge;
 }
 
-/** Files of a bundle directory: manifest.json plus every file it references. */
-export function readBundleDir(dir: string): { manifest: string; files: Map<string, Uint8Array<ArrayBuffer>> } {
+/** A bundle directory's manifest.json and the files it references (nothing else is sent). */
+export function readBundleDir(dir: string): {
+  manifest: string;
+  files: Map<string, Uint8Array<ArrayBuffer>>;
+} {
   const manifest = readFileSync(join(dir, "manifest.json"), "utf8");
   const files = new Map<string, Uint8Array<ArrayBuffer>>();
-  const walk = (d: string) => {
-    for (const entry of readdirSync(d, { withFileTypes: true })) {
-      const p = join(d, entry.name);
-      if (entry.isDirectory()) walk(p);
-      else if (p !== join(dir, "manifest.json"))
-        files.set(relative(dir, p).split("\\").join("/"), Uint8Array.from(readFileSync(p)));
-    }
-  };
-  walk(dir);
+  for (const ref of manifestFiles(bundleManifestSchema.parse(JSON.parse(manifest)))) {
+    files.set(ref.file, Uint8Array.from(readFileSync(join(dir, ref.file))));
+  }
   return { manifest, files };
 }
 
