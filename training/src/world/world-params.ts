@@ -27,7 +27,7 @@ export const P = {
   radiusBase: 0.15,
   radiusCount: 0.3,
   sizeGain: 0.3,
-  posGain: 2.5,
+  posGain: 0.6,
   visGain: 8,
   edge: 0.025,
   bgJitter: 0.025,
