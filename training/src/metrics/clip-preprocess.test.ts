@@ -74,3 +74,23 @@ describe("CLIP image preprocessing", () => {
     expect(maxAbsDiff(got, readF32(REFS, ref.image_embeds).data)).toBeLessThanOrEqual(1e-5);
   });
 });
+
+describe("DreamSim-style preprocessing (fixed size, no crop, no normalisation, Pillow)", () => {
+  it("resizes to 224x224 with Pillow's bicubic and only rescales", () => {
+    const cfg = parsePreprocessorConfig({
+      size: { height: 224, width: 224 },
+      do_center_crop: false,
+      do_normalize: false,
+      resample_backend: "pillow",
+    });
+    const img = readRgb("gradient_160x96.png");
+    const got = preprocessImage(img, cfg);
+    const resized = resizeBicubic(img, 224, 224, "pillow");
+    expect(got).toHaveLength(3 * 224 * 224);
+    // channel 1, pixel (10, 20): the 8-bit resized value / 255
+    expect(got[224 * 224 + 10 * 224 + 20]).toBeCloseTo(
+      resized.data[(10 * 224 + 20) * 3 + 1] / 255,
+      7,
+    );
+  });
+});

@@ -5,7 +5,7 @@
  * is the fast (torchvision) processor's, transformers 5's default; "pillow" gives the slow one's.
  */
 import { ConfigError } from "@budgetfusion/shared/errors";
-import { z } from "zod";
+import { z } from "zod/v4";
 import { type ResizeFlavor, type Rgb8Image, resizeBicubic } from "./bicubic-resize";
 
 const sizeSchema = z.union([
@@ -30,6 +30,12 @@ export const preprocessorConfigSchema = z.object({
   do_normalize: z.boolean().default(true),
   image_mean: z.array(z.number()).length(3).default([0.48145466, 0.4578275, 0.40821073]),
   image_std: z.array(z.number().positive()).length(3).default([0.26862954, 0.26130258, 0.27577711]),
+  /**
+   * BudgetFusion's own key (not transformers'): which bicubic the model was trained with.
+   * "torchvision" (default) = transformers' fast CLIP processor; "pillow" = PIL, e.g. DreamSim's
+   * torchvision.transforms.Resize on PIL images (docs/training.md).
+   */
+  resample_backend: z.enum(["torchvision", "pillow"]).default("torchvision"),
 });
 export type PreprocessorConfig = z.infer<typeof preprocessorConfigSchema>;
 
@@ -60,6 +66,17 @@ function resizeTarget(img: Rgb8Image, cfg: PreprocessorConfig): { width: number;
   return { width: Math.trunc((short * img.width) / img.height), height: short };
 }
 
+/** Model input size [height, width] after preprocessing an image of `img` size. */
+export function outputSize(
+  img: { width: number; height: number },
+  cfg: PreprocessorConfig,
+): [number, number] {
+  if (cfg.do_center_crop) return [cfg.crop_size.height, cfg.crop_size.width];
+  if (!cfg.do_resize) return [img.height, img.width];
+  const t = resizeTarget({ ...img, data: new Uint8Array(0) }, cfg);
+  return [t.height, t.width];
+}
+
 /** transformers' center_crop: offsets `int((orig - crop) / 2)`; pads with zeros when smaller. */
 function centerCrop(img: Rgb8Image, width: number, height: number): Rgb8Image {
   const top = Math.floor((img.height - height) / 2);
@@ -88,7 +105,7 @@ function centerCrop(img: Rgb8Image, width: number, height: number): Rgb8Image {
 export function preprocessImage(
   img: Rgb8Image,
   cfg: PreprocessorConfig,
-  flavor: ResizeFlavor = "torchvision",
+  flavor: ResizeFlavor = cfg.resample_backend,
 ): Float32Array {
   let cur = img;
   if (cfg.do_resize) {

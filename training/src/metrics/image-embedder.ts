@@ -12,6 +12,7 @@ import { ModelLoadError, ShapeError } from "@budgetfusion/shared/errors";
 import type { OrtPort, PortSession } from "@budgetfusion/shared/runtime/ort-port";
 import type { Rgb8Image } from "./bicubic-resize";
 import {
+  outputSize,
   type PreprocessorConfig,
   parsePreprocessorConfig,
   preprocessImage,
@@ -23,8 +24,8 @@ export interface ImageEmbedder {
   readonly width: number;
   /** Embeddings `[images.length, width]` row-major (not normalised). */
   embed(images: readonly Rgb8Image[]): Promise<Float32Array>;
-  /** Embeddings of already preprocessed pixel values `[B, 3, H, W]`. */
-  embedPixels(pixels: Float32Array, batch: number): Promise<Float32Array>;
+  /** Embeddings of already preprocessed pixel values `[B, 3, H, W]` (H, W default: the crop). */
+  embedPixels(pixels: Float32Array, batch: number, size?: [number, number]): Promise<Float32Array>;
   release(): Promise<void>;
 }
 
@@ -44,11 +45,21 @@ class OnnxImageEmbedder implements ImageEmbedder {
       : session.outputs[0].name;
   }
 
-  async embedPixels(pixels: Float32Array, batch: number): Promise<Float32Array> {
-    const h = this.config.do_center_crop ? this.config.crop_size.height : undefined;
-    const plane = pixels.length / batch / 3;
-    const side = h ?? Math.round(Math.sqrt(plane));
-    const dims = [batch, 3, side, plane / side];
+  async embedPixels(
+    pixels: Float32Array,
+    batch: number,
+    size?: [number, number],
+  ): Promise<Float32Array> {
+    const [h, w] = size ?? [this.config.crop_size.height, this.config.crop_size.width];
+    if (pixels.length !== batch * 3 * h * w) {
+      throw new ShapeError(
+        `pixel_values have ${pixels.length} values, expected ${batch}x3x${h}x${w}`,
+        {
+          field: "pixel_values",
+        },
+      );
+    }
+    const dims = [batch, 3, h, w];
     const res = await this.session.run({ [this.input]: { type: "float32", data: pixels, dims } }, [
       this.output,
     ]);
@@ -68,10 +79,15 @@ class OnnxImageEmbedder implements ImageEmbedder {
     const out = new Float32Array(images.length * this.width);
     const chunk = 16;
     for (let s = 0; s < images.length; s += chunk) {
-      const part = images.slice(s, s + chunk).map((img) => preprocessImage(img, this.config));
+      const batch = images.slice(s, s + chunk);
+      const part = batch.map((img) => preprocessImage(img, this.config));
       const pixels = new Float32Array(part.reduce((n, p) => n + p.length, 0));
       part.forEach((p, i) => pixels.set(p, i * p.length));
-      out.set(await this.embedPixels(pixels, part.length), s * this.width);
+      // one batch shares a size: the dataset's images all have the run's width x height
+      out.set(
+        await this.embedPixels(pixels, part.length, outputSize(batch[0], this.config)),
+        s * this.width,
+      );
     }
     return out;
   }
@@ -115,8 +131,7 @@ export async function loadImageEmbedder(
     });
   }
   const session = await ort.createSession(await readFile(modelPath));
-  const h = config.crop_size.height;
-  const w = config.crop_size.width;
+  const [h, w] = outputSize({ width: 224, height: 224 }, config);
   const res = await session.run(
     {
       [session.inputs[0].name]: {
