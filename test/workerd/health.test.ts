@@ -1,5 +1,7 @@
-import { SELF } from "cloudflare:test";
+/** Liveness and readiness (readiness = an active predictor version that loads). */
+import { env, SELF } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
+import { forgetActiveVersion } from "../../edge/src/predictor/active-predictor";
 
 describe("health", () => {
   it("healthz answers ok", async () => {
@@ -7,7 +9,10 @@ describe("health", () => {
     expect(res.status).toBe(200);
     expect(await res.json()).toEqual({ status: "ok" });
   });
-  it("readyz is 503 not_ready before any activation", async () => {
+  it("readyz is 503 not_ready while no version is active", async () => {
+    // Independent of test-file order: no activation in D1, none cached in this isolate.
+    await env.DB.exec("DELETE FROM activations");
+    forgetActiveVersion();
     const res = await SELF.fetch("http://edge/readyz");
     expect(res.status).toBe(503);
     const body = (await res.json()) as { error: { code: string } };

@@ -55,7 +55,7 @@ export class Dispatcher extends DurableObject<EdgeBindings> {
     this.config = edgeConfig(env);
   }
 
-  /** A new job row is in D1: dispatch it now if a worker is free. */
+  /** A new job row is in D1 (or a worker came back): dispatch what is due if a worker is free. */
   async submit(_jobId: string): Promise<void> {
     await this.pump();
   }

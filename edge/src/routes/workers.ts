@@ -11,6 +11,7 @@ import { createRoute, z } from "@hono/zod-openapi";
 import type { EdgeApp } from "../app-env";
 import { heartbeatWorker, upsertWorker } from "../db/queries/workers";
 import { DISPATCHER_NAME } from "../dispatch/dispatcher";
+import type { EdgeBindings } from "../env";
 import { bearerAuth } from "../middleware/bearer-auth";
 import { errorResponse, jsonBody } from "./common";
 
@@ -42,11 +43,11 @@ const heartbeat = createRoute({
 
 export function registerWorkerRoutes(app: EdgeApp) {
   app.use("/v1/workers/*", bearerAuth("WORKER_TOKEN"));
-  const kick = (env: Parameters<Parameters<EdgeApp["openapi"]>[1]>[0]["env"]) =>
+  // New or refreshed capacity may unblock queued jobs: let the dispatcher look.
+  const kick = (env: EdgeBindings) =>
     env.DISPATCHER.get(env.DISPATCHER.idFromName(DISPATCHER_NAME)).submit("");
   app.openapi(register, async (c) => {
     await upsertWorker(c.var.db, c.req.valid("json"), Date.now());
-    // New capacity may unblock queued jobs.
     c.executionCtx.waitUntil(kick(c.env));
     return c.json({ heartbeat_interval_s: c.var.config.heartbeatIntervalS }, 200);
   });
