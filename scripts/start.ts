@@ -18,6 +18,7 @@
 import { existsSync, readdirSync, statSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
+import { ensureWorldModels } from "../training/src/world/build";
 import {
   type Child,
   devSecrets,
@@ -53,6 +54,9 @@ async function main() {
   const modelDir = resolve(
     values.model ?? process.env.WORKER_MODEL_DIR ?? join(REPO, "artifacts/models/mini-world"),
   );
+  // Set-up: build the mini world's models when missing or stale (deterministic, a few seconds).
+  if (ensureWorldModels())
+    console.error("[start] built artifacts/models/mini-world* (world:build)");
   const defaultClip = join(REPO, "artifacts/models/mini-world-clip");
   const clipDir =
     values.clip ??
