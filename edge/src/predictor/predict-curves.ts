@@ -11,6 +11,33 @@ import type { LoadedPredictor } from "./load-predictor";
 
 export type MetricCurves = Record<MetricName, Float32Array>;
 
+/**
+ * t̄_i for every dense step, [dense, width], computed once per loaded predictor: the features are
+ * then p̄ + t̄_i, bit-identical to predictorFeatures (IEEE addition commutes; 0 + t̄ = t̄).
+ */
+const stepTables = new WeakMap<LoadedPredictor, Float32Array>();
+
+function stepTable(predictor: LoadedPredictor): Float32Array {
+  let table = stepTables.get(predictor);
+  if (table === undefined) {
+    const { dense_steps, step_encoding } = predictor.manifest;
+    const zero = new Float32Array(step_encoding.width);
+    table = predictorFeatures(zero, 1, dense_steps, step_encoding);
+    stepTables.set(predictor, table);
+  }
+  return table;
+}
+
+function features(predictor: LoadedPredictor, embedding: Float32Array): Float32Array {
+  const table = stepTable(predictor);
+  const width = embedding.length;
+  const out = new Float32Array(table.length);
+  for (let i = 0; i < table.length; i += width) {
+    for (let d = 0; d < width; d++) out[i + d] = embedding[d] + table[i + d];
+  }
+  return out;
+}
+
 function scoresFor(
   out: PortTensor | undefined,
   metricIndex: number,
@@ -47,9 +74,12 @@ export async function predictCurves(
       },
     );
   }
-  const features = predictorFeatures(embedding, 1, dense, enc);
   const feeds = {
-    [manifest.predictor.input]: { type: "float32", data: features, dims: [1, dense, enc.width] },
+    [manifest.predictor.input]: {
+      type: "float32",
+      data: features(predictor, embedding),
+      dims: [1, dense, enc.width],
+    },
   } satisfies Record<string, PortTensor>;
   const outputs = new Map<PortSession, Promise<Record<string, PortTensor>>>();
   const curves = {} as MetricCurves;
