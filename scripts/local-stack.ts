@@ -63,6 +63,18 @@ export interface Child {
   output: string[];
 }
 
+const launched = new Set<ChildProcess>();
+// Last resort if the parent exits without stopping its children (a crash, process.exit).
+process.once("exit", () => {
+  for (const proc of launched) {
+    if (proc.pid !== undefined && proc.exitCode === null && proc.signalCode === null) {
+      try {
+        process.kill(-proc.pid, "SIGKILL");
+      } catch {}
+    }
+  }
+});
+
 export function launch(
   name: string,
   cmd: string,
@@ -76,6 +88,8 @@ export function launch(
     detached: true,
     stdio: ["ignore", "pipe", "pipe"],
   });
+  launched.add(proc);
+  proc.once("exit", () => launched.delete(proc));
   const output: string[] = [];
   const take = (chunk: Buffer) => {
     const text = chunk.toString();
