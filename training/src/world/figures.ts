@@ -8,6 +8,9 @@
 import { readFileSync, writeFileSync } from "node:fs";
 import { loadavg } from "node:os";
 import { join, resolve } from "node:path";
+import { interpolateDense } from "@budgetfusion/shared/grid/step-grid";
+import { lsnr } from "@budgetfusion/shared/metrics/lsnr";
+import { stepBudget } from "@budgetfusion/shared/plateau/step-budget";
 import { encode } from "fast-png";
 import { createNodeOrt } from "../runtime/ort-node";
 import { DEFAULT_MODELS_ROOT } from "./build";
@@ -86,16 +89,14 @@ const dot = (a: Float32Array, b: Float32Array) => a.reduce((s, v, i) => s + v * 
 
 interface Curves {
   dist: number[];
+  lsnr: number[];
   dsim: number[];
   iclip: number[];
 }
 
 async function curves(prompt: string, guidance: number, seeds: number): Promise<Curves> {
-  const out: Curves = {
-    dist: STEPS.map(() => 0),
-    dsim: STEPS.map(() => 0),
-    iclip: STEPS.map(() => 0),
-  };
+  const zeros = () => STEPS.map(() => 0);
+  const out: Curves = { dist: zeros(), lsnr: zeros(), dsim: zeros(), iclip: zeros() };
   for (let seed = 0; seed < seeds; seed++) {
     const imgs = [];
     for (const t of STEPS) imgs.push(await image(prompt, t, seed, guidance));
@@ -106,6 +107,7 @@ async function curves(prompt: string, guidance: number, seeds: number): Promise<
     const refD = await dsim.embed(px(ref, [0, 0, 0], [1, 1, 1]), 1);
     for (const [i, im] of imgs.entries()) {
       out.dist[i] += meanAbs(im, ref) / seeds;
+      out.lsnr[i] += lsnr(toHwc(im)) / seeds;
       out.dsim[i] += (1 - dot(await dsim.embed(px(im, [0, 0, 0], [1, 1, 1]), 1), refD)) / seeds;
       out.iclip[i] +=
         Math.min(Math.max(dot(await clip.embed(px(im, CLIP_MEAN, CLIP_STD), 1), refC), 0), 1) /
@@ -113,6 +115,16 @@ async function curves(prompt: string, guidance: number, seeds: number): Promise<
     }
   }
   return out;
+}
+
+/** [3, H, W] in [-1, 1] -> the metrics' HWC image in [0, 1]. */
+function toHwc(im: Float32Array): { data: Float32Array; width: number; height: number } {
+  const side = 8 * SIZE;
+  const data = new Float32Array(side * side * 3);
+  for (let c = 0; c < 3; c++) {
+    for (let p = 0; p < side * side; p++) data[p * 3 + c] = im[c * side * side + p] / 2 + 0.5;
+  }
+  return { data, width: side, height: side };
 }
 
 function strip(imgs: Float32Array[]): Uint8Array {
@@ -200,6 +212,7 @@ const header = `| prompt | ${STEPS.join(" | ")} |`;
 const sep = `|---|${STEPS.map(() => "---").join("|")}|`;
 const rows: { prompt: string; dist: number[] }[] = [];
 const metricRows: string[] = [];
+const budgetRows: string[] = [];
 for (const p of PROMPTS) {
   const c = await curves(p, 1, seeds);
   rows.push({ prompt: p, dist: c.dist });
@@ -207,7 +220,21 @@ for (const p of PROMPTS) {
   metricRows.push(
     `| ${p} | ${[1, 3, 9, 33].map((t) => `${fmt(c.dsim[STEPS.indexOf(t)])} / ${fmt(c.iclip[STEPS.indexOf(t)])}`).join(" | ")} |`,
   );
-  console.log(p, c.dist.map(fmt).join(" "));
+  // SPEC §5 step budget on the measured curves (dense by linear interpolation), with and
+  // without the absolute floor eps.
+  const dense = {
+    lsnr: interpolateDense(c.lsnr),
+    dsim: interpolateDense(c.dsim),
+    iclip: interpolateDense(c.iclip),
+  };
+  const withFloor = stepBudget(dense);
+  const noFloor = stepBudget(dense, { eps: 0 });
+  const per = (b: typeof withFloor) =>
+    `${b.perMetric.lsnr} / ${b.perMetric.dsim} / ${b.perMetric.iclip}`;
+  budgetRows.push(
+    `| ${p} | ${fmt(c.lsnr[0])} -> ${fmt(c.lsnr[STEPS.length - 1])} | ${per(withFloor)} | **${withFloor.steps}** | ${noFloor.steps} |`,
+  );
+  console.log(p, c.dist.map(fmt).join(" "), "t*", withFloor.steps);
 }
 const cfgLines: string[] = [];
 for (const p of [PROMPTS[0], PROMPTS[1], PROMPTS[4]]) {
@@ -244,6 +271,12 @@ const report = [
   "| prompt | t=1 | t=3 | t=9 | t=33 |",
   "|---|---|---|---|---|",
   ...metricRows,
+  "",
+  "Step budget t* (SPEC §5, w = .3/.2/.5) on the measured seed-averaged curves:",
+  "",
+  "| prompt | L-SNR t=1 -> 129 | t*_LSNR / t*_DSIM / t*_ICLIP (eps 5e-4) | t* | t* without floor |",
+  "|---|---|---|---|---|",
+  ...budgetRows,
   "",
   "Guidance 7.5 (for comparison; not recommended):",
   "",

@@ -3,9 +3,13 @@
  * and the builder's determinism (docs/mini-world.md §6).
  */
 
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import type { PortSession } from "@budgetfusion/shared/runtime/ort-port";
 import { beforeAll, describe, expect, it } from "vitest";
 import { createNodeOrt } from "../runtime/ort-node";
+import { ensureWorldModels, staleWorldFiles } from "./build";
 import { buildLexiconTable } from "./lexicon-table";
 import { type BuiltModels, buildModelFiles, MODEL_DIRS } from "./model-files";
 import { sigmaAt, textEncoderRef, unetRef, vaeDecoderRef } from "./reference";
@@ -185,6 +189,17 @@ describe("world:build", () => {
     expect([...again.files.keys()].sort()).toEqual([...built.files.keys()].sort());
     for (const [rel, bytes] of built.files) {
       expect(Buffer.from(again.files.get(rel) ?? []).equals(Buffer.from(bytes)), rel).toBe(true);
+    }
+  });
+
+  it("set-up builds missing folders once, then finds them current and byte-identical", () => {
+    const root = mkdtempSync(join(tmpdir(), "mini-world-"));
+    try {
+      expect(ensureWorldModels(root)).toBe(true);
+      expect(ensureWorldModels(root)).toBe(false);
+      expect(staleWorldFiles(root)).toEqual([]);
+    } finally {
+      rmSync(root, { recursive: true, force: true });
     }
   });
 
