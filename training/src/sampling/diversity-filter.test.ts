@@ -36,11 +36,13 @@ describe("greedyDiverseSubset", () => {
         }),
         fc.integer({ min: 1, max: 17 }),
         fc.constantFrom(0.2, 0.5, 0.75, 0.9),
-        (values, blockSize, threshold) => {
+        fc.constantFrom(8, 16, 1024),
+        (values, blockSize, threshold, chunkSize) => {
           const width = 4;
           const n = Math.floor(values.length / width);
           const emb = l2NormalizeRows(Float32Array.from(values.slice(0, n * width)), width);
-          expect(greedyDiverseSubset(emb, width, { threshold, blockSize })).toEqual(
+          // chunkSize 8/16 sends full chunks through the packed (WebAssembly SIMD) product
+          expect(greedyDiverseSubset(emb, width, { threshold, blockSize, chunkSize })).toEqual(
             naiveGreedy(emb, width, threshold),
           );
         },

@@ -3,12 +3,14 @@
  * cosine similarity to every caption already kept is below the threshold S^ (default .75).
  *
  * Fast path: candidates are taken in blocks of B. One blocked matrix product (B x D times the
- * kept matrix, D x K, over Float32Array rows) rejects every candidate that is too close to an
- * already-kept caption; the few survivors are then checked in order against each other, which
- * is exactly the sequential greedy result. Cost O(N K D) multiply-adds with a small constant,
- * cache-friendly because the kept matrix is streamed once per block.
+ * kept matrix transposed, D x K) rejects every candidate that is too close to an already-kept
+ * caption; the survivors are then checked in order against each other, which is exactly the
+ * sequential greedy result. The kept set is stored in chunks of 1024 rows; a full chunk is
+ * transposed and packed once for training's WebAssembly SIMD GEMM (matmulNN), the growing last
+ * chunk goes through the register-tiled JS kernel (matmulNT). Cost O(N K D) multiply-adds.
  */
 import { ShapeError, ValidationError } from "@budgetfusion/shared/errors";
+import { matmulNN, matmulNT, type PackedB, packB, transpose } from "../model/matmul";
 
 export interface DiversityOptions {
   /** S^: keep a candidate only if max cosine to the kept set is < threshold. */
@@ -17,6 +19,8 @@ export interface DiversityOptions {
   blockSize?: number;
   /** Stop once this many are kept (default: no limit). */
   maxKept?: number;
+  /** Kept rows per packed chunk (default 1024; tests use small ones). */
+  chunkSize?: number;
 }
 
 /**
@@ -31,6 +35,7 @@ export function greedyDiverseSubset(
   const threshold = options.threshold ?? 0.75;
   const blockSize = options.blockSize ?? 256;
   const maxKept = options.maxKept ?? Number.POSITIVE_INFINITY;
+  const chunkSize = options.chunkSize ?? 1024;
   if (!(threshold > -1 && threshold <= 1)) {
     throw new ValidationError(`threshold must be in (-1, 1], got ${threshold}`, {
       field: "threshold",
@@ -42,51 +47,59 @@ export function greedyDiverseSubset(
     });
   }
   const n = embeddings.length / width;
-  // Kept rows are copied into one contiguous matrix that grows as rows are accepted.
-  let kept = new Float32Array(Math.min(n, 1024) * width);
-  let keptCount = 0;
   const keptIndex: number[] = [];
+  const packed: PackedB[] = [];
+  let open = new Float32Array(chunkSize * width);
+  let openCount = 0;
+  const scores = new Float32Array(blockSize * Math.max(chunkSize, 1));
   const blockMax = new Float32Array(blockSize);
-
-  const accept = (i: number) => {
-    if ((keptCount + 1) * width > kept.length) {
-      const grown = new Float32Array(Math.min(n, (kept.length / width) * 2) * width);
-      grown.set(kept);
-      kept = grown;
-    }
-    kept.set(embeddings.subarray(i * width, (i + 1) * width), keptCount * width);
-    keptCount++;
-    keptIndex.push(i);
+  const dot = (a: number, b: Float32Array, bo: number) => {
+    let s = 0;
+    for (let d = 0; d < width; d++) s += embeddings[a + d] * b[bo + d];
+    return s;
   };
 
   for (let start = 0; start < n && keptIndex.length < maxKept; start += blockSize) {
-    const end = Math.min(n, start + blockSize);
-    const rows = end - start;
+    const rows = Math.min(n, start + blockSize) - start;
+    const block = embeddings.subarray(start * width, (start + rows) * width);
     blockMax.fill(Number.NEGATIVE_INFINITY);
-    // Block product against the kept set as it was before this block.
-    const before = keptCount;
-    for (let k = 0; k < before; k++) {
-      const ko = k * width;
+    const fold = (cols: number) => {
       for (let r = 0; r < rows; r++) {
-        if (blockMax[r] >= threshold) continue;
-        const co = (start + r) * width;
-        let dot = 0;
-        for (let d = 0; d < width; d++) dot += embeddings[co + d] * kept[ko + d];
-        if (dot > blockMax[r]) blockMax[r] = dot;
+        let m = blockMax[r];
+        for (let c = 0; c < cols; c++) if (scores[r * cols + c] > m) m = scores[r * cols + c];
+        blockMax[r] = m;
       }
+    };
+    // Block product against the kept set as it was before this block.
+    for (const chunk of packed) {
+      matmulNN(block, chunk, scores, rows, chunkSize, width, false);
+      fold(chunkSize);
+    }
+    const openBefore = openCount;
+    if (openBefore > 0) {
+      matmulNT(block, open, scores, rows, openBefore, width, false);
+      fold(openBefore);
     }
     // Survivors in order, against rows kept earlier in this block.
+    const firstNew = keptIndex.length;
     for (let r = 0; r < rows && keptIndex.length < maxKept; r++) {
       if (blockMax[r] >= threshold) continue;
       const co = (start + r) * width;
       let ok = true;
-      for (let k = before; k < keptCount && ok; k++) {
-        let dot = 0;
-        const ko = k * width;
-        for (let d = 0; d < width; d++) dot += embeddings[co + d] * kept[ko + d];
-        if (dot >= threshold) ok = false;
+      for (let k = firstNew; k < keptIndex.length && ok; k++) {
+        if (dot(co, embeddings, keptIndex[k] * width) >= threshold) ok = false;
       }
-      if (ok) accept(start + r);
+      if (!ok) continue;
+      keptIndex.push(start + r);
+      open.set(embeddings.subarray(co, co + width), openCount * width);
+      openCount++;
+      if (openCount === chunkSize) {
+        const t = new Float32Array(width * chunkSize);
+        transpose(open, chunkSize, width, t);
+        packed.push(packB(t, width, chunkSize));
+        open = new Float32Array(chunkSize * width);
+        openCount = 0;
+      }
     }
   }
   return keptIndex;
