@@ -49,22 +49,22 @@ export async function installActive(version: string, asVersion = version) {
     throw new Error(`activate ${asVersion}: ${act.status} ${await act.text()}`);
 }
 
-export function registration(id: string, host: string, capacity = 2) {
+export function registration(id: string, host: string, capacity = 2, modelId = "tiny-sd2") {
   return {
     worker_id: id,
     url: `http://${host}`,
-    model_id: "tiny-sd2",
+    model_id: modelId,
     capacity,
     queue_depth: 0,
     in_flight: 0,
   };
 }
 
-export async function registerWorker(id: string, host: string, capacity = 2) {
+export async function registerWorker(id: string, host: string, capacity = 2, modelId = "tiny-sd2") {
   const res = await SELF.fetch("http://edge/v1/workers/register", {
     method: "POST",
     headers: { ...WORKER, "content-type": "application/json" },
-    body: JSON.stringify(registration(id, host, capacity)),
+    body: JSON.stringify(registration(id, host, capacity, modelId)),
   });
   if (res.status !== 200) throw new Error(`register ${id}: ${res.status} ${await res.text()}`);
 }

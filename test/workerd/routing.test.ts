@@ -115,10 +115,18 @@ describe("dispatch", () => {
     expect((await generateCalls())[0].body?.steps).toBe(expected);
   });
 
+  it("prefers a worker serving the bundle's diffusion model over a freer one serving another", async () => {
+    await registerWorker("w-other-model", "ok-other.fake", 8, "some-other-model");
+    await registerWorker("w-same-model", "ok-same.fake", 1, "tiny-sd2");
+    expect((await generate({ prompt: "model match", steps: 2 })).worker).toBe("w-same-model");
+  });
+
   it("a job accepted without any worker waits queued and runs once a worker registers", async () => {
     const res = await postJson("/v1/generate", { prompt: "patience", steps: 2 });
     expect(res.status).toBe(202);
-    const { job_id } = (await res.json()) as { job_id: string };
+    const { job_id, status } = (await res.json()) as { job_id: string; status: string };
+    expect(status).toBe("queued");
+    expect(res.headers.get("location")).toBe(`/v1/jobs/${job_id}`);
     expect((await pollJob(job_id, () => false, 300)).status).toBe("queued");
     await registerWorker("w-late", "ok-late.fake");
     const job = await pollJob(job_id, (j) => j.status === "succeeded");

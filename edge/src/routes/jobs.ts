@@ -133,14 +133,14 @@ export function registerJobRoutes(app: EdgeApp) {
     });
     const dispatcher = c.env.DISPATCHER.get(c.env.DISPATCHER.idFromName(DISPATCHER_NAME));
     await dispatcher.submit(id);
-    if (wait !== undefined && wait > 0) {
-      await dispatcher.waitFor(id, wait * 1000);
-      const job = await getJob(c.var.db, id);
-      if (job !== undefined && (job.status === "succeeded" || job.status === "failed")) {
-        return c.json(jobView(job), 200);
-      }
+    if (wait !== undefined && wait > 0) await dispatcher.waitFor(id, wait * 1000);
+    const job = await getJob(c.var.db, id);
+    if (job !== undefined && (job.status === "succeeded" || job.status === "failed")) {
+      return c.json(jobView(job), 200);
     }
-    return c.json({ job_id: id, status: "queued" as const }, 202);
+    return c.json({ job_id: id, status: job?.status ?? ("queued" as const) }, 202, {
+      location: `/v1/jobs/${id}`,
+    });
   });
 
   app.openapi(jobStatus, async (c) => {
