@@ -98,8 +98,9 @@ function int16Precision(maxWeight: number): number {
 }
 
 /** Both add half an output unit, shift right by the precision and clamp to 0..255. */
-function clip8(acc: number, precision: number): number {
-  const v = Math.floor(acc / 2 ** precision);
+function clip8(acc: number, scale: number): number {
+  // scale = 2^-precision: multiplying by a power of two is exact, like the C shift
+  const v = Math.floor(acc * scale);
   return v < 0 ? 0 : v > 255 ? 255 : v;
 }
 
@@ -107,24 +108,27 @@ function resizeHorizontal(src: Rgb8Image, outWidth: number, flavor: ResizeFlavor
   const c = coefficients(src.width, outWidth, flavor);
   const out = new Uint8Array(src.height * outWidth * 3);
   const initial = 2 ** (c.precision - 1);
+  const scale = 2 ** -c.precision;
+  const { weights, start, count, ksize } = c;
+  const data = src.data;
   for (let y = 0; y < src.height; y++) {
     const row = y * src.width * 3;
     for (let xx = 0; xx < outWidth; xx++) {
-      const base = xx * c.ksize;
+      const base = xx * ksize;
       let r = initial;
       let g = initial;
       let b = initial;
-      for (let x = 0; x < c.count[xx]; x++) {
-        const w = c.weights[base + x];
-        const p = row + (c.start[xx] + x) * 3;
-        r += src.data[p] * w;
-        g += src.data[p + 1] * w;
-        b += src.data[p + 2] * w;
+      let p = row + start[xx] * 3;
+      for (let x = 0; x < count[xx]; x++, p += 3) {
+        const w = weights[base + x];
+        r += data[p] * w;
+        g += data[p + 1] * w;
+        b += data[p + 2] * w;
       }
       const o = (y * outWidth + xx) * 3;
-      out[o] = clip8(r, c.precision);
-      out[o + 1] = clip8(g, c.precision);
-      out[o + 2] = clip8(b, c.precision);
+      out[o] = clip8(r, scale);
+      out[o + 1] = clip8(g, scale);
+      out[o + 2] = clip8(b, scale);
     }
   }
   return { width: outWidth, height: src.height, data: out };
@@ -135,15 +139,21 @@ function resizeVertical(src: Rgb8Image, outHeight: number, flavor: ResizeFlavor)
   const out = new Uint8Array(outHeight * src.width * 3);
   const initial = 2 ** (c.precision - 1);
   const stride = src.width * 3;
+  // Row-at-a-time accumulation (tap-outer, pixel-inner) so the inner loop walks memory linearly.
+  const acc = new Float64Array(stride);
+  const scale = 2 ** -c.precision;
+  const { weights, start, count, ksize } = c;
+  const data = src.data;
   for (let yy = 0; yy < outHeight; yy++) {
-    const base = yy * c.ksize;
-    for (let i = 0; i < stride; i++) {
-      let acc = initial;
-      for (let y = 0; y < c.count[yy]; y++) {
-        acc += src.data[(c.start[yy] + y) * stride + i] * c.weights[base + y];
-      }
-      out[yy * stride + i] = clip8(acc, c.precision);
+    const base = yy * ksize;
+    acc.fill(initial);
+    for (let y = 0; y < count[yy]; y++) {
+      const w = weights[base + y];
+      const row = (start[yy] + y) * stride;
+      for (let i = 0; i < stride; i++) acc[i] += data[row + i] * w;
     }
+    const o = yy * stride;
+    for (let i = 0; i < stride; i++) out[o + i] = clip8(acc[i], scale);
   }
   return { width: src.width, height: outHeight, data: out };
 }
