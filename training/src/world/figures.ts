@@ -6,6 +6,7 @@
  * Not part of serving or set-up.
  */
 import { readFileSync, writeFileSync } from "node:fs";
+import { readFile } from "node:fs/promises";
 import { loadavg } from "node:os";
 import { join, resolve } from "node:path";
 import { interpolateDense } from "@budgetfusion/shared/grid/step-grid";
@@ -18,7 +19,7 @@ import { CLIP_MEAN, CLIP_STD } from "./embedding-graphs";
 import { MODEL_DIRS } from "./model-files";
 import { onnxImageEmbedder, onnxWorldNets, toPixelValues } from "./onnx-nets";
 import { initialNoise, sampleLatents } from "./sampler";
-import { clipTokenizer } from "./tokenize";
+import { promptEncoder } from "./tokenize";
 import { SCHEDULER_CONFIG } from "./world-config";
 import { C_TEXT, VAE_SCALING_FACTOR } from "./world-spec";
 
@@ -39,8 +40,9 @@ const SIZE = 16; // latent side: 128x128 images
 
 const quick = process.argv.includes("--quick");
 const port = createNodeOrt(1);
-const tok = clipTokenizer();
+
 const dir = join(DEFAULT_MODELS_ROOT, MODEL_DIRS.diffusion);
+const tok = await promptEncoder((rel) => readFile(join(dir, "tokenizer", rel), "utf8"));
 const nets = await onnxWorldNets(
   port,
   (rel) => new Uint8Array(readFileSync(join(dir, rel))),
@@ -67,8 +69,8 @@ async function image(
   guidance: number,
 ): Promise<Float32Array> {
   const lat = await sampleLatents(nets, {
-    condIds: tok.encode([prompt], 0),
-    uncondIds: tok.encode([""], 0),
+    condIds: tok.encode([prompt]),
+    uncondIds: tok.encode([""]),
     h: SIZE,
     w: SIZE,
     steps,
@@ -195,7 +197,7 @@ function svg(rows: { prompt: string; dist: number[] }[]): string {
 }
 
 async function unetTiming(b: number): Promise<number> {
-  const ehs = await nets.encode(tok.encode(Array(b).fill("a colorful park with a crowd"), 0), b);
+  const ehs = await nets.encode(tok.encode(Array(b).fill("a colorful park with a crowd")), b);
   const x = initialNoise(1, SIZE, SIZE);
   const sample = Float32Array.from({ length: b * x.length }, (_, i) => x[i % x.length]);
   for (let i = 0; i < 50; i++) await nets.unet(sample, 500, ehs, b);

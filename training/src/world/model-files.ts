@@ -8,7 +8,7 @@ import { diffusersConfigs, embeddingConfigs } from "./config-files";
 import { textEncoderGraph, unetGraph, vaeDecoderGraph } from "./diffusion-graphs";
 import { clipTextGraph, clipVisionGraph, dreamsimVisionGraph } from "./embedding-graphs";
 import { buildLexiconTable } from "./lexicon-table";
-import { clipTokenizerJson, VOCAB_SIZE } from "./tokenize";
+import { clipTokenizerJson, clipVocab, VOCAB_SIZE } from "./tokenize";
 import { sigmaTable } from "./world-config";
 import { json, worldTables } from "./world-spec";
 
@@ -61,9 +61,7 @@ export interface BuiltModels {
 
 /** Builds all files, keyed "mini-world/unet/model.onnx" etc. */
 export function buildModelFiles(): BuiltModels {
-  const tj = clipTokenizerJson();
-  const vocab = new Map(Object.entries((tj.model as { vocab: Record<string, number> }).vocab));
-  const lex = buildLexiconTable(vocab, VOCAB_SIZE);
+  const lex = buildLexiconTable(clipVocab(), VOCAB_SIZE);
   const tables = worldTables();
   const files: FileSet = new Map();
   const put = (dir: string, rel: string, bytes: Uint8Array) => files.set(`${dir}/${rel}`, bytes);

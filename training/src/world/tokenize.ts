@@ -1,47 +1,38 @@
 /**
- * CLIP BPE tokenization to the pipeline's fixed 77-token layout (SPEC §2: truncation keeps
- * <|endoftext|> last; padding with the tokenizer's pad token), for the world's own tests, figures
- * and the text side of the embedding models. Uses @huggingface/tokenizers on the repo's copy of
- * the CLIP vocabulary (data/clip-bpe-tokenizer.json.gz).
+ * The CLIP BPE vocabulary of the mini world (the repo's single copy,
+ * data/clip-bpe-tokenizer.json.gz) and a prompt encoder for the world's tests and figures that
+ * uses the project's own CLIP tokenizer (shared/src/tokenizer/clip-tokenizer.ts, SPEC §2: 77
+ * tokens, truncation keeps <|endoftext|>, padding with the folder's pad token) on a built
+ * tokenizer folder, exactly as the GPU worker's pipeline does.
  */
 import { readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { gunzipSync } from "node:zlib";
-import { Tokenizer } from "@huggingface/tokenizers";
+import { loadClipTokenizer, type ReadText } from "@budgetfusion/shared/tokenizer/clip-tokenizer";
 
-export const BOS_ID = 49406;
-export const EOS_ID = 49407;
 export const VOCAB_SIZE = 49408;
 const HERE = dirname(fileURLToPath(import.meta.url));
 
-/** The CLIP tokenizer.json as parsed JSON (the repo's single copy of the vocabulary). */
+/** The CLIP tokenizer.json as parsed JSON. */
 export function clipTokenizerJson(): Record<string, unknown> {
   const gz = readFileSync(join(HERE, "data", "clip-bpe-tokenizer.json.gz"));
   return JSON.parse(gunzipSync(gz).toString("utf8")) as Record<string, unknown>;
 }
 
-export interface ClipTokenizer {
-  /** ids [prompts.length * 77] int32, padded with padId. */
-  encode(prompts: readonly string[], padId: number): Int32Array;
-  vocab: ReadonlyMap<string, number>;
+/** BPE token string -> id ("red</w>" -> 736). */
+export function clipVocab(): Map<string, number> {
+  const model = clipTokenizerJson().model as { vocab: Record<string, number> };
+  return new Map(Object.entries(model.vocab));
 }
 
-export function clipTokenizer(): ClipTokenizer {
-  const json = clipTokenizerJson();
-  const tok = new Tokenizer(json, { model_max_length: 77 });
-  const model = json.model as { vocab: Record<string, number> };
-  const vocab = new Map(Object.entries(model.vocab));
-  return {
-    vocab,
-    encode(prompts, padId) {
-      const out = new Int32Array(prompts.length * 77).fill(padId);
-      prompts.forEach((p, i) => {
-        const ids = tok.encode(p).ids as number[];
-        const body = ids.filter((id) => id !== BOS_ID && id !== EOS_ID).slice(0, 75);
-        out.set([BOS_ID, ...body, EOS_ID], i * 77);
-      });
-      return out;
-    },
-  };
+export interface PromptEncoder {
+  /** input_ids [prompts.length, 77] row-major, padded to 77. */
+  encode(prompts: readonly string[]): Int32Array;
+}
+
+/** Loads a tokenizer folder (tokenizer.json + tokenizer_config.json) through `readText`. */
+export async function promptEncoder(readText: ReadText): Promise<PromptEncoder> {
+  const tok = await loadClipTokenizer(readText);
+  return { encode: (prompts) => tok.encode(prompts, { padding: "max_length" }).inputIds };
 }

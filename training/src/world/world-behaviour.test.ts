@@ -4,17 +4,19 @@
  * fewer steps than a textured one, samples are new images, and the embedding models place images
  * of the same prompt closer together than images of different prompts.
  */
+
+import { loadClipTokenizer } from "@budgetfusion/shared/tokenizer/clip-tokenizer";
 import { beforeAll, describe, expect, it } from "vitest";
 import { createNodeOrt } from "../runtime/ort-node";
 import { CLIP_MEAN, CLIP_STD } from "./embedding-graphs";
 import { type BuiltModels, buildModelFiles, MODEL_DIRS } from "./model-files";
 import { onnxImageEmbedder, onnxWorldNets, toPixelValues } from "./onnx-nets";
 import { initialNoise, sampleLatents } from "./sampler";
-import { clipTokenizer } from "./tokenize";
+import { type PromptEncoder, promptEncoder } from "./tokenize";
 import { SCHEDULER_CONFIG } from "./world-config";
 
 const port = createNodeOrt(1);
-const tok = clipTokenizer();
+let tok: PromptEncoder;
 const H = 8; // 64x64 images keep the loop fast
 let built: BuiltModels;
 let nets: Awaited<ReturnType<typeof onnxWorldNets>>;
@@ -23,11 +25,12 @@ const bytes = (rel: string) => {
   if (!b) throw new Error(`missing ${rel}`);
   return b;
 };
+const text = (rel: string) => Promise.resolve(new TextDecoder().decode(bytes(rel)));
 
 async function sample(prompt: string, steps: number, seed: number): Promise<Float32Array> {
   return sampleLatents(nets, {
-    condIds: tok.encode([prompt], 0),
-    uncondIds: tok.encode([""], 0),
+    condIds: tok.encode([prompt]),
+    uncondIds: tok.encode([""]),
     h: H,
     w: H,
     steps,
@@ -43,6 +46,7 @@ const cos = (a: Float32Array, b: Float32Array) => a.reduce((s, v, i) => s + v * 
 
 beforeAll(async () => {
   built = buildModelFiles();
+  tok = await promptEncoder((rel) => text(`${MODEL_DIRS.diffusion}/tokenizer/${rel}`));
   nets = await onnxWorldNets(port, (rel) => bytes(`${MODEL_DIRS.diffusion}/${rel}`), H, H);
 });
 
@@ -128,25 +132,19 @@ describe("embedding models", () => {
   });
 
   it("CLIP-like text embeddings are closest to their own prompt's images", async () => {
-    const text = await port.createSession(bytes(`${MODEL_DIRS.clip}/onnx/text_model.onnx`));
+    const textModel = await port.createSession(bytes(`${MODEL_DIRS.clip}/onnx/text_model.onnx`));
     const vision = await onnxImageEmbedder(
       port,
       bytes(`${MODEL_DIRS.clip}/onnx/vision_model.onnx`),
     );
-    const ids = tok.encode(prompts, 49407);
-    const out = await text.run({
-      input_ids: {
-        type: "int64",
-        data: BigInt64Array.from(ids, BigInt),
-        dims: [prompts.length, 77],
-      },
-      attention_mask: {
-        type: "int64",
-        data: BigInt64Array.from(ids, (v, i) =>
-          i % 77 === 0 || v !== 49407 || ids[i - 1] !== 49407 ? 1n : 0n,
-        ),
-        dims: [prompts.length, 77],
-      },
+    // As the GPU worker's ClipTextEmbedder feeds it: the CLIP folder's tokenizer, padded to the
+    // longest prompt, with its attention mask.
+    const clipTok = await loadClipTokenizer((rel) => text(`${MODEL_DIRS.clip}/${rel}`));
+    const enc = clipTok.encode(prompts, { padding: "longest" });
+    const dims = [prompts.length, enc.length];
+    const out = await textModel.run({
+      input_ids: { type: "int64", data: BigInt64Array.from(enc.inputIds, BigInt), dims },
+      attention_mask: { type: "int64", data: BigInt64Array.from(enc.attentionMask, BigInt), dims },
     });
     const t = out.text_embeds.data as Float32Array;
     const E = out.text_embeds.dims[1];
@@ -159,6 +157,6 @@ describe("embedding models", () => {
       );
       expect(sims.indexOf(Math.max(...sims)), prompts[p]).toBe(p);
     }
-    await Promise.all([text.release(), vision.release()]);
+    await Promise.all([textModel.release(), vision.release()]);
   });
 });

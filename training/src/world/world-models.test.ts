@@ -13,14 +13,14 @@ import { ensureWorldModels, staleWorldFiles } from "./build";
 import { buildLexiconTable } from "./lexicon-table";
 import { type BuiltModels, buildModelFiles, MODEL_DIRS } from "./model-files";
 import { sigmaAt, textEncoderRef, unetRef, vaeDecoderRef } from "./reference";
-import { clipTokenizer, VOCAB_SIZE } from "./tokenize";
+import { clipVocab, type PromptEncoder, promptEncoder, VOCAB_SIZE } from "./tokenize";
 import { sigmaTable } from "./world-config";
 import { unpackParams } from "./world-params";
 import { C_TEXT, mulberry32, normals, worldTables } from "./world-spec";
 
 const port = createNodeOrt(1);
-const tok = clipTokenizer();
-const lex = buildLexiconTable(tok.vocab, VOCAB_SIZE);
+const lex = buildLexiconTable(clipVocab(), VOCAB_SIZE);
+let tok: PromptEncoder;
 const tables = worldTables();
 const sigmas = sigmaTable();
 let built: BuiltModels;
@@ -40,6 +40,12 @@ function scaledDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
 
 beforeAll(async () => {
   built = buildModelFiles();
+  // The pipeline's tokenizer (shared ClipTokenizer) on the built mini-world/tokenizer folder.
+  tok = await promptEncoder(async (rel) => {
+    const bytes = built.files.get(`${MODEL_DIRS.diffusion}/tokenizer/${rel}`);
+    if (!bytes) throw new Error(`missing tokenizer/${rel}`);
+    return new TextDecoder().decode(bytes);
+  });
   for (const c of ["text_encoder", "unet", "vae_decoder"]) {
     const bytes = built.files.get(`${MODEL_DIRS.diffusion}/${c}/model.onnx`);
     if (!bytes) throw new Error(`missing ${c}`);
@@ -58,7 +64,7 @@ const PROMPTS = [
 
 describe("mini-world ONNX graphs equal the TypeScript reference", () => {
   it("text encoder: token lookup and hash channels", async () => {
-    const ids = tok.encode(PROMPTS, 0);
+    const ids = tok.encode(PROMPTS);
     const out = await sessions.text_encoder.run({
       input_ids: { type: "int32", data: ids, dims: [PROMPTS.length, 77] },
     });
@@ -69,7 +75,7 @@ describe("mini-world ONNX graphs equal the TypeScript reference", () => {
   });
 
   it("UNet: epsilon within 1e-5 (scaled) at every noise level, several sizes, per-row timesteps", async () => {
-    const ids = tok.encode(PROMPTS, 0);
+    const ids = tok.encode(PROMPTS);
     const b = PROMPTS.length;
     const ehs = textEncoderRef(ids, lex, tables);
     const cases: [number, number, number[]][] = [
@@ -152,7 +158,7 @@ describe("mini-world ONNX graphs equal the TypeScript reference", () => {
 describe("prompt -> world parameters", () => {
   const params = (prompt: string) => {
     // The encoder packs the prompt's parameters into row 0 of last_hidden_state.
-    const hidden = textEncoderRef(tok.encode([prompt], 0), lex, tables);
+    const hidden = textEncoderRef(tok.encode([prompt]), lex, tables);
     return unpackParams(hidden.subarray(0, C_TEXT));
   };
 
