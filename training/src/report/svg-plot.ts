@@ -66,8 +66,10 @@ function frame(o: ChartOptions, xs: number[], ys: number[]) {
   if (y0 === y1) [y0, y1] = [y0 - 0.5, y1 + 0.5];
   const pw = width - M.left - M.right;
   const ph = height - M.top - M.bottom;
-  const sx = (v: number) => M.left + ((tx(v) - x0) / (x1 - x0)) * pw;
-  const sy = (v: number) => M.top + (1 - (v - y0) / (y1 - y0)) * ph;
+  // one decimal of a pixel is plenty and keeps the files small
+  const r1 = (v: number) => Math.round(v * 10) / 10;
+  const sx = (v: number) => r1(M.left + ((tx(v) - x0) / (x1 - x0)) * pw);
+  const sy = (v: number) => r1(M.top + (1 - (v - y0) / (y1 - y0)) * ph);
   const parts: string[] = [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="sans-serif" font-size="11">`,
     `<rect width="${width}" height="${height}" fill="white"/>`,
