@@ -54,6 +54,19 @@ function niceTicks(min: number, max: number, count = 5): number[] {
   return ticks;
 }
 
+/** 1-2-5 ticks across [10^lo, 10^hi] (log10 units). */
+function logTicks(lo: number, hi: number): number[] {
+  const ticks: number[] = [];
+  for (let e = Math.floor(lo); e <= Math.ceil(hi); e++) {
+    for (const m of [1, 2, 5]) {
+      const v = +(m * 10 ** e).toPrecision(6);
+      const lv = Math.log10(v);
+      if (lv >= lo - 1e-9 && lv <= hi + 1e-9) ticks.push(v);
+    }
+  }
+  return ticks;
+}
+
 function frame(o: ChartOptions, xs: number[], ys: number[]) {
   const width = o.width ?? 640;
   const height = o.height ?? 360;
@@ -77,11 +90,7 @@ function frame(o: ChartOptions, xs: number[], ys: number[]) {
     `<line x1="${M.left}" y1="${M.top + ph}" x2="${M.left + pw}" y2="${M.top + ph}" stroke="black"/>`,
     `<line x1="${M.left}" y1="${M.top}" x2="${M.left}" y2="${M.top + ph}" stroke="black"/>`,
   ];
-  const xTicks = o.xLog
-    ? [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000].filter(
-        (v) => tx(v) >= x0 - 1e-9 && tx(v) <= x1 + 1e-9,
-      )
-    : niceTicks(x0, x1);
+  const xTicks = o.xLog ? logTicks(x0, x1) : niceTicks(x0, x1);
   for (const t of xTicks) {
     parts.push(
       `<line x1="${sx(t)}" y1="${M.top + ph}" x2="${sx(t)}" y2="${M.top + ph + 4}" stroke="black"/>`,
