@@ -5,6 +5,7 @@
  * export, evaluation report, bundle), resumable by stage (run-state.ts). Options:
  * pipeline/pipeline-options.ts; documentation: docs/training.md.
  */
+import { existsSync } from "node:fs";
 import { mkdir, readFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
@@ -154,7 +155,11 @@ async function main(): Promise<void> {
       MetricName,
       number
     >;
-    if (todo("train")) {
+    // Also rerun when a requested variant's model file is missing (the stage skips existing ones).
+    const missingModel = o.variants.some((v) =>
+      (["lsnr", "dsim", "iclip"] as const).some((m) => !existsSync(modelPath(runDir, v, m))),
+    );
+    if (todo("train") || (missingModel && STAGES.indexOf("train") <= stop)) {
       const t0 = performance.now();
       const train = promptRows(set, measured, o.stepGrid, "train");
       const res = await runTrainStage({
