@@ -32,6 +32,8 @@ const envSchema = z.object({
         .filter((p) => p !== ""),
     )
     .pipe(z.array(z.enum(["cpu", "webgpu", "cuda", "tensorrt"])).min(1)),
+  /** ORT intra-op threads per session; unset = ORT's default (all cores). */
+  WORKER_INTRA_OP_THREADS: intFrom(1, 256).optional(),
   EDGE_URL: z.url().optional(),
   WORKER_TOKEN: z.string().min(1).optional(),
   /** URL the edge uses to reach this worker; default http://127.0.0.1:PORT. */
@@ -52,6 +54,7 @@ export interface WorkerConfig {
   queueLimit: number;
   requestTimeoutMs: number;
   executionProviders: string[];
+  intraOpThreads?: number;
   /** Set only when both EDGE_URL and WORKER_TOKEN are: otherwise the worker runs standalone. */
   edge?: { url: string; token: string };
   publicUrl: string;
@@ -88,6 +91,7 @@ export function parseConfig(
     queueLimit: e.WORKER_QUEUE_LIMIT,
     requestTimeoutMs: e.WORKER_REQUEST_TIMEOUT_MS,
     executionProviders: e.WORKER_EXECUTION_PROVIDERS,
+    intraOpThreads: e.WORKER_INTRA_OP_THREADS,
     edge:
       e.EDGE_URL !== undefined && e.WORKER_TOKEN !== undefined
         ? { url: e.EDGE_URL.replace(/\/+$/, ""), token: e.WORKER_TOKEN }

@@ -21,7 +21,9 @@ const log = (line: string) => console.error(`[gpu-worker] ${line}`);
 
 async function main(): Promise<void> {
   const config = parseConfig(process.env, hostname());
-  const port = new NodeOrtPort(config.executionProviders);
+  const port = new NodeOrtPort(config.executionProviders, {
+    intraOpNumThreads: config.intraOpThreads,
+  });
   const queue = new JobQueue({ concurrency: config.concurrency, queueLimit: config.queueLimit });
   const metrics = createMetrics(queue);
   collectDefaultMetrics({ register: metrics.registry });

@@ -103,10 +103,21 @@ export interface FileOrtPort extends OrtPort {
   createSessionFromFile(path: string, options?: SessionOptions): Promise<PortSession>;
 }
 
+export interface NodeOrtOptions {
+  /**
+   * ORT's intra-op thread pool size; unset = ORT's default (one per core). Graphs of many small
+   * operators (the mini world, the predictor) run faster with 1, large UNets want all cores.
+   */
+  intraOpNumThreads?: number;
+}
+
 export class NodeOrtPort implements FileOrtPort {
   readonly name = `onnxruntime-node ${ort.env.versions.common}`;
 
-  constructor(private readonly defaultProviders: readonly string[] = ["cpu"]) {
+  constructor(
+    private readonly defaultProviders: readonly string[] = ["cpu"],
+    private readonly options: NodeOrtOptions = {},
+  ) {
     checkExecutionProviders(defaultProviders);
   }
 
@@ -128,6 +139,9 @@ export class NodeOrtPort implements FileOrtPort {
     const sessionOptions: ort.InferenceSession.SessionOptions = {
       executionProviders: [...providers],
       graphOptimizationLevel: "all",
+      ...(this.options.intraOpNumThreads === undefined
+        ? {}
+        : { intraOpNumThreads: this.options.intraOpNumThreads }),
     };
     try {
       const session =
