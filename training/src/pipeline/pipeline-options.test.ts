@@ -1,0 +1,47 @@
+import { describe, expect, it } from "vitest";
+import { pipelineArgsSchema, resolvePipelineOptions, SMOKE_PRESET } from "./pipeline-options";
+
+const parse = (values: Record<string, unknown>) =>
+  resolvePipelineOptions(pipelineArgsSchema.parse(values), new Set(Object.keys(values)));
+
+describe("pipeline options", () => {
+  it("--smoke needs an explicit --fixtures folder", () => {
+    expect(() => parse({ smoke: true })).toThrow(/--fixtures/);
+  });
+
+  it("--smoke fills the tiny preset and fixture paths; explicit flags win", () => {
+    const o = parse({ smoke: true, fixtures: "/fx", seeds: "3" });
+    expect(o.model).toBe("/fx/tiny-sd2");
+    expect(o.clip).toBe("/fx/tiny-clip");
+    expect(o.dreamsim).toBe("/fx/tiny-clip");
+    expect(o["max-prompts"]).toBe(SMOKE_PRESET["max-prompts"]);
+    expect(o.width).toBe(64);
+    expect(o.seeds).toBe(3);
+    expect(o.out).toBe("runs/smoke");
+  });
+
+  it("names the missing or bad flag", () => {
+    expect(() => parse({ clip: "c", prompts: "p" })).toThrow(/--model/);
+    expect(() => parse({ model: "m", clip: "c", prompts: "p", scheduler: "[1]" })).toThrow(
+      /--scheduler/,
+    );
+    expect(() => parse({ model: "m", clip: "c", prompts: "p", variants: "full,bogus" })).toThrow(
+      /bogus/,
+    );
+    expect(() => pipelineArgsSchema.parse({ epochs: "1,x,3" })).toThrow();
+  });
+
+  it("parses epochs per metric and scheduler overrides", () => {
+    const o = parse({
+      model: "/m/sd2",
+      clip: "c",
+      prompts: "p",
+      epochs: "25,25,50",
+      scheduler: '{"timestep_spacing":"trailing"}',
+    });
+    expect(o.epochs).toEqual([25, 25, 50]);
+    expect(o.scheduler).toEqual({ timestep_spacing: "trailing" });
+    expect(o.name).toBe("sd2");
+    expect(o.out).toBe("runs/sd2");
+  });
+});
