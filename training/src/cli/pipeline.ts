@@ -171,6 +171,7 @@ async function main(): Promise<void> {
         mlp: o.mlp,
         epochs,
         batch: o.batch,
+        patience: o.patience,
         lr: o.lr,
         threads: o.threads,
         seed: o.seed,
@@ -196,6 +197,7 @@ async function main(): Promise<void> {
       mlp: o.mlp,
       epochs: o.epochs,
       batch: o.batch,
+      patience: o.patience,
       lr: o.lr,
       plateau: DEFAULT_PLATEAU,
     };

@@ -46,6 +46,8 @@ export const pipelineArgsSchema = z.object({
   /** Epochs for L-SNR, D-SIM, I-CLIP (paper 25,25,50). */
   epochs: csvNumbers.default([25, 25, 50]),
   batch: z.coerce.number().int().positive().default(32),
+  /** Early stopping: epochs without a better validation loss. */
+  patience: z.coerce.number().int().min(1).default(5),
   lr: z.coerce.number().positive().default(1e-4),
   threads: z.coerce.number().int().min(1).max(64).default(2),
   variants: z.string().default("full,no_step_encoding,mlp_tanh"),

@@ -24,6 +24,7 @@ export interface TrainStageOptions {
   mlp: number;
   epochs: Record<MetricName, number>;
   batch: number;
+  patience: number;
   lr: number;
   threads: number;
   seed: number;
@@ -90,6 +91,7 @@ export async function runTrainStage(o: TrainStageOptions) {
           mlp: o.mlp,
           maxEpochs: o.epochs[metric],
           batchSize: o.batch,
+          patience: o.patience,
           lr: o.lr,
           threads: o.threads,
           seed: o.seed,
