@@ -98,6 +98,7 @@ function baseManifest(
     diffusion_model: {
       id: "tiny-sd2",
       scheduler_config: { ...sched, timestep_spacing: "trailing" },
+      generation: { guidance_scale: 1.5, width: 64, height: 72 },
     },
     step_encoding: defaultStepEncoding(width),
     plateau: {

@@ -115,6 +115,18 @@ describe("dispatch", () => {
     expect((await generateCalls())[0].body?.steps).toBe(expected);
   });
 
+  it("defaults guidance and size to the settings the bundle's dataset used", async () => {
+    await registerWorker("w-ok", "ok-1.fake");
+    await generate({ prompt: "defaults", steps: 2, seed: 2 });
+    const { generation } = bundle.manifest.diffusion_model;
+    expect(generation).toEqual({ guidance_scale: 1.5, width: 64, height: 72 });
+    expect((await generateCalls())[0].body).toMatchObject({
+      guidance_scale: 1.5,
+      width: 64,
+      height: 72,
+    });
+  });
+
   it("prefers a worker serving the bundle's diffusion model over a freer one serving another", async () => {
     await registerWorker("w-other-model", "ok-other.fake", 8, "some-other-model");
     await registerWorker("w-same-model", "ok-same.fake", 1, "tiny-sd2");

@@ -108,14 +108,16 @@ export function registerJobRoutes(app: EdgeApp) {
     const { wait } = c.req.valid("query");
     const resolved = await resolveSteps(c, req);
     const seed = req.seed ?? randomSeed();
+    const generation = resolved.manifest?.diffusion_model.generation;
     const body: WorkerGenerateBody & { model_id?: string } = {
       prompt: req.prompt,
       negative_prompt: req.negative_prompt,
       steps: resolved.steps,
-      guidance_scale: req.guidance_scale,
+      // Unset settings default to those the predictor's dataset used (its budget holds there).
+      guidance_scale: req.guidance_scale ?? generation?.guidance_scale,
       seed,
-      width: req.width,
-      height: req.height,
+      width: req.width ?? generation?.width,
+      height: req.height ?? generation?.height,
       // Generation uses the scheduler configuration the predictor's dataset used (SPEC §2).
       scheduler: resolved.manifest?.diffusion_model.scheduler_config,
       model_id: resolved.manifest?.diffusion_model.id,

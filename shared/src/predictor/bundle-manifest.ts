@@ -44,6 +44,17 @@ export const bundleManifestSchema = z.object({
     id: z.string().min(1),
     /** scheduler_config.json as generation must use it (model config plus overrides). */
     scheduler_config: z.record(z.string(), z.unknown()),
+    /**
+     * The generation settings the dataset used. A budget is only valid for the settings it was
+     * measured under, so serving uses these as defaults when a caller does not set them.
+     */
+    generation: z
+      .object({
+        guidance_scale: z.number().min(0).max(30),
+        width: z.number().int().min(8).multipleOf(8),
+        height: z.number().int().min(8).multipleOf(8),
+      })
+      .optional(),
   }),
   embedding: z.object({
     model_id: z.string().min(1),
