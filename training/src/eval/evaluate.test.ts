@@ -60,6 +60,10 @@ describe("evaluate (SPEC §6)", () => {
     expect(res.t_star.per_prompt.map((p) => p.t_star)).toEqual([10, 30]);
     expect(res.uniform_steps).toBe(20);
     expect(res.reference_steps).toBe(65);
+    // oracle: the measured curves are straight lines (constant per-step change >= the floor),
+    // so the rule's last step with d(t) >= thr is 129
+    expect(res.t_star.per_prompt.map((p) => p.t_star_oracle)).toEqual([129, 129]);
+    expect(res.oracle.uniform_steps).toBe(129);
   });
 
   it("computes Eq. 9 relative quality by hand: q(10)/q(20) - 1 and q(30)/q(20) - 1", () => {

@@ -192,6 +192,23 @@ export async function evaluate(input: EvalInput) {
   }
   const primary = generatedBlock ?? interpolated;
 
+  // Oracle: the same rule on the *measured* dense curves, i.e. the t* a perfect predictor would
+  // give; with its own UNIFORM count, quality read off the interpolated curves. It separates
+  // predictor error from what the plateau rule itself achieves on this model.
+  const tOracle = ids.map(
+    (_, i) =>
+      stepBudget(dense[i], { weights: input.plateau.weights, eps: input.plateau.eps }).steps,
+  );
+  const tOracleUniform = Math.max(1, Math.round(stat(tOracle).mean));
+  const oracleStepsOf = (cond: Condition, i: number) =>
+    cond === "ours" ? tOracle[i] : cond === "uniform" ? tOracleUniform : referenceSteps;
+  const oracle = {
+    uniform_steps: tOracleUniform,
+    ...qualityBlock(ids.length, oracleStepsOf, eta, (i, m, cond) =>
+      quality(m, dense[i][m][oracleStepsOf(cond, i) - 1]),
+    ),
+  };
+
   const etaOurs = stat(tOurs.map(eta));
   const savings = Object.fromEntries(
     (input.defaults ?? [20, 30, 50, 65]).map((d) => [
@@ -221,10 +238,12 @@ export async function evaluate(input: EvalInput) {
     t_star: {
       with_floor: tStarSummary(tOurs),
       without_floor: tStarSummary(budgets.map((b) => b.withoutFloor.steps)),
+      oracle_measured_curves: tStarSummary(tOracle),
       per_prompt: ids.map((id, i) => ({
         prompt_id: id,
         t_star: tOurs[i],
         t_star_no_floor: budgets[i].withoutFloor.steps,
+        t_star_oracle: tOracle[i],
         per_metric: budgets[i].withFloor.perMetric,
       })),
     },
@@ -235,6 +254,7 @@ export async function evaluate(input: EvalInput) {
     table2_quality_per_tflop: primary.table2_quality_per_tflop,
     quality: primary.quality,
     interpolated,
+    oracle,
     ...(generatedBlock ? { generated: generatedBlock } : {}),
     savings_vs_defaults: savings,
   };

@@ -91,6 +91,7 @@ function markdown(r: ReportInput): string {
     "",
     `With the eps floor: mean ${f(e.t_star.with_floor.mean, 2)}, median ${e.t_star.with_floor.median}, range ${e.t_star.with_floor.min}-${e.t_star.with_floor.max}.`,
     `Without the floor: mean ${f(e.t_star.without_floor.mean, 2)}, median ${e.t_star.without_floor.median}, range ${e.t_star.without_floor.min}-${e.t_star.without_floor.max}.`,
+    `Oracle (the same rule on the measured curves, i.e. a perfect predictor): mean ${f(e.t_star.oracle_measured_curves.mean, 2)}, median ${e.t_star.oracle_measured_curves.median}, range ${e.t_star.oracle_measured_curves.min}-${e.t_star.oracle_measured_curves.max}; UNIFORM ${e.oracle.uniform_steps}; relative quality (interpolated curves) ${METRIC_NAMES.map((m) => `${LABEL[m]} ${pm(e.oracle.relative_quality[m])}`).join(", ")}.`,
     "",
     "## Settings",
     "",
