@@ -1,5 +1,5 @@
-import { STEP_GRID } from "@budgetfusion/shared/grid/step-grid";
-import { DEFAULT_PLATEAU } from "@budgetfusion/shared/plateau/step-budget";
+import { interpolateDense, STEP_GRID } from "@budgetfusion/shared/grid/step-grid";
+import { DEFAULT_PLATEAU, stepBudget } from "@budgetfusion/shared/plateau/step-budget";
 import { beforeAll, describe, expect, it } from "vitest";
 import { type ConditionPlan, type Evaluation, evaluate, stat } from "./evaluate";
 
@@ -60,10 +60,15 @@ describe("evaluate (SPEC §6)", () => {
     expect(res.t_star.per_prompt.map((p) => p.t_star)).toEqual([10, 30]);
     expect(res.uniform_steps).toBe(20);
     expect(res.reference_steps).toBe(65);
-    // oracle: the measured curves are straight lines (constant per-step change >= the floor),
-    // so the rule's last step with d(t) >= thr is 129
-    expect(res.t_star.per_prompt.map((p) => p.t_star_oracle)).toEqual([129, 129]);
-    expect(res.oracle.uniform_steps).toBe(129);
+    // oracle: the same rule applied to the dense measured curves
+    const dense = (f: (t: number) => number) => interpolateDense(STEP_GRID.map(f));
+    const oracle = stepBudget({
+      lsnr: dense((t) => 0.5 - 0.002 * t),
+      dsim: dense((t) => 0.4 - 0.002 * t),
+      iclip: dense((t) => 0.3 + 0.004 * t),
+    }).steps;
+    expect(res.t_star.per_prompt.map((p) => p.t_star_oracle)).toEqual([oracle, oracle]);
+    expect(res.oracle.uniform_steps).toBe(oracle);
   });
 
   it("computes Eq. 9 relative quality by hand: q(10)/q(20) - 1 and q(30)/q(20) - 1", () => {
