@@ -51,9 +51,10 @@ async function main() {
   const edgePort = Number(process.env.EDGE_PORT ?? 8787);
   const workerPort = Number(process.env.WORKER_PORT ?? 8788);
   const bundleDir = values.bundle ?? process.env.BF_BUNDLE_DIR ?? newestBundle();
-  const modelDir = resolve(
-    values.model ?? process.env.WORKER_MODEL_DIR ?? join(REPO, "artifacts/models/mini-world"),
-  );
+  const defaultWorld = join(REPO, "artifacts/models/mini-world");
+  const modelDir = resolve(values.model ?? process.env.WORKER_MODEL_DIR ?? defaultWorld);
+  // The mini world's graphs are many tiny operators: one ORT thread is 1.5-4x faster per call.
+  if (modelDir === defaultWorld) process.env.WORKER_INTRA_OP_THREADS ??= "1";
   // Set-up: build the mini world's models when missing or stale (deterministic, a few seconds).
   if (ensureWorldModels())
     console.error("[start] built artifacts/models/mini-world* (world:build)");
