@@ -122,17 +122,11 @@ export type JobResponse = z.infer<typeof jobResponseSchema>;
 
 export const acceptedResponseSchema = z.object({ job_id: z.string(), status: jobStatusSchema });
 
-export const workerRegistrationSchema = z
-  .object({
-    worker_id: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, "1-64 of [A-Za-z0-9._-]"),
-    url: z.url({ protocol: /^https?$/ }),
-    model_id: z.string().min(1).max(200),
-    capacity: z.number().int().min(1).max(1024),
-    queue_depth: z.number().int().min(0),
-    in_flight: z.number().int().min(0),
-  })
-  .strict();
-export type WorkerRegistration = z.infer<typeof workerRegistrationSchema>;
+/** What GPU workers send to register and heartbeat: defined with the worker API. */
+export {
+  type WorkerStatus as WorkerRegistration,
+  workerStatusSchema as workerRegistrationSchema,
+} from "./worker-api";
 
 export const heartbeatResponseSchema = z.object({ heartbeat_interval_s: z.number() });
 

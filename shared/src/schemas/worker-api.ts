@@ -99,15 +99,20 @@ export const embedResponseSchema = z.object({
 });
 export type EmbedResponse = z.infer<typeof embedResponseSchema>;
 
-/** Body of POST {EDGE_URL}/v1/workers/register and .../{id}/heartbeat. */
-export const workerStatusSchema = z.object({
-  worker_id: z.string(),
-  url: z.string(),
-  model_id: z.string(),
-  capacity: z.number().int(),
-  queue_depth: z.number().int(),
-  in_flight: z.number().int(),
-});
+/**
+ * Body of POST {EDGE_URL}/v1/workers/register and .../{id}/heartbeat: the one definition both
+ * sides use (the worker sends it, the edge validates it).
+ */
+export const workerStatusSchema = z
+  .object({
+    worker_id: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, "1-64 of [A-Za-z0-9._-]"),
+    url: z.url({ protocol: /^https?$/ }),
+    model_id: z.string().min(1).max(200),
+    capacity: z.number().int().min(1).max(1024),
+    queue_depth: z.number().int().min(0),
+    in_flight: z.number().int().min(0),
+  })
+  .strict();
 export type WorkerStatus = z.infer<typeof workerStatusSchema>;
 
 /** The edge's answer to register/heartbeat; interval defaults to 5 s when absent. */
