@@ -35,6 +35,7 @@ async function makeBundle() {
     trainingDataHash: "a".repeat(64),
     evaluation: { n_test: 1 },
     stepGrid: STEP_GRID,
+    generation: { guidanceScale: 1, width: 128, height: 96 },
   });
 }
 
@@ -50,6 +51,11 @@ describe("bundle writer and deploy", () => {
     expect(manifest.embedding.runs_at).toBe("edge");
     expect(manifest.embedding.text_model?.file).toBe("embedding/text_model.onnx");
     expect(manifest.diffusion_model.scheduler_config.timestep_spacing).toBe("trailing");
+    expect(manifest.diffusion_model.generation).toEqual({
+      guidance_scale: 1,
+      width: 128,
+      height: 96,
+    });
   });
 
   it("uploads manifest + one part per file, then activates the version", async () => {

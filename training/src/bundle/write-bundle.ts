@@ -41,6 +41,8 @@ export interface BundleInput {
   trainingDataHash: string;
   evaluation: Record<string, unknown>;
   stepGrid: readonly number[];
+  /** The dataset's generation settings (manifest diffusion_model.generation). */
+  generation?: { guidanceScale: number; width: number; height: number };
 }
 
 async function place(dir: string, rel: string, src: string): Promise<FileRef> {
@@ -86,7 +88,19 @@ export async function writeBundle(
     step_grid: [...input.stepGrid],
     dense_steps: DENSE_STEPS,
     reference_steps: REFERENCE_STEPS,
-    diffusion_model: { id: input.diffusionModelId, scheduler_config: input.schedulerConfig },
+    diffusion_model: {
+      id: input.diffusionModelId,
+      scheduler_config: input.schedulerConfig,
+      ...(input.generation
+        ? {
+            generation: {
+              guidance_scale: input.generation.guidanceScale,
+              width: input.generation.width,
+              height: input.generation.height,
+            },
+          }
+        : {}),
+    },
     embedding,
     step_encoding: defaultStepEncoding(input.embeddingWidth),
     predictor: {

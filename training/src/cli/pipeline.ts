@@ -29,7 +29,7 @@ import {
   resolvePipelineOptions,
 } from "../pipeline/pipeline-options";
 import { markStage, readRunState, STAGES, type Stage } from "../pipeline/run-state";
-import { modelPath, runTrainStage } from "../pipeline/train-stage";
+import { modelPath, readTargetNorm, runTrainStage } from "../pipeline/train-stage";
 import { promptRows, trainingDataHash } from "../pipeline/training-data";
 import { writeReport } from "../report/write-report";
 import { createNodeOrt } from "../runtime/ort-node";
@@ -253,6 +253,14 @@ async function main(): Promise<void> {
       const evaluation = JSON.parse(
         await readFile(join(reportDir, "evaluation.json"), "utf8"),
       ) as Record<string, unknown>;
+      // lo/hi of the per-metric target normalisation the bundled (full) models were trained with.
+      const targetNorm = Object.fromEntries(
+        await Promise.all(
+          (["lsnr", "dsim", "iclip"] as const).map(
+            async (m) => [m, await readTargetNorm(runDir, "full", m)] as const,
+          ),
+        ),
+      );
       const { dir, manifest } = await writeBundle({
         bundlesDir: o["bundles-dir"],
         version: o.version ?? `${o.name}-${hash.slice(0, 8)}`,
@@ -276,8 +284,10 @@ async function main(): Promise<void> {
           table1_mae_dense: evaluation.table1_mae_dense,
           t_star: (evaluation.t_star as { with_floor: unknown }).with_floor,
           time: evaluation.time,
+          target_normalisation: targetNorm,
         },
         stepGrid: o.stepGrid,
+        generation: { guidanceScale: o.guidance, width: o.width, height: o.height },
       });
       await finish("bundle", t0, { dir, version: manifest.version });
       console.log(`bundle ${manifest.version} written to ${dir}`);

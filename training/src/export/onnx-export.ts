@@ -6,7 +6,7 @@
  *   -> Transpose(1,0,2) -> per layer: LSTM(bidirectional) Y [T,2,B,H] -> Transpose(0,2,1,3)
  *      -> Reshape(0,0,-1) [T,B,2H]  -> Transpose(1,0,2) [B,T,2H]
  *   -> MatMul(fc1ᵀ) + fc1.bias -> Relu -> MatMul(fc2ᵀ) + fc2.bias -> Sigmoid [B,T,1]
- *   -> Squeeze(2) -> scores [batch, steps]
+ *   -> Squeeze(2) [-> Mul(scale) -> Add(offset) with outputAffine] -> scores [batch, steps]
  *
  * PyTorch -> ONNX LSTM mapping: gate blocks reordered from i,f,g,o to ONNX's i,o,f,c;
  * W = [W_ih fwd; W_ih rev] [2,4H,Din], R likewise from W_hh, B = [b_ih ; b_hh] per direction
@@ -35,6 +35,11 @@ export interface ExportOptions {
   head?: number;
   /** Written into the model's doc string (e.g. training data hash). */
   docString?: string;
+  /**
+   * Inverse of the training target normalisation (train/target-norm.ts): scores = scale *
+   * sigmoid + offset, as Mul + Add nodes after the Sigmoid, so `scores` are in metric units.
+   */
+  outputAffine?: { scale: number; offset: number };
 }
 
 const FLOAT = 1;
@@ -218,10 +223,22 @@ export function exportPredictorOnnx(
   }
   const heads = opts.head !== undefined ? [opts.head] : Array.from({ length: nh }, (_, h) => h);
   const outs = heads.map((h) => head(g, params, arch, h, z, F, cfg.mlp));
-  const last = g.nodes.length;
-  if (outs.length === 1) g.node("Squeeze", [outs[0], g.int64Init("axis2", [2])]);
-  else g.node("Concat", outs, [int("axis", 2)]);
-  g.nodes[last].output = [ONNX_OUTPUT];
+  const a = opts.outputAffine;
+  if (a && !(Number.isFinite(a.scale) && Number.isFinite(a.offset) && a.scale !== 0))
+    throw new ValidationError("outputAffine: scale and offset must be finite, scale non-zero", {
+      field: "outputAffine",
+    });
+  const joined =
+    outs.length === 1
+      ? g.node("Squeeze", [outs[0], g.int64Init("axis2", [2])])[0]
+      : g.node("Concat", outs, [int("axis", 2)])[0];
+  if (a) {
+    const sc = g.floatInit("target_norm_scale", [1], Float32Array.of(a.scale));
+    const of = g.floatInit("target_norm_offset", [1], Float32Array.of(a.offset));
+    g.node("Add", [g.node("Mul", [joined, sc])[0], of]);
+  }
+  // The last node written produces the graph output.
+  g.nodes[g.nodes.length - 1].output = [ONNX_OUTPUT];
   const dim = (d: string | number): OnnxNs.TensorShapeProto.IDimension =>
     typeof d === "string" ? { dimParam: d } : { dimValue: d };
   const valueInfo = (name: string, dims: Array<string | number>): OnnxNs.IValueInfoProto => ({

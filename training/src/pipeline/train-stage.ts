@@ -4,14 +4,18 @@
  * the training engineer's trainPredictor and export it to ONNX
  * (`<run>/models/<variant>/<metric>.onnx`). Resumable per file. Validation: every 10th training
  * prompt when there are at least 10, else none (the held-out test split is never used here).
+ * Targets are normalised per metric on the training rows only (train/target-norm.ts) and the
+ * inverse map is baked into the ONNX, so exported scores stay in metric units; lo/hi go to
+ * `<metric>.norm.json` beside the model and into the stage summary.
  */
-import { access, mkdir, rename, writeFile } from "node:fs/promises";
+import { access, mkdir, readFile, rename, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { DENSE_STEPS } from "@budgetfusion/shared/grid/step-grid";
 import { METRIC_NAMES, type MetricName } from "@budgetfusion/shared/predictor/bundle-manifest";
 import { exportPredictorOnnx } from "../export/onnx-export";
 import type { Architecture } from "../train/index";
 import { trainPredictor } from "../train/index";
+import { fitTargetNorm, normaliseTargets, type TargetNorm } from "../train/target-norm";
 import type { PromptRows } from "./training-data";
 import { featuresFor } from "./training-data";
 
@@ -42,6 +46,23 @@ export function modelPath(runDir: string, variant: string, metric: MetricName): 
   return join(runDir, "models", variant, `${metric}.onnx`);
 }
 
+export function normPath(runDir: string, variant: string, metric: MetricName): string {
+  return join(runDir, "models", variant, `${metric}.norm.json`);
+}
+
+/** The target normalisation a model was trained with (undefined for models from before it). */
+export async function readTargetNorm(
+  runDir: string,
+  variant: string,
+  metric: MetricName,
+): Promise<TargetNorm | undefined> {
+  try {
+    return JSON.parse(await readFile(normPath(runDir, variant, metric), "utf8")) as TargetNorm;
+  } catch {
+    return undefined;
+  }
+}
+
 function pick(data: Float32Array, rowLen: number, rows: number[]): Float32Array {
   const out = new Float32Array(rows.length * rowLen);
   rows.forEach((r, i) => out.set(data.subarray(r * rowLen, (r + 1) * rowLen), i * rowLen));
@@ -55,7 +76,10 @@ export async function runTrainStage(o: TrainStageOptions) {
   const trainRows = all.filter((i) => !valRows.includes(i));
   const summary: Record<
     string,
-    Record<string, { epochs: number; bestEpoch: number; valLoss: number; seconds: number }>
+    Record<
+      string,
+      { epochs: number; bestEpoch: number; valLoss: number; seconds: number; norm: TargetNorm }
+    >
   > = {};
   for (const variant of o.variants) {
     const spec = VARIANT_SPECS[variant];
@@ -72,16 +96,21 @@ export async function runTrainStage(o: TrainStageOptions) {
       )
         continue;
       const started = performance.now();
+      const rawTrain = pick(o.train.targets[metric], DENSE_STEPS, trainRows);
+      const norm = fitTargetNorm(rawTrain);
       const result = await trainPredictor({
         inputs: pick(features, rowLen, trainRows),
-        targets: pick(o.train.targets[metric], DENSE_STEPS, trainRows),
+        targets: normaliseTargets(rawTrain, norm),
         n: trainRows.length,
         steps: DENSE_STEPS,
         width: o.width,
         ...(valRows.length
           ? {
               valInputs: pick(features, rowLen, valRows),
-              valTargets: pick(o.train.targets[metric], DENSE_STEPS, valRows),
+              valTargets: normaliseTargets(
+                pick(o.train.targets[metric], DENSE_STEPS, valRows),
+                norm,
+              ),
               nVal: valRows.length,
             }
           : {}),
@@ -97,15 +126,22 @@ export async function runTrainStage(o: TrainStageOptions) {
           seed: o.seed,
         },
       });
-      const onnx = exportPredictorOnnx(result.params, { architecture: spec.architecture });
+      const onnx = exportPredictorOnnx(
+        result.params,
+        { architecture: spec.architecture },
+        { outputAffine: norm },
+      );
       await mkdir(join(path, ".."), { recursive: true });
+      await writeFile(normPath(o.runDir, variant, metric), `${JSON.stringify(norm)}\n`);
       await writeFile(`${path}.tmp`, onnx);
       await rename(`${path}.tmp`, path);
       const best = result.history[result.bestEpoch];
       summary[variant][metric] = {
         epochs: result.history.length,
         bestEpoch: result.bestEpoch,
+        // In normalised units (y'), comparable across metrics.
         valLoss: best?.valLoss ?? Number.NaN,
+        norm,
         seconds: (performance.now() - started) / 1000,
       };
       await writeFile(

@@ -1,0 +1,78 @@
+/**
+ * The exported ONNX with the target-normalisation inverse baked in (outputAffine) equals the TS
+ * forward followed by the inverse map (train/target-norm.ts) within 1e-5, and the map itself is
+ * checked against hand-computed values.
+ */
+import { afterAll, describe, expect, it } from "vitest";
+import { type Architecture, parseModelConfig } from "../model/config";
+import { initParams, paramSpecs, viewParams } from "../model/params";
+import { Rng } from "../model/rng";
+import { createNodeOrt } from "../runtime/ort-node";
+import { predict } from "../train/predict";
+import { denormalise, fitTargetNorm, normaliseTargets } from "../train/target-norm";
+import { exportPredictorOnnx } from "./onnx-export";
+
+const ort = createNodeOrt(1);
+const released: Array<() => Promise<void>> = [];
+afterAll(async () => {
+  for (const r of released) await r();
+});
+
+describe("target normalisation", () => {
+  it("maps the training range onto [0.05, 0.95] and back", () => {
+    // lo = 0.9, hi = 1.0: scale = 0.1 / 0.9, offset = 0.9 - 0.05 * scale.
+    const norm = fitTargetNorm(Float32Array.of(0.9, 0.95, 1.0));
+    expect(norm.lo).toBeCloseTo(0.9, 6);
+    expect(norm.hi).toBeCloseTo(1.0, 6);
+    expect(norm.scale).toBeCloseTo(0.1 / 0.9, 6);
+    const y = normaliseTargets(Float32Array.of(0.9, 0.95, 1.0), norm);
+    expect(Array.from(y).map((v) => Number(v.toFixed(5)))).toEqual([0.05, 0.5, 0.95]);
+    const back = denormalise(y, norm);
+    expect(
+      Math.max(...Array.from(back).map((v, i) => Math.abs(v - [0.9, 0.95, 1.0][i]))),
+    ).toBeLessThan(1e-6);
+  });
+
+  it("rejects empty targets", () => {
+    expect(() => fitTargetNorm(new Float32Array(0))).toThrow(/targets/);
+  });
+});
+
+describe.each<Architecture>(["bilstm", "mlp-tanh"])("%s export with outputAffine", (arch) => {
+  const n = 3;
+  const T = 11;
+  const D = 8;
+  const cfg = parseModelConfig({ architecture: arch, width: D, hidden: 6, mlp: 5 });
+  const specs = paramSpecs(cfg);
+  const { flat, map: params } = viewParams(specs);
+  initParams(specs, flat, 7);
+  const r = new Rng(8);
+  const x = Float32Array.from({ length: n * T * D }, () => r.uniform(-1, 1));
+  const norm = fitTargetNorm(Float32Array.of(0.002, 0.11, 0.05));
+
+  it("equals the TS predict followed by the inverse map within 1e-5", async () => {
+    const want = denormalise(predict(params, { architecture: arch }, x, n), norm);
+    const s = await ort.createSession(
+      exportPredictorOnnx(params, { architecture: arch }, { outputAffine: norm }),
+    );
+    released.push(() => s.release());
+    const out = await s.run({ features: { type: "float32", data: x, dims: [n, T, D] } });
+    expect(out.scores.dims).toEqual([n, T]);
+    const got = out.scores.data as Float32Array;
+    let err = 0;
+    for (let i = 0; i < want.length; i++) err = Math.max(err, Math.abs(got[i] - want[i]));
+    expect(err).toBeLessThanOrEqual(1e-5);
+    // The affine is really applied: values lie in the metric's range, not the sigmoid's.
+    expect(Math.max(...Array.from(got))).toBeLessThan(0.2);
+  });
+
+  it("rejects a zero scale", () => {
+    expect(() =>
+      exportPredictorOnnx(
+        params,
+        { architecture: arch },
+        { outputAffine: { scale: 0, offset: 1 } },
+      ),
+    ).toThrow(/outputAffine/);
+  });
+});
