@@ -33,6 +33,14 @@ describe("target normalisation", () => {
     ).toBeLessThan(1e-6);
   });
 
+  it("keeps de-normalised scores inside a metric's [0, 1] range", () => {
+    // sigmoid 1.0 maps to 0.9 + 0.95 * (0.1 / 0.9) ≈ 1.0056 before the clamp; 0 maps below 0.9.
+    const norm = fitTargetNorm(Float32Array.of(0.9, 1.0));
+    const out = denormalise(Float32Array.of(0, 1), norm);
+    expect(out[0]).toBeCloseTo(0.9 - 0.05 * (0.1 / 0.9), 6);
+    expect(out[1]).toBe(1);
+  });
+
   it("rejects empty targets", () => {
     expect(() => fitTargetNorm(new Float32Array(0))).toThrow(/targets/);
   });

@@ -37,7 +37,8 @@ export interface ExportOptions {
   docString?: string;
   /**
    * Inverse of the training target normalisation (train/target-norm.ts): scores = scale *
-   * sigmoid + offset, as Mul + Add nodes after the Sigmoid, so `scores` are in metric units.
+   * sigmoid + offset, as Mul + Add nodes after the Sigmoid, so `scores` are in metric units,
+   * then Clip to [0, 1], the range of every metric.
    */
   outputAffine?: { scale: number; offset: number };
 }
@@ -235,7 +236,12 @@ export function exportPredictorOnnx(
   if (a) {
     const sc = g.floatInit("target_norm_scale", [1], Float32Array.of(a.scale));
     const of = g.floatInit("target_norm_offset", [1], Float32Array.of(a.offset));
-    g.node("Add", [g.node("Mul", [joined, sc])[0], of]);
+    // Every metric lives in [0, 1] (SPEC §3); the sigmoid bounded the normalised score, the
+    // clip keeps the de-normalised one there too (the affine map overshoots [lo, hi] by 5.6%).
+    const affine = g.node("Add", [g.node("Mul", [joined, sc])[0], of])[0];
+    const zero = g.floatInit("metric_min", [], Float32Array.of(0));
+    const one = g.floatInit("metric_max", [], Float32Array.of(1));
+    g.node("Clip", [affine, zero, one]);
   }
   // The last node written produces the graph output.
   g.nodes[g.nodes.length - 1].output = [ONNX_OUTPUT];

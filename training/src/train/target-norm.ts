@@ -47,5 +47,6 @@ export function normaliseTargets(targets: Float32Array, norm: TargetNorm): Float
 
 /** y' -> y (what the exported ONNX computes after its Sigmoid). */
 export function denormalise(scores: Float32Array, norm: TargetNorm): Float32Array {
-  return scores.map((v) => norm.scale * v + norm.offset);
+  // Clamped to [0, 1], the range of every metric, exactly as the exported graph's Clip.
+  return scores.map((v) => Math.min(Math.max(norm.scale * v + norm.offset, 0), 1));
 }
