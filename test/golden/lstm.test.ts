@@ -9,24 +9,11 @@ import { describe, expect, it } from "vitest";
 import { parseModelConfig } from "../../training/src/model/config";
 import { type ParamMap, paramSpecs, viewParams } from "../../training/src/model/params";
 import { predictorForward, predictorForwardBackward } from "../../training/src/model/predictor";
-import { type ArrayRef, fixturePath, maxScaledDiff, readF32, readJson } from "../helpers/fixtures";
+import { maxScaledDiff, readF32 } from "../helpers/fixtures";
+import { LSTM_REF_DIR, type LstmCase, lstmRefCases } from "../helpers/lstm-ref";
 
-interface LstmCase {
-  name: string;
-  din: number;
-  hidden: number;
-  mlp: number;
-  batch: number;
-  seq: number;
-  input: ArrayRef;
-  target: ArrayRef;
-  output: ArrayRef;
-  loss: number;
-  params: Record<string, ArrayRef>;
-  grads: Record<string, ArrayRef>;
-}
-const dir = fixturePath("lstm-ref");
-const ref = readJson<{ cases: LstmCase[] }>("lstm-ref", "lstm.json");
+const dir = LSTM_REF_DIR;
+const ref = { cases: lstmRefCases() };
 const TOL = 1e-5;
 
 function loadCase(c: LstmCase) {

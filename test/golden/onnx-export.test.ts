@@ -7,6 +7,7 @@
  */
 import { readFileSync } from "node:fs";
 import { createRequire } from "node:module";
+import { join } from "node:path";
 import type { onnx as OnnxNs } from "onnx-proto";
 import { afterAll, describe, expect, it } from "vitest";
 import { exportPredictorOnnx } from "../../training/src/export/onnx-export";
@@ -15,26 +16,15 @@ import { initParams, paramSpecs, viewParams } from "../../training/src/model/par
 import { Rng } from "../../training/src/model/rng";
 import { createNodeOrt } from "../../training/src/runtime/ort-node";
 import { predict } from "../../training/src/train/predict";
-import { type ArrayRef, fixturePath, maxScaledDiff, readF32, readJson } from "../helpers/fixtures";
+import { maxScaledDiff, readF32 } from "../helpers/fixtures";
+import { LSTM_REF_DIR, type LstmCase, lstmRefCases } from "../helpers/lstm-ref";
 
 const { onnx } = createRequire(import.meta.url)("onnx-proto") as { onnx: typeof OnnxNs };
 const ort = createNodeOrt(1);
 const TOL = 1e-5;
 
-interface LstmCase {
-  name: string;
-  din: number;
-  hidden: number;
-  mlp: number;
-  batch: number;
-  seq: number;
-  input: ArrayRef;
-  output: ArrayRef;
-  params: Record<string, ArrayRef>;
-  onnx: string;
-}
-const dir = fixturePath("lstm-ref");
-const ref = readJson<{ cases: LstmCase[] }>("lstm-ref", "lstm.json");
+const dir = LSTM_REF_DIR;
+const ref = { cases: lstmRefCases() };
 const released: Array<() => Promise<void>> = [];
 afterAll(async () => {
   for (const r of released) await r();
@@ -81,11 +71,7 @@ describe.each(ref.cases)("lstm-ref $name exported to ONNX", (c) => {
     expect(
       maxScaledDiff(ours.data, predict(params, { architecture: "bilstm" }, x, c.batch)),
     ).toBeLessThanOrEqual(TOL);
-    const theirs = await run(
-      new Uint8Array(readFileSync(fixturePath("lstm-ref", c.onnx))),
-      x,
-      dims,
-    );
+    const theirs = await run(new Uint8Array(readFileSync(join(LSTM_REF_DIR, c.onnx))), x, dims);
     expect(maxScaledDiff(ours.data, theirs.data)).toBeLessThanOrEqual(TOL);
   });
 });
