@@ -9,17 +9,20 @@ import { workers } from "../schema";
 
 export type WorkerRow = typeof workers.$inferSelect;
 
-export async function upsertWorker(db: EdgeDb, reg: WorkerRegistration, now: number) {
-  const values = {
+/** The columns a registration or heartbeat reports. */
+function reportedStatus(reg: WorkerRegistration, now: number) {
+  return {
     url: reg.url,
     modelId: reg.model_id,
     capacity: reg.capacity,
     queueDepth: reg.queue_depth,
     inFlight: reg.in_flight,
     lastHeartbeatAt: now,
-    unhealthyUntil: 0,
-    consecutiveFailures: 0,
   };
+}
+
+export async function upsertWorker(db: EdgeDb, reg: WorkerRegistration, now: number) {
+  const values = { ...reportedStatus(reg, now), unhealthyUntil: 0, consecutiveFailures: 0 };
   await db
     .insert(workers)
     .values({ id: reg.worker_id, registeredAt: now, ...values })
@@ -28,18 +31,11 @@ export async function upsertWorker(db: EdgeDb, reg: WorkerRegistration, now: num
 
 /** Heartbeat for a known worker; false when it never registered (it must register again). */
 export async function heartbeatWorker(db: EdgeDb, reg: WorkerRegistration, now: number) {
+  // A failure back-off outlives heartbeats (a live worker may still answer 5xx); only a fresh
+  // registration (a restarted worker) clears it.
   const rows = await db
     .update(workers)
-    .set({
-      url: reg.url,
-      modelId: reg.model_id,
-      capacity: reg.capacity,
-      queueDepth: reg.queue_depth,
-      inFlight: reg.in_flight,
-      lastHeartbeatAt: now,
-      // A failure back-off outlives heartbeats (a live worker may still answer 5xx); only a
-      // fresh registration (a restarted worker) clears it.
-    })
+    .set(reportedStatus(reg, now))
     .where(eq(workers.id, reg.worker_id))
     .returning({ id: workers.id });
   return rows.length > 0;
