@@ -3,7 +3,7 @@
  * ValidationError naming the flag (`--name`) on bad input.
  */
 import { ValidationError } from "@budgetfusion/shared/errors";
-import type { z } from "zod/v4";
+import type { z } from "zod";
 
 export function parseCli<S extends z.ZodTypeAny>(schema: S, values: unknown): z.infer<S> {
   const parsed = schema.safeParse(values);

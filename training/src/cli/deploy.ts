@@ -3,7 +3,7 @@
  * predictor bundle to the edge admin API, activates it and prints the version.
  */
 import { parseArgs } from "node:util";
-import { z } from "zod/v4";
+import { z } from "zod";
 import { deployBundle } from "../bundle/deploy-bundle";
 import { parseCli } from "./cli-args";
 

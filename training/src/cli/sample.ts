@@ -6,7 +6,7 @@
  */
 import { mkdir } from "node:fs/promises";
 import { parseArgs } from "node:util";
-import { z } from "zod/v4";
+import { z } from "zod";
 import { createNodeOrt } from "../runtime/ort-node";
 import { loadClipTextEmbedder } from "../sampling/clip-text-embedder";
 import { writePromptSet } from "../sampling/prompt-set";

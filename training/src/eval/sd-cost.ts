@@ -7,7 +7,7 @@
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import type { OrtPort, PortTensor, TensorElementType } from "@budgetfusion/shared/runtime/ort-port";
-import { z } from "zod/v4";
+import { z } from "zod";
 import { countOnnxFlops } from "./onnx-flops";
 
 export interface SdCost {

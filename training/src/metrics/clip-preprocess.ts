@@ -5,7 +5,7 @@
  * is the fast (torchvision) processor's, transformers 5's default; "pillow" gives the slow one's.
  */
 import { ConfigError } from "@budgetfusion/shared/errors";
-import { z } from "zod/v4";
+import { z } from "zod";
 import { type ResizeFlavor, type Rgb8Image, resizeBicubic } from "./bicubic-resize";
 
 const sizeSchema = z.union([

@@ -6,7 +6,7 @@
 import { basename, join, resolve } from "node:path";
 import { ValidationError } from "@budgetfusion/shared/errors";
 import { STEP_GRID } from "@budgetfusion/shared/grid/step-grid";
-import { z } from "zod/v4";
+import { z } from "zod";
 
 const csvNumbers = z
   .string()

@@ -6,7 +6,7 @@
 import { readFile, rename, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { ModelLoadError } from "@budgetfusion/shared/errors";
-import { z } from "zod/v4";
+import { z } from "zod";
 import type { SampleResult } from "./sample-prompts";
 
 export const PROMPTS_FILE = "prompts.json";
