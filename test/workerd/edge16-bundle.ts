@@ -1,7 +1,9 @@
 /**
  * The edge-embedding fixture bundle: tiny-clip's text model and tokenizer (width 16) plus three
  * D = 16 BiLSTM predictors with seeded random weights, exported by training's
- * exportPredictorOnnx (the same exporter real bundles use). Node only (global setup).
+ * exportPredictorOnnx (the same exporter real bundles use) with tail padding and the target
+ * de-normalisation, so onnxruntime-web in workerd runs every operator a trained bundle holds
+ * (Gather, Tile, Concat, Slice, Mul, Add, Clip around the LSTMs). Node only (global setup).
  */
 import { createHash } from "node:crypto";
 import { readFile } from "node:fs/promises";
@@ -29,7 +31,11 @@ export async function buildEdgeFixtureBundle(
     const specs = paramSpecs(cfg);
     const { flat, map } = viewParams(specs);
     initParams(specs, flat, 101 + i);
-    const bytes = exportPredictorOnnx(map, { architecture: "bilstm" });
+    const bytes = exportPredictorOnnx(
+      map,
+      { architecture: "bilstm", tailPad: 4 },
+      { outputAffine: { scale: 0.8, offset: 0.05 } },
+    );
     files[`predictor/${m}.onnx`] = bytes;
     refs[m] = ref(`predictor/${m}.onnx`, bytes);
   });

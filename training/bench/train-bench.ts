@@ -59,10 +59,11 @@ async function bench(size: string, threads: number): Promise<void> {
     mlp: s.mlp,
     layers: 2,
     dropout: 0.1,
+    tailPad: 0,
   };
   const specs = paramSpecs(cfg);
   const heads = headCount(cfg.architecture);
-  const engine = createGradEngine({ cfg, specs, T, heads, threads });
+  const engine = createGradEngine({ cfg, specs, T, heads, threads, diffWeight: 0 });
   try {
     initParams(specs, engine.params, 1);
     const r = new Rng(2);

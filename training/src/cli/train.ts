@@ -6,7 +6,8 @@
  *   training.json     (configs, dataset header, per-epoch history, best epoch)
  * Flags: --arch bilstm|mlp-tanh|bilstm-3head, --metric NAME (pick one target column of a
  * multi-metric dataset), --paper (H=512, M=128), --hidden, --mlp, --layers, --dropout, --lr,
- * --batch, --epochs, --patience, --seed, --threads, --resume.
+ * --diff-weight (first-difference loss term, model/curve-loss.ts),
+ * --tail-pad (BiLSTM tail padding, model/config.ts), --batch, --epochs, --patience, --seed, --threads, --resume.
  * A bad flag prints one line and exits with status 2.
  */
 import { mkdirSync, writeFileSync } from "node:fs";
@@ -52,6 +53,8 @@ const flagsSchema = z.object({
   layers: num("layers"),
   dropout: num("dropout"),
   lr: num("lr"),
+  "diff-weight": num("diff-weight"),
+  "tail-pad": num("tail-pad"),
   batch: num("batch"),
   epochs: num("epochs"),
   patience: num("patience"),
@@ -76,6 +79,8 @@ function parseFlags(argv: string[]) {
         layers: str,
         dropout: str,
         lr: str,
+        "diff-weight": str,
+        "tail-pad": str,
         batch: str,
         epochs: str,
         patience: str,
@@ -152,6 +157,8 @@ async function main(argv: string[]): Promise<void> {
         layers: f.layers,
         dropout: f.dropout,
         lr: f.lr,
+        diffWeight: f["diff-weight"],
+        tailPad: f["tail-pad"],
         batchSize: f.batch,
         maxEpochs: f.epochs,
         patience: f.patience,

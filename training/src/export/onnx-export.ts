@@ -3,8 +3,9 @@
  * operator (one node per layer, opset 14, IR 7), so onnxruntime-web and -node run it.
  *
  *   features [batch, steps, D] float32
- *   -> Transpose(1,0,2) -> per layer: LSTM(bidirectional) Y [T,2,B,H] -> Transpose(0,2,1,3)
- *      -> Reshape(0,0,-1) [T,B,2H]  -> Transpose(1,0,2) [B,T,2H]
+ *   -> Transpose(1,0,2) [-> Concat with Tile(last step, k) when tailPad = k > 0]
+ *   -> per layer: LSTM(bidirectional) Y [T,2,B,H] -> Transpose(0,2,1,3)
+ *      -> Reshape(0,0,-1) [T,B,2H] [-> Slice(0, -k)] -> Transpose(1,0,2) [B,T,2H]
  *   -> MatMul(fc1ᵀ) + fc1.bias -> Relu -> MatMul(fc2ᵀ) + fc2.bias -> Sigmoid [B,T,1]
  *   -> Squeeze(2) [-> Mul(scale) -> Add(offset) with outputAffine] -> scores [batch, steps]
  *
@@ -19,7 +20,7 @@
 import { createRequire } from "node:module";
 import { ValidationError } from "@budgetfusion/shared/errors";
 import type { onnx as OnnxNs } from "onnx-proto";
-import { type Architecture, headCount, headPrefix } from "../model/config";
+import { type Architecture, effectiveTailPad, headCount, headPrefix } from "../model/config";
 import type { ParamMap } from "../model/params";
 import { modelConfigFromParams } from "../train/predict";
 
@@ -138,8 +139,15 @@ function lstmLayers(
   H: number,
   layers: number,
   input: string,
+  tailPad: number,
 ): string {
   let x = g.node("Transpose", [input], [ints("perm", [1, 0, 2])])[0];
+  if (tailPad > 0) {
+    // [T,B,D] -> [T+k,B,D] with k copies of the last step (model/config.ts tailPad).
+    const last = g.node("Gather", [x, g.int64Init("last_step", [-1])], [int("axis", 0)])[0];
+    const pad = g.node("Tile", [last, g.int64Init("tail_pad", [tailPad, 1, 1])])[0];
+    x = g.node("Concat", [x, pad], [int("axis", 0)])[0];
+  }
   const flatten = g.int64Init("shape_t_b_2h", [0, 0, -1]);
   for (let l = 0; l < layers; l++) {
     const din = l === 0 ? width : 2 * H;
@@ -163,6 +171,10 @@ function lstmLayers(
     );
     const tb2h = g.node("Transpose", [y], [ints("perm", [0, 2, 1, 3])])[0];
     x = g.node("Reshape", [tb2h, flatten])[0];
+  }
+  if (tailPad > 0) {
+    const axis0 = g.int64Init("axis0", [0]);
+    x = g.node("Slice", [x, g.int64Init("start", [0]), g.int64Init("end", [-tailPad]), axis0])[0];
   }
   return g.node("Transpose", [x], [ints("perm", [1, 0, 2])])[0];
 }
@@ -197,11 +209,11 @@ function head(
  */
 export function exportPredictorOnnx(
   params: ParamMap,
-  config: { architecture?: Architecture },
+  config: { architecture?: Architecture; tailPad?: number },
   opts: ExportOptions = {},
 ): Uint8Array {
   const arch = config.architecture ?? "bilstm";
-  const cfg = modelConfigFromParams(params, arch);
+  const cfg = modelConfigFromParams(params, arch, config.tailPad);
   const nh = headCount(arch);
   if (
     opts.head !== undefined &&
@@ -220,7 +232,7 @@ export function exportPredictorOnnx(
     const b = g.floatInit("mlp.bias", [F], get(params, "mlp.bias"));
     z = g.node("Tanh", [g.node("Add", [g.node("MatMul", [ONNX_INPUT, w])[0], b])[0]])[0];
   } else {
-    z = lstmLayers(g, params, cfg.width, cfg.hidden, cfg.layers, ONNX_INPUT);
+    z = lstmLayers(g, params, cfg.width, cfg.hidden, cfg.layers, ONNX_INPUT, effectiveTailPad(cfg));
   }
   const heads = opts.head !== undefined ? [opts.head] : Array.from({ length: nh }, (_, h) => h);
   const outs = heads.map((h) => head(g, params, arch, h, z, F, cfg.mlp));
@@ -257,7 +269,7 @@ export function exportPredictorOnnx(
     producerVersion: "1",
     docString:
       opts.docString ??
-      `BudgetFusion predictor (${arch}, H=${cfg.hidden}, M=${cfg.mlp}, layers=${cfg.layers})`,
+      `BudgetFusion predictor (${arch}, H=${cfg.hidden}, M=${cfg.mlp}, layers=${cfg.layers}, tailPad=${effectiveTailPad(cfg)})`,
     opsetImport: [{ domain: "", version: ONNX_OPSET }],
     graph: {
       name: `budgetfusion_${arch.replace(/-/g, "_")}`,

@@ -26,6 +26,14 @@ export const modelConfigSchema = z.object({
   layers: z.number().int().min(1).max(8).default(2),
   /** Dropout probability on the LSTM (or tanh) output, training only. */
   dropout: z.number().min(0).max(0.95).default(0),
+  /**
+   * BiLSTM only: the LSTM runs over `tailPad` extra copies of the last step's input and their
+   * outputs are dropped (0 = the paper's network). Why: the reverse direction starts from a
+   * zero state at t = 129, and the few steps it takes to settle put a ramp on the last steps
+   * of the curve, exactly where SPEC §5 reads t* from per-step changes; padding lets it settle
+   * before the real steps. Inputs and outputs keep their [batch, steps] shapes.
+   */
+  tailPad: z.number().int().min(0).max(256).default(0),
 });
 export type ModelConfig = z.infer<typeof modelConfigSchema>;
 
@@ -38,6 +46,11 @@ export function parseModelConfig(raw: unknown): ModelConfig {
     throw new ConfigError(`model config: ${field}: ${issue.message}`, { field });
   }
   return r.data;
+}
+
+/** The tail padding actually applied (a per-step MLP has no recurrence to settle). */
+export function effectiveTailPad(cfg: Pick<ModelConfig, "architecture" | "tailPad">): number {
+  return cfg.architecture === "mlp-tanh" ? 0 : cfg.tailPad;
 }
 
 /** Number of output heads: 3 for "bilstm-3head", otherwise 1. */

@@ -18,8 +18,18 @@ const n = 3;
 const T = 5;
 const D = 4;
 
-function lossOf(arch: Architecture, flat: Float32Array, x: Float32Array, y: Float32Array): number {
-  const cfg = parseModelConfig({ architecture: arch, width: D, hidden: 3, mlp: 4, dropout: 0.3 });
+const configOf = (arch: Architecture, tailPad: number) =>
+  parseModelConfig({ architecture: arch, width: D, hidden: 3, mlp: 4, dropout: 0.3, tailPad });
+
+function lossOf(
+  arch: Architecture,
+  flat: Float32Array,
+  x: Float32Array,
+  y: Float32Array,
+  diffWeight: number,
+  tailPad: number,
+): number {
+  const cfg = configOf(arch, tailPad);
   const specs = paramSpecs(cfg);
   const p = viewParams(specs, flat).map;
   const g = viewParams(specs).map;
@@ -27,55 +37,67 @@ function lossOf(arch: Architecture, flat: Float32Array, x: Float32Array, y: Floa
   return predictorForwardBackward(cfg, p, g, x, y, n, T, n * T * nh, {
     train: true,
     dropoutSeed: 7,
+    diffWeight,
   }).loss;
 }
 
-describe.each(["bilstm", "mlp-tanh", "bilstm-3head"] as const)("%s gradients", (arch) => {
-  it("agree with central finite differences of the loss (dropout on, fixed seed)", () => {
-    const cfg = parseModelConfig({ architecture: arch, width: D, hidden: 3, mlp: 4, dropout: 0.3 });
-    const specs = paramSpecs(cfg);
-    const { flat, map } = viewParams(specs);
-    initParams(specs, flat, 3);
-    // Larger-than-default weights so that every gate is far from linear.
-    for (let i = 0; i < flat.length; i++) flat[i] *= 2;
-    const nh = arch === "bilstm-3head" ? 3 : 1;
-    const x = randomArray(n * T * D, 1);
-    const y = randomArray(n * T * nh, 2, 0, 1);
-    const grads = viewParams(specs);
-    predictorForwardBackward(cfg, map, grads.map, x, y, n, T, n * T * nh, {
-      train: true,
-      dropoutSeed: 7,
-    });
-    // Central differences at eps and eps/2: where they disagree a ReLU kink lies inside the
-    // interval and the finite difference is meaningless, so that element is skipped (counted).
-    const fdAt = (i: number, eps: number) => {
-      const keep = flat[i];
-      flat[i] = keep + eps;
-      const up = lossOf(arch, flat, x, y);
-      flat[i] = keep - eps;
-      const down = lossOf(arch, flat, x, y);
-      flat[i] = keep;
-      return (up - down) / (2 * eps);
-    };
-    let worst = 0;
-    let scale = 0;
-    let kinks = 0;
-    let checked = 0;
-    for (let i = 0; i < flat.length; i += 3) {
-      const fd = fdAt(i, 1e-2);
-      checked++;
-      if (Math.abs(fd - fdAt(i, 5e-3)) > 1e-4) {
-        kinks++;
-        continue;
+describe.each([
+  ["bilstm", 0, 0],
+  ["mlp-tanh", 0, 0],
+  ["bilstm-3head", 0, 0],
+  ["bilstm", 3, 0],
+  ["bilstm-3head", 3, 0],
+  ["bilstm", 3, 2],
+] as const)(
+  "%s gradients, difference-loss weight %d, tail padding %d",
+  (arch, diffWeight, tailPad) => {
+    it("agree with central finite differences of the loss (dropout on, fixed seed)", () => {
+      const cfg = configOf(arch, tailPad);
+      const specs = paramSpecs(cfg);
+      const { flat, map } = viewParams(specs);
+      initParams(specs, flat, 3);
+      // Larger-than-default weights so that every gate is far from linear.
+      for (let i = 0; i < flat.length; i++) flat[i] *= 2;
+      const nh = arch === "bilstm-3head" ? 3 : 1;
+      const x = randomArray(n * T * D, 1);
+      const y = randomArray(n * T * nh, 2, 0, 1);
+      const grads = viewParams(specs);
+      predictorForwardBackward(cfg, map, grads.map, x, y, n, T, n * T * nh, {
+        train: true,
+        dropoutSeed: 7,
+        diffWeight,
+      });
+      // Central differences at eps and eps/2: where they disagree a ReLU kink lies inside the
+      // interval and the finite difference is meaningless, so that element is skipped (counted).
+      const fdAt = (i: number, eps: number) => {
+        const keep = flat[i];
+        flat[i] = keep + eps;
+        const up = lossOf(arch, flat, x, y, diffWeight, tailPad);
+        flat[i] = keep - eps;
+        const down = lossOf(arch, flat, x, y, diffWeight, tailPad);
+        flat[i] = keep;
+        return (up - down) / (2 * eps);
+      };
+      let worst = 0;
+      let scale = 0;
+      let kinks = 0;
+      let checked = 0;
+      for (let i = 0; i < flat.length; i += 3) {
+        const fd = fdAt(i, 1e-2);
+        checked++;
+        if (Math.abs(fd - fdAt(i, 5e-3)) > 1e-4) {
+          kinks++;
+          continue;
+        }
+        worst = Math.max(worst, Math.abs(fd - grads.flat[i]));
+        scale = Math.max(scale, Math.abs(grads.flat[i]));
       }
-      worst = Math.max(worst, Math.abs(fd - grads.flat[i]));
-      scale = Math.max(scale, Math.abs(grads.flat[i]));
-    }
-    expect(kinks).toBeLessThanOrEqual(Math.ceil(checked * 0.02));
-    expect(scale).toBeGreaterThan(1e-3);
-    expect(worst / scale).toBeLessThan(2e-3);
-  });
-});
+      expect(kinks).toBeLessThanOrEqual(Math.ceil(checked * 0.02));
+      expect(scale).toBeGreaterThan(1e-3);
+      expect(worst / scale).toBeLessThan(2e-3);
+    });
+  },
+);
 
 describe("bilstm-3head", () => {
   it("equals the single-head model when all three heads carry the same weights", () => {

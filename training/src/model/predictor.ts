@@ -4,11 +4,14 @@
  * batch_first LSTM; internally rows are time-major (row = t*n + b) so each recurrent step reads
  * a contiguous block.
  *
- * Loss: MSE with PyTorch's mean reduction over all outputs of the *whole* batch, so a shard
+ * Loss: curve-loss.ts (MSE, plus an optional first-difference term) normalised by the element
+ * count of the *whole* batch (PyTorch's mean reduction for plain MSE), so a shard
  * passes the batch's element count as `lossDenominator`; shard gradients then simply add up
  * (data-parallel training gives the single-thread gradient).
  */
-import { headCount, headPrefix, type ModelConfig } from "./config";
+
+import { effectiveTailPad, headCount, headPrefix, type ModelConfig } from "./config";
+import { curveLoss } from "./curve-loss";
 import { type HeadCache, type HeadWeights, headBackward, headForward } from "./heads";
 import { type DirCache, lstmDirBackward, lstmDirForward } from "./lstm-direction";
 import { matmulNN, transpose } from "./matmul";
@@ -22,6 +25,8 @@ export interface ShardOptions {
   dropoutSeed?: number;
   /** Index of this shard's first sample within the batch (dropout stream id). */
   sampleOffset?: number;
+  /** Weight of the first-difference term of the loss (curve-loss.ts); 0 = plain L2. */
+  diffWeight?: number;
 }
 
 interface EncoderCache {
@@ -63,6 +68,16 @@ function toTimeMajor(x: Float32Array, n: number, T: number, D: number): Float32A
   for (let b = 0; b < n; b++)
     for (let t = 0; t < T; t++)
       out.set(x.subarray((b * T + t) * D, (b * T + t + 1) * D), (t * n + b) * D);
+  return out;
+}
+
+/** Appends k copies of the last time step's rows to a time-major [T*n, D] input. */
+function padTail(x: Float32Array, n: number, T: number, D: number, k: number): Float32Array {
+  if (k === 0) return x;
+  const out = new Float32Array(n * (T + k) * D);
+  out.set(x);
+  const last = x.subarray((T - 1) * n * D, T * n * D);
+  for (let j = 0; j < k; j++) out.set(last, (T + j) * n * D);
   return out;
 }
 
@@ -196,9 +211,12 @@ function forwardAll(
 ): ForwardState {
   const F = 2 * cfg.hidden;
   const R = n * T;
-  const enc = encoderForward(cfg, p, toTimeMajor(x, n, T, cfg.width), n, T);
+  const pad = effectiveTailPad(cfg);
+  const xt = padTail(toTimeMajor(x, n, T, cfg.width), n, T, cfg.width, pad);
+  const enc = encoderForward(cfg, p, xt, n, T + pad);
   const mask = dropoutMask(cfg, n, T, F, opts);
-  let z = enc.feat;
+  // Time-major rows: the first R are the real steps, the padded ones follow.
+  let z = enc.feat.subarray(0, R * F);
   if (mask) {
     z = new Float32Array(R * F);
     for (let i = 0; i < z.length; i++) z[i] = enc.feat[i] * mask[i];
@@ -231,8 +249,9 @@ function gatherOutputs(heads: HeadCache[], n: number, T: number): Float32Array {
 }
 
 /**
- * Forward + MSE + backward for a shard. Adds (+=) the gradient of
- * sum((out - y)^2) / lossDenominator into `grads` and returns that partial loss and the outputs.
+ * Forward + loss + backward for a shard. Adds (+=) the gradient of
+ * curveLoss(out - y) / lossDenominator (plain L2 when opts.diffWeight is 0) into `grads` and
+ * returns that partial loss and the outputs.
  * @param y targets batch-first [n, T] (or [n, T, 3])
  */
 export function predictorForwardBackward(
@@ -250,18 +269,23 @@ export function predictorForwardBackward(
   const R = n * T;
   const nh = headCount(cfg.architecture);
   const st = forwardAll(cfg, p, x, n, T, opts);
-  const dz = new Float32Array(R * F);
+  const pad = effectiveTailPad(cfg);
+  // Padded steps have no loss, so their rows of dz stay 0.
+  const dz = new Float32Array((R + n * pad) * F);
   let loss = 0;
+  const err = new Float32Array(R);
   for (let h = 0; h < nh; h++) {
     const out = st.heads[h].out;
     const dOut = new Float32Array(R);
     for (let b = 0; b < n; b++)
-      for (let t = 0; t < T; t++) {
-        const r = t * n + b;
-        const e = out[r] - y[(b * T + t) * nh + h];
-        loss += e * e;
-        dOut[r] = (2 * e) / lossDenominator;
-      }
+      for (let t = 0; t < T; t++) err[t * n + b] = out[t * n + b] - y[(b * T + t) * nh + h];
+    for (let b = 0; b < n; b++)
+      loss += curveLoss(err, b, n, T, opts.diffWeight ?? 0, {
+        out: dOut,
+        offset: b,
+        stride: n,
+        scale: 1 / lossDenominator,
+      });
     headBackward(
       st.z,
       headWeights(p, cfg, h),
@@ -274,7 +298,7 @@ export function predictorForwardBackward(
       dz,
     );
   }
-  if (st.mask) for (let i = 0; i < dz.length; i++) dz[i] *= st.mask[i];
-  encoderBackward(cfg, p, grads, st.enc, dz, n, T);
+  if (st.mask) for (let i = 0; i < st.mask.length; i++) dz[i] *= st.mask[i];
+  encoderBackward(cfg, p, grads, st.enc, dz, n, T + pad);
   return { loss: loss / lossDenominator, outputs: gatherOutputs(st.heads, n, T) };
 }

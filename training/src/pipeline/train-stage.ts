@@ -30,6 +30,11 @@ export interface TrainStageOptions {
   batch: number;
   patience: number;
   lr: number;
+  /** First-difference loss weight (model/curve-loss.ts). */
+  diffWeight: number;
+  /** BiLSTM tail padding (model/config.ts). */
+  tailPad: number;
+  dropout: number;
   threads: number;
   seed: number;
   log?: (line: string) => void;
@@ -122,13 +127,16 @@ export async function runTrainStage(o: TrainStageOptions) {
           batchSize: o.batch,
           patience: o.patience,
           lr: o.lr,
+          diffWeight: o.diffWeight,
+          tailPad: o.tailPad,
+          dropout: o.dropout,
           threads: o.threads,
           seed: o.seed,
         },
       });
       const onnx = exportPredictorOnnx(
         result.params,
-        { architecture: spec.architecture },
+        { architecture: spec.architecture, tailPad: o.tailPad },
         { outputAffine: norm },
       );
       await mkdir(join(path, ".."), { recursive: true });

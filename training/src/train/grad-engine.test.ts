@@ -51,7 +51,7 @@ describe.each(["bilstm", "bilstm-3head", "mlp-tanh"] as Architecture[])(
       const idx = Int32Array.from([6, 2, 0, 5, 3, 1, 4]);
       const results = [];
       for (const threads of [1, 2]) {
-        const e = createGradEngine({ cfg, specs, T, heads, threads });
+        const e = createGradEngine({ cfg, specs, T, heads, threads, diffWeight: 0.5 });
         engines.push(e);
         initParams(specs, e.params, 9);
         await e.setDataset("train", x, y);

@@ -17,7 +17,7 @@ export interface GradEngine {
   /** Summed gradient of the last step. */
   readonly grads: Float32Array;
   setDataset(name: string, x: Float32Array, y: Float32Array | null): Promise<void>;
-  /** Forward + backward over `indices` of dataset; returns the batch MSE, fills `grads`. */
+  /** Forward + backward over `indices` of dataset; returns the batch loss, fills `grads`. */
   step(dataset: string, indices: Int32Array, dropoutSeed: number): Promise<number>;
   /** Inference outputs [n, T, heads]. */
   forward(dataset: string, indices: Int32Array): Promise<Float32Array>;
@@ -30,6 +30,8 @@ export interface EngineOptions {
   T: number;
   heads: number;
   threads: number;
+  /** First-difference loss weight (model/curve-loss.ts); 0 = plain L2. */
+  diffWeight: number;
 }
 
 class LocalEngine implements GradEngine {
@@ -50,7 +52,14 @@ class LocalEngine implements GradEngine {
 
   async step(dataset: string, indices: Int32Array, dropoutSeed: number): Promise<number> {
     const lossDenominator = indices.length * this.o.T * this.o.heads;
-    return this.runner.step({ dataset, indices, lossDenominator, dropoutSeed, sampleOffset: 0 });
+    return this.runner.step({
+      dataset,
+      indices,
+      lossDenominator,
+      dropoutSeed,
+      sampleOffset: 0,
+      diffWeight: this.o.diffWeight,
+    });
   }
 
   async forward(dataset: string, indices: Int32Array): Promise<Float32Array> {
@@ -126,6 +135,7 @@ class PoolEngine implements GradEngine {
             lossDenominator,
             dropoutSeed,
             sampleOffset: a,
+            diffWeight: this.o.diffWeight,
           },
         }),
       ),

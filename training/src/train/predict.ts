@@ -14,16 +14,20 @@ function shapeOf(params: ParamMap, name: string): readonly number[] {
 }
 
 /** Rebuilds the ModelConfig (width, hidden, mlp, layers) from parameter shapes. */
-export function modelConfigFromParams(params: ParamMap, architecture: Architecture): ModelConfig {
+export function modelConfigFromParams(
+  params: ParamMap,
+  architecture: Architecture,
+  tailPad = 0,
+): ModelConfig {
   const mlp = shapeOf(params, `${headPrefix(architecture, 0)}fc1.weight`)[0];
   if (architecture === "mlp-tanh") {
     const [twoH, width] = shapeOf(params, "mlp.weight");
-    return { architecture, width, hidden: twoH / 2, mlp, layers: 2, dropout: 0 };
+    return { architecture, width, hidden: twoH / 2, mlp, layers: 2, dropout: 0, tailPad: 0 };
   }
   const [fourH, width] = shapeOf(params, "lstm.weight_ih_l0");
   let layers = 0;
   while (params.has(`lstm.weight_ih_l${layers}`)) layers++;
-  return { architecture, width, hidden: fourH / 4, mlp, layers, dropout: 0 };
+  return { architecture, width, hidden: fourH / 4, mlp, layers, dropout: 0, tailPad };
 }
 
 /**
@@ -33,11 +37,11 @@ export function modelConfigFromParams(params: ParamMap, architecture: Architectu
  */
 export function predict(
   params: ParamMap,
-  config: { architecture?: Architecture },
+  config: { architecture?: Architecture; tailPad?: number },
   inputs: Float32Array,
   n: number,
 ): Float32Array {
-  const cfg = modelConfigFromParams(params, config.architecture ?? "bilstm");
+  const cfg = modelConfigFromParams(params, config.architecture ?? "bilstm", config.tailPad);
   const per = n * cfg.width;
   if (n < 1 || inputs.length % per !== 0)
     throw new ShapeError(`inputs: ${inputs.length} floats is not n=${n} x T x D=${cfg.width}`, {

@@ -20,6 +20,8 @@ export interface StepRequest {
   lossDenominator: number;
   dropoutSeed: number;
   sampleOffset: number;
+  /** First-difference loss weight (model/curve-loss.ts). */
+  diffWeight: number;
 }
 
 export class ShardRunner {
@@ -75,6 +77,7 @@ export class ShardRunner {
         train: true,
         dropoutSeed: req.dropoutSeed,
         sampleOffset: req.sampleOffset,
+        diffWeight: req.diffWeight,
       },
     );
     return r.loss;

@@ -14,12 +14,19 @@ export const trainConfigSchema = z.object({
   mlp: z.number().int().positive().default(64),
   layers: z.number().int().min(1).max(8).default(2),
   dropout: z.number().min(0).max(0.95).default(0.1),
+  /** BiLSTM tail padding (model/config.ts); 0 = the paper's network. */
+  tailPad: z.number().int().min(0).max(256).default(0),
   lr: z.number().positive().default(1e-4),
   batchSize: z.number().int().positive().default(32),
   maxEpochs: z.number().int().min(1).default(25),
   /** Stop after this many epochs without a better validation loss. */
   patience: z.number().int().min(1).default(5),
   seed: z.number().int().min(0).default(0),
+  /**
+   * Weight of the first-difference term of the loss (model/curve-loss.ts). 0 = the paper's
+   * plain L2 on the dense targets.
+   */
+  diffWeight: z.number().min(0).default(0),
   /** 1 = main thread; n > 1 = n worker threads (data parallel). */
   threads: z.number().int().min(1).max(64).default(2),
 });

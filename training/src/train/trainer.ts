@@ -9,6 +9,7 @@
  */
 import { ShapeError, ValidationError } from "@budgetfusion/shared/errors";
 import { headCount, type ModelConfig } from "../model/config";
+import { curveLoss } from "../model/curve-loss";
 import { initParams, type ParamMap, type ParamSpec, paramSpecs, viewParams } from "../model/params";
 import { deriveSeed, Rng } from "../model/rng";
 import { ADAM_DEFAULTS, Adam } from "./adam";
@@ -96,19 +97,24 @@ function checkShapes(i: TrainInput, heads: number): void {
   if (i.n < 1) throw new ValidationError("n: need at least one training sequence", { field: "n" });
 }
 
+/** The training objective (curveLoss per head and sequence, per element) on a dataset. */
 async function meanLoss(
   engine: GradEngine,
   name: string,
   n: number,
   y: Float32Array,
+  shape: { T: number; heads: number; diffWeight: number },
   chunk: number,
 ): Promise<number> {
+  const { T, heads, diffWeight } = shape;
   let sum = 0;
   for (let s = 0; s < n; s += chunk) {
     const idx = Int32Array.from({ length: Math.min(chunk, n - s) }, (_, k) => s + k);
     const out = await engine.forward(name, idx);
-    const off = s * (out.length / idx.length);
-    for (let k = 0; k < out.length; k++) sum += (out[k] - y[off + k]) ** 2;
+    const err = out.map((v, k) => v - y[s * T * heads + k]);
+    for (let b = 0; b < idx.length; b++)
+      for (let h = 0; h < heads; h++)
+        sum += curveLoss(err, b * T * heads + h, heads, T, diffWeight);
   }
   return sum / y.length;
 }
@@ -122,6 +128,7 @@ export async function trainPredictor(input: TrainInput): Promise<TrainResult> {
     mlp: config.mlp,
     layers: config.layers,
     dropout: config.dropout,
+    tailPad: config.tailPad,
   };
   const heads = headCount(model.architecture);
   checkShapes(input, heads);
@@ -132,6 +139,7 @@ export async function trainPredictor(input: TrainInput): Promise<TrainResult> {
     T: input.steps,
     heads,
     threads: config.threads,
+    diffWeight: config.diffWeight,
   });
   try {
     return await runLoop(input, config, model, specs, engine);
@@ -218,7 +226,14 @@ async function runLoop(
     const trainLoss = lossSum / n;
     const valLoss =
       hasVal && input.valTargets
-        ? await meanLoss(engine, "val", input.nVal ?? 0, input.valTargets, 64)
+        ? await meanLoss(
+            engine,
+            "val",
+            input.nVal ?? 0,
+            input.valTargets,
+            { T, heads: headCount(model.architecture), diffWeight: config.diffWeight },
+            64,
+          )
         : trainLoss;
     const seconds = (performance.now() - t0) / 1000;
     st.history.push({ epoch, trainLoss, valLoss, seconds, seqPerSec: n / seconds });
