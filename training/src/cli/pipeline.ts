@@ -80,7 +80,7 @@ async function main(): Promise<void> {
     const t0 = performance.now();
     const embedder = await loadClipTextEmbedder(ort, o.clip);
     const result = await samplePrompts(embedder, {
-      captionsPath: o.prompts,
+      captionsPath: o.prompts.split(","),
       column: o.column,
       threshold: o.threshold,
       order: o.order,
@@ -173,6 +173,9 @@ async function main(): Promise<void> {
         batch: o.batch,
         patience: o.patience,
         lr: o.lr,
+        diffWeight: o["diff-weight"],
+        tailPad: o["tail-pad"],
+        dropout: o.dropout,
         threads: o.threads,
         seed: o.seed,
         log,
@@ -199,6 +202,9 @@ async function main(): Promise<void> {
       batch: o.batch,
       patience: o.patience,
       lr: o.lr,
+      diff_weight: o["diff-weight"],
+      tail_pad: o["tail-pad"],
+      dropout: o.dropout,
       plateau: DEFAULT_PLATEAU,
     };
     if (todo("evaluate")) {

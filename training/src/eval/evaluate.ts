@@ -2,7 +2,8 @@
  * Evaluation on the held-out prompts (SPEC §6, paper Sec. 4): Table 1 (MAE of predicted vs
  * measured curves for three model variants), t* per prompt with and without the eps floor
  * (SPEC §5), Table 2 (quality per TFLOP for OURS, UNIFORM and REFERENCE), relative quality
- * (Eq. 9) and compute savings against fixed step defaults.
+ * (Eq. 9), compute savings against fixed step defaults, and the allocation ceiling
+ * (allocation-ceiling.ts: the most any allocation of the same mean steps could gain).
  *
  * Measured quality at the conditions' step counts comes from images generated at exactly those
  * step counts (every dataset seed, metrics against the dataset's I(p, 129, s)) when the caller
@@ -20,6 +21,7 @@ import {
 import { type PlateauParams, stepBudget } from "@budgetfusion/shared/plateau/step-budget";
 import { METRIC_NAMES, type MetricName } from "@budgetfusion/shared/predictor/bundle-manifest";
 import type { MetricValues } from "../metrics/perceptual-metrics";
+import { allocationCeiling } from "./allocation-ceiling";
 import { generationTflops, type SdCost } from "./sd-cost";
 
 export const VARIANTS = ["full", "no_step_encoding", "mlp_tanh"] as const;
@@ -209,6 +211,24 @@ export async function evaluate(input: EvalInput) {
     ),
   };
 
+  // The best any allocation of the same mean steps achieves on the measured curves, per metric.
+  const ceilingAt = (uniform: number) =>
+    Object.fromEntries(
+      METRIC_NAMES.map((m) => {
+        const c = allocationCeiling(
+          dense.map((d) => d[m].map((v) => quality(m, v))),
+          uniform,
+        );
+        return [m, { relative_quality: c.relative_quality, steps: c.steps }];
+      }),
+    ) as Record<MetricName, { relative_quality: number; steps: number[] }>;
+  const allocationCeilingBlock = {
+    uniform_steps: tUniform,
+    per_metric: ceilingAt(tUniform),
+    oracle_uniform_steps: tOracleUniform,
+    oracle_per_metric: ceilingAt(tOracleUniform),
+  };
+
   const etaOurs = stat(tOurs.map(eta));
   const savings = Object.fromEntries(
     (input.defaults ?? [20, 30, 50, 65]).map((d) => [
@@ -255,6 +275,7 @@ export async function evaluate(input: EvalInput) {
     quality: primary.quality,
     interpolated,
     oracle,
+    allocation_ceiling: allocationCeilingBlock,
     ...(generatedBlock ? { generated: generatedBlock } : {}),
     savings_vs_defaults: savings,
   };

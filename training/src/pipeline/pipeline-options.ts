@@ -49,6 +49,12 @@ export const pipelineArgsSchema = z.object({
   /** Early stopping: epochs without a better validation loss. */
   patience: z.coerce.number().int().min(1).default(5),
   lr: z.coerce.number().positive().default(1e-4),
+  /** Weight of the first-difference loss term (training/src/model/curve-loss.ts); 0 = paper. */
+  "diff-weight": z.coerce.number().min(0).default(0),
+  /** BiLSTM tail padding (training/src/model/config.ts tailPad); 0 = paper. */
+  "tail-pad": z.coerce.number().int().min(0).max(256).default(0),
+  /** Dropout on the LSTM output during training (the paper gives no value). */
+  dropout: z.coerce.number().min(0).max(0.95).default(0.1),
   threads: z.coerce.number().int().min(1).max(64).default(2),
   variants: z.string().default("full,no_step_encoding,mlp_tanh"),
   "reports-dir": z.string().default("reports"),

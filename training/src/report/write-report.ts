@@ -1,7 +1,7 @@
 /**
  * Writes the evaluation report (SPEC §6): reports/<model>/evaluation.json (top-level
- * `relative_quality` per metric {mean, stderr}), evaluation.md (Tables 1 and 2, relative
- * quality, time, savings, t* with and without the floor, next to the paper's numbers) and SVG
+ * `relative_quality` per metric {mean, stderr}), evaluation.md (a verdict, Tables 1 and 2,
+ * relative quality with the allocation ceiling, time, savings, t* with and without the floor, next to the paper's numbers) and SVG
  * plots (predicted vs measured curves, histogram of t*, quality vs compute).
  */
 import { mkdir, writeFile } from "node:fs/promises";
@@ -36,6 +36,31 @@ export interface ReportInput {
 const f = (v: number, d = 4) => (Number.isFinite(v) ? v.toFixed(d) : "n/a");
 const pm = (s: Stat, d = 4) => `${f(s.mean, d)} ± ${f(s.stderr, d)}`;
 
+/** Eq. 9 read plainly: a difference counts only beyond two standard errors. */
+export function verdictOf(s: Stat): "better" | "worse" | "no significant difference" {
+  if (s.mean - 2 * s.stderr > 0) return "better";
+  if (s.mean + 2 * s.stderr < 0) return "worse";
+  return "no significant difference";
+}
+
+function verdictLines(e: Evaluation, time: { saved_fraction: number }): string[] {
+  const perMetric = METRIC_NAMES.map(
+    (m) => `${LABEL[m]} ${verdictOf(e.relative_quality[m])} (${pm(e.relative_quality[m])})`,
+  );
+  const ceiling = METRIC_NAMES.map(
+    (m) => `${LABEL[m]} ${f(e.allocation_ceiling.per_metric[m].relative_quality)}`,
+  );
+  const ref = e.savings_vs_defaults[String(e.reference_steps)];
+  return [
+    "## Verdict",
+    "",
+    `- OURS vs UNIFORM at equal mean steps (${f(e.t_star.with_floor.mean, 2)} vs ${e.uniform_steps}; Eq. 9, ±2 standard errors): ${perMetric.join("; ")}.`,
+    `- The most any allocation of the same mean steps could gain on the measured curves (allocation ceiling): ${ceiling.join(", ")}.`,
+    `- Against REFERENCE (${e.reference_steps} steps): OURS spends ${f(100 * (ref ? ref.saved_fraction : Number.NaN), 1)}% less compute; seconds per image ${f(100 * time.saved_fraction, 1)}% less in this run (negative = more).`,
+    "",
+  ];
+}
+
 function markdown(r: ReportInput): string {
   const e = r.evaluation;
   const time = e.time as {
@@ -48,6 +73,7 @@ function markdown(r: ReportInput): string {
     "",
     `Held-out prompts: ${e.n_test}. Quality source: ${e.quality_source}.`,
     "",
+    ...verdictLines(e, time),
     "## Table 1: MAE of predicted vs measured curves (dense grid; sampled steps in parentheses)",
     "",
     "| model | L-SNR | D-SIM | I-CLIP |",
@@ -68,11 +94,13 @@ function markdown(r: ReportInput): string {
     "",
     "## Relative quality, Eq. 9: q(t_OURS)/q(t_UNIFORM) - 1",
     "",
-    "| metric | this run | interpolated curves | paper |",
-    "|---|---|---|---|",
+    `Allocation ceiling: the best allocation of the same mean steps (${e.allocation_ceiling.uniform_steps}) on the measured curves, each metric optimised on its own (an upper bound for any predictor).`,
+    "",
+    "| metric | this run | interpolated curves | allocation ceiling | paper |",
+    "|---|---|---|---|---|",
     ...METRIC_NAMES.map(
       (m) =>
-        `| ${LABEL[m]} | ${pm(e.relative_quality[m])} | ${pm(e.interpolated.relative_quality[m])} | +${PAPER.relative_quality[m]} |`,
+        `| ${LABEL[m]} | ${pm(e.relative_quality[m])} | ${pm(e.interpolated.relative_quality[m])} | ${f(e.allocation_ceiling.per_metric[m].relative_quality)} | +${PAPER.relative_quality[m]} |`,
     ),
     "",
     `## Time (generator ${time.generator}, one run)`,
@@ -91,7 +119,7 @@ function markdown(r: ReportInput): string {
     "",
     `With the eps floor: mean ${f(e.t_star.with_floor.mean, 2)}, median ${e.t_star.with_floor.median}, range ${e.t_star.with_floor.min}-${e.t_star.with_floor.max}.`,
     `Without the floor: mean ${f(e.t_star.without_floor.mean, 2)}, median ${e.t_star.without_floor.median}, range ${e.t_star.without_floor.min}-${e.t_star.without_floor.max}.`,
-    `Oracle (the same rule on the measured curves, i.e. a perfect predictor): mean ${f(e.t_star.oracle_measured_curves.mean, 2)}, median ${e.t_star.oracle_measured_curves.median}, range ${e.t_star.oracle_measured_curves.min}-${e.t_star.oracle_measured_curves.max}; UNIFORM ${e.oracle.uniform_steps}; relative quality (interpolated curves) ${METRIC_NAMES.map((m) => `${LABEL[m]} ${pm(e.oracle.relative_quality[m])}`).join(", ")}.`,
+    `Oracle (the same rule on the measured curves, i.e. a perfect predictor): mean ${f(e.t_star.oracle_measured_curves.mean, 2)}, median ${e.t_star.oracle_measured_curves.median}, range ${e.t_star.oracle_measured_curves.min}-${e.t_star.oracle_measured_curves.max}; UNIFORM ${e.oracle.uniform_steps}; relative quality (interpolated curves) ${METRIC_NAMES.map((m) => `${LABEL[m]} ${pm(e.oracle.relative_quality[m])}`).join(", ")}; allocation ceiling at ${e.allocation_ceiling.oracle_uniform_steps} steps ${METRIC_NAMES.map((m) => `${LABEL[m]} ${f(e.allocation_ceiling.oracle_per_metric[m].relative_quality)}`).join(", ")}.`,
     "",
     "## Settings",
     "",
