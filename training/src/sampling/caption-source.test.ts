@@ -28,6 +28,24 @@ describe("caption source", () => {
     expect(() => captionLines("a\tb\n", "x.tsv", { column: "caption" })).toThrow(/caption/);
   });
 
+  it("reads several sources in order and de-duplicates across them", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "bf-captions-"));
+    const a = join(dir, "a.txt");
+    const b = join(dir, "b.tsv");
+    await writeFile(a, "A dog runs on the beach.\nA red ball on a white floor\n");
+    await writeFile(
+      b,
+      "category\tcaption\nx\ta dog runs on the beach.\ny\tThree green apples on a table\n",
+    );
+    const res = await readCaptions([a, b]);
+    expect(res.captions).toEqual([
+      "A dog runs on the beach.",
+      "A red ball on a white floor",
+      "Three green apples on a table",
+    ]);
+    expect(res).toMatchObject({ total: 4, duplicates: 1 });
+  });
+
   it("orders by a seeded hash independent of file position, or keeps file order", () => {
     const a = ["one two three", "four five six", "seven eight nine", "ten eleven twelve"];
     const shuffled = orderCaptions(a, "shuffle", 7);

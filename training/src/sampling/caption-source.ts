@@ -70,12 +70,15 @@ export function captionLines(
     .map((l) => l.split("\t")[col] ?? "");
 }
 
-/** Reads, cleans and de-duplicates the captions of `path`, keeping file order. */
+/** Reads, cleans and de-duplicates the captions of `path` (one file or several), keeping file order. */
 export async function readCaptions(
-  path: string,
+  path: string | readonly string[],
   options: CaptionReadOptions = {},
 ): Promise<CaptionReadResult> {
-  const raw = captionLines(await readFile(path, "utf8"), path, options);
+  // Several sources are read in order and deduplicated together.
+  const paths = typeof path === "string" ? [path] : path;
+  const raw: string[] = [];
+  for (const p of paths) raw.push(...captionLines(await readFile(p, "utf8"), p, options));
   const seen = new Set<string>();
   const captions: string[] = [];
   let junk = 0;

@@ -17,7 +17,8 @@ import { greedyDiverseSubset } from "./diversity-filter";
 export type SampleOrder = "shuffle" | "file";
 
 export interface SampleOptions {
-  captionsPath: string;
+  /** One caption file, or several read in order (deduplicated together). */
+  captionsPath: string | readonly string[];
   column?: string;
   threshold?: number;
   order?: SampleOrder;
