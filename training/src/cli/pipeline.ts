@@ -44,7 +44,10 @@ function parseFlags(): { options: PipelineOptions } {
   const keys = Object.keys(pipelineArgsSchema.shape);
   const { values } = parseArgs({
     options: Object.fromEntries(
-      keys.map((k) => [k, { type: k === "smoke" ? ("boolean" as const) : ("string" as const) }]),
+      keys.map((k) => [
+        k,
+        { type: k === "smoke" || k === "mini-world" ? ("boolean" as const) : ("string" as const) },
+      ]),
     ),
   });
   const args = parseCli(pipelineArgsSchema, values);

@@ -1,5 +1,10 @@
 import { describe, expect, it } from "vitest";
-import { pipelineArgsSchema, resolvePipelineOptions, SMOKE_PRESET } from "./pipeline-options";
+import {
+  MINI_WORLD_PRESET,
+  pipelineArgsSchema,
+  resolvePipelineOptions,
+  SMOKE_PRESET,
+} from "./pipeline-options";
 
 const parse = (values: Record<string, unknown>) =>
   resolvePipelineOptions(pipelineArgsSchema.parse(values), new Set(Object.keys(values)));
@@ -18,6 +23,19 @@ describe("pipeline options", () => {
     expect(o.width).toBe(64);
     expect(o.seeds).toBe(3);
     expect(o.out).toBe("runs/smoke");
+  });
+
+  it("--mini-world needs --data and fills the committed run's settings; explicit flags win", () => {
+    expect(() => parse({ "mini-world": true })).toThrow(/--data/);
+    const o = parse({ "mini-world": true, data: "/d", "max-prompts": "50" });
+    expect(o.model).toBe("artifacts/models/mini-world");
+    expect(o.dreamsim).toBe("artifacts/models/mini-world-dreamsim");
+    expect(o.prompts.split(",")).toHaveLength(10);
+    expect(o.prompts.split(",")[0]).toBe("/d/prompts/coco/coco_val2017_captions.txt");
+    expect(o.guidance).toBe(1);
+    expect(o["tail-pad"]).toBe(MINI_WORLD_PRESET["tail-pad"]);
+    expect(o["max-prompts"]).toBe(50);
+    expect(o.out).toBe("runs/mini-world");
   });
 
   it("names the missing or bad flag", () => {

@@ -16,6 +16,9 @@ const csvNumbers = z
 export const pipelineArgsSchema = z.object({
   smoke: z.boolean().default(false),
   fixtures: z.string().optional(),
+  /** The mini-world preset (docs/mini-world.md); needs --data, the shared data folder. */
+  "mini-world": z.boolean().default(false),
+  data: z.string().optional(),
   model: z.string().optional(),
   workers: z.string().optional(),
   "worker-token": z.string().optional(),
@@ -99,7 +102,50 @@ export const SMOKE_PRESET = {
   threads: 1,
 } as const;
 
-/** Applies the smoke preset under explicit flags and fills the derived defaults. */
+/**
+ * The mini-world preset: the committed reports/mini-world run (docs/training.md §8). Model
+ * folders are the ones `npm run world:build` writes; prompts are COCO, PartiPrompts and the
+ * T2I-CompBench categories, deduplicated and filtered together.
+ */
+export const MINI_WORLD_PRESET = {
+  "max-prompts": 400,
+  seeds: 4,
+  width: 128,
+  height: 128,
+  guidance: 1,
+  hidden: 32,
+  mlp: 32,
+  epochs: [100, 100, 100],
+  patience: 30,
+  lr: 3e-3,
+  batch: 16,
+  threads: 2,
+  "tail-pad": 16,
+  "diff-weight": 100,
+} as const;
+
+const MINI_WORLD_PROMPTS = [
+  "coco/coco_val2017_captions.txt",
+  "parti/partiprompts.txt",
+  ...[
+    "3d_spatial",
+    "color",
+    "complex",
+    "non_spatial",
+    "numeracy",
+    "shape",
+    "spatial",
+    "texture",
+  ].map((c) => `t2i_compbench/${c}_val.txt`),
+];
+
+function applyPreset(a: PipelineArgs, preset: object, explicit: ReadonlySet<string>): void {
+  for (const [k, v] of Object.entries(preset)) {
+    if (!explicit.has(k)) (a as Record<string, unknown>)[k] = v;
+  }
+}
+
+/** Applies the smoke or mini-world preset under explicit flags and fills the derived defaults. */
 export function resolvePipelineOptions(
   args: PipelineArgs,
   explicit: ReadonlySet<string>,
@@ -112,13 +158,25 @@ export function resolvePipelineOptions(
       });
     }
     const fx = resolve(a.fixtures);
-    for (const [k, v] of Object.entries(SMOKE_PRESET)) {
-      if (!explicit.has(k)) (a as Record<string, unknown>)[k] = v;
-    }
+    applyPreset(a, SMOKE_PRESET, explicit);
     a.model ??= join(fx, "tiny-sd2");
     a.clip ??= join(fx, "tiny-clip");
     a.prompts ??= join(fx, "..", "data", "prompts", "coco", "coco_val2017_captions.txt");
     a.name ??= "smoke";
+  }
+  if (a["mini-world"]) {
+    if (!a.data) {
+      throw new ValidationError("--mini-world needs --data DIR (the shared data folder)", {
+        field: "--data",
+      });
+    }
+    const data = resolve(a.data);
+    applyPreset(a, MINI_WORLD_PRESET, explicit);
+    a.model ??= join("artifacts", "models", "mini-world");
+    a.clip ??= join("artifacts", "models", "mini-world-clip");
+    a.dreamsim ??= join("artifacts", "models", "mini-world-dreamsim");
+    a.prompts ??= MINI_WORLD_PROMPTS.map((f) => join(data, "prompts", f)).join(",");
+    a.name ??= "mini-world";
   }
   for (const flag of ["clip", "prompts"] as const) {
     if (!a[flag]) throw new ValidationError(`--${flag} is required`, { field: `--${flag}` });
