@@ -29,6 +29,12 @@ export const stepEncodingSchema = z.object({
   /** Multiplier applied to the raw sin/cos vector; 1/sqrt(width/2) gives it unit L2 norm. */
   scale: z.number().positive(),
   width: z.number().int().positive(),
+  /**
+   * The position the sinusoid encodes: the step t itself, or log_step = 1 + 128 ln t / ln 129
+   * (the same 1..129 span, stretched where curves change fast and compressed where they are
+   * flat). Absent in older bundles: "step".
+   */
+  position: z.enum(["step", "log_step"]).default("step"),
 });
 export type StepEncoding = z.infer<typeof stepEncodingSchema>;
 

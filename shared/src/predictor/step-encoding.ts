@@ -5,18 +5,34 @@
  * docs/interpretations.md; the scale travels in the bundle manifest).
  */
 import { ShapeError } from "../errors";
+import { DENSE_STEPS } from "../grid/step-grid";
 import type { StepEncoding } from "./bundle-manifest";
 
 /** Default encoding for a prompt embedding of `width` dims: unit-norm sinusoid. */
-export function defaultStepEncoding(width: number): StepEncoding {
-  return { type: "sinusoidal", base: 10_000, scale: 1 / Math.sqrt(width / 2), width };
+export function defaultStepEncoding(
+  width: number,
+  position: StepEncoding["position"] = "step",
+): StepEncoding {
+  return { type: "sinusoidal", base: 10_000, scale: 1 / Math.sqrt(width / 2), width, position };
 }
 
-/** t̄ for step `step` (1-based): [sin(t w_0), cos(t w_0), sin(t w_1), ...] * scale, w_k = base^(-2k/width). */
+const LOG_SPAN = Math.log(DENSE_STEPS);
+
+/**
+ * The encoded position of a step. log_step keeps the 1..129 span but gives the first steps
+ * (where quality curves move) most of it: over t = 65..129, where they are flat, it moves 14%
+ * of the span instead of 50%, so the encoding itself drifts little there and a predictor's
+ * tail inherits less slope from it (docs/interpretations.md).
+ */
+export function stepPosition(step: number, enc: StepEncoding): number {
+  return enc.position === "log_step" ? 1 + ((DENSE_STEPS - 1) * Math.log(step)) / LOG_SPAN : step;
+}
+
+/** t̄ for step `step` (1-based): [sin(p w_0), cos(p w_0), sin(p w_1), ...] * scale, w_k = base^(-2k/width), p = stepPosition(step). */
 export function stepEncodingVector(step: number, enc: StepEncoding): Float32Array {
   const out = new Float32Array(enc.width);
   for (let k = 0; 2 * k < enc.width; k++) {
-    const angle = step * enc.base ** ((-2 * k) / enc.width);
+    const angle = stepPosition(step, enc) * enc.base ** ((-2 * k) / enc.width);
     out[2 * k] = Math.sin(angle) * enc.scale;
     if (2 * k + 1 < enc.width) out[2 * k + 1] = Math.cos(angle) * enc.scale;
   }

@@ -17,6 +17,7 @@ import {
   type FileRef,
   METRIC_NAMES,
   type MetricName,
+  type StepEncoding,
 } from "@budgetfusion/shared/predictor/bundle-manifest";
 import { defaultStepEncoding } from "@budgetfusion/shared/predictor/step-encoding";
 import { sha256Hex } from "../dataset/image-files";
@@ -33,6 +34,8 @@ export interface BundleInput {
   hidden: number;
   layers: number;
   embeddingWidth: number;
+  /** The predictors' step encoding (default: defaultStepEncoding(embeddingWidth)). */
+  stepEncoding?: StepEncoding;
   clipDir: string;
   diffusionModelId: string;
   /** The scheduler config the dataset was generated with (model config + overrides). */
@@ -102,7 +105,7 @@ export async function writeBundle(
         : {}),
     },
     embedding,
-    step_encoding: defaultStepEncoding(input.embeddingWidth),
+    step_encoding: input.stepEncoding ?? defaultStepEncoding(input.embeddingWidth),
     predictor: {
       kind: "per-metric",
       files,

@@ -12,6 +12,7 @@ import { parseArgs } from "node:util";
 import { PAPER_REFERENCE_STEPS, REFERENCE_STEPS } from "@budgetfusion/shared/grid/step-grid";
 import { DEFAULT_PLATEAU } from "@budgetfusion/shared/plateau/step-budget";
 import type { MetricName } from "@budgetfusion/shared/predictor/bundle-manifest";
+import { defaultStepEncoding } from "@budgetfusion/shared/predictor/step-encoding";
 import { writeBundle } from "../bundle/write-bundle";
 import { buildDataset } from "../dataset/dataset-builder";
 import type { Generator } from "../dataset/generator";
@@ -97,6 +98,7 @@ async function main(): Promise<void> {
   }
   if (stop < STAGES.indexOf("dataset")) return;
   const set = await readPromptSet(runDir);
+  const stepEncoding = defaultStepEncoding(set.width, o["step-position"]);
   const texts = new Map(set.prompts.map((p) => [p.id, p.text]));
 
   let generator: Generator | undefined;
@@ -178,6 +180,7 @@ async function main(): Promise<void> {
         lr: o.lr,
         diffWeight: o["diff-weight"],
         tailPad: o["tail-pad"],
+        stepEncoding,
         dropout: o.dropout,
         threads: o.threads,
         seed: o.seed,
@@ -207,6 +210,7 @@ async function main(): Promise<void> {
       lr: o.lr,
       diff_weight: o["diff-weight"],
       tail_pad: o["tail-pad"],
+      step_position: o["step-position"],
       dropout: o.dropout,
       plateau: DEFAULT_PLATEAU,
     };
@@ -237,6 +241,7 @@ async function main(): Promise<void> {
         seeds: o.seeds,
         generation,
         referenceSteps: PAPER_REFERENCE_STEPS,
+        stepEncoding,
         log,
       });
       const files = await writeReport({
@@ -281,6 +286,7 @@ async function main(): Promise<void> {
         hidden: o.hidden,
         layers: 2,
         embeddingWidth: set.width,
+        stepEncoding,
         clipDir: o.clip,
         diffusionModelId: (await getGenerator()).modelId,
         schedulerConfig: await schedulerConfigOf(o),

@@ -9,7 +9,11 @@ import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { DENSE_STEPS } from "@budgetfusion/shared/grid/step-grid";
 import type { PlateauParams } from "@budgetfusion/shared/plateau/step-budget";
-import { METRIC_NAMES, type MetricName } from "@budgetfusion/shared/predictor/bundle-manifest";
+import {
+  METRIC_NAMES,
+  type MetricName,
+  type StepEncoding,
+} from "@budgetfusion/shared/predictor/bundle-manifest";
 import type { OrtPort } from "@budgetfusion/shared/runtime/ort-port";
 import { and, eq } from "drizzle-orm";
 import { type Generator, noiseSeed } from "../dataset/generator";
@@ -55,6 +59,8 @@ export interface EvalStageOptions {
     scheduler?: Record<string, unknown>;
   };
   referenceSteps: number;
+  /** The step encoding the predictors were trained with. */
+  stepEncoding: StepEncoding;
   log?: (line: string) => void;
 }
 
@@ -82,7 +88,12 @@ export async function runEvalStage(o: EvalStageOptions) {
   const n = o.test.ids.length;
   const predicted: Partial<Record<Variant, Record<MetricName, Float32Array>>> = {};
   for (const variant of o.variants) {
-    const features = featuresFor(o.test, o.width, VARIANT_SPECS[variant].stepEncoding);
+    const features = featuresFor(
+      o.test,
+      o.width,
+      VARIANT_SPECS[variant].stepEncoding,
+      o.stepEncoding,
+    );
     const perMetric = {} as Record<MetricName, Float32Array>;
     for (const m of METRIC_NAMES)
       perMetric[m] = await predictOnnx(

@@ -56,6 +56,8 @@ export const pipelineArgsSchema = z.object({
   "diff-weight": z.coerce.number().min(0).default(0),
   /** BiLSTM tail padding (training/src/model/config.ts tailPad); 0 = paper. */
   "tail-pad": z.coerce.number().int().min(0).max(256).default(0),
+  /** Position the step encoding encodes (shared/src/predictor/step-encoding.ts). */
+  "step-position": z.enum(["step", "log_step"]).default("step"),
   /** Dropout on the LSTM output during training (the paper gives no value). */
   dropout: z.coerce.number().min(0).max(0.95).default(0.1),
   threads: z.coerce.number().int().min(1).max(64).default(2),
@@ -122,6 +124,7 @@ export const MINI_WORLD_PRESET = {
   threads: 2,
   "tail-pad": 16,
   "diff-weight": 100,
+  "step-position": "log_step",
 } as const;
 
 const MINI_WORLD_PROMPTS = [

@@ -11,7 +11,11 @@
 import { access, mkdir, readFile, rename, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { DENSE_STEPS } from "@budgetfusion/shared/grid/step-grid";
-import { METRIC_NAMES, type MetricName } from "@budgetfusion/shared/predictor/bundle-manifest";
+import {
+  METRIC_NAMES,
+  type MetricName,
+  type StepEncoding,
+} from "@budgetfusion/shared/predictor/bundle-manifest";
 import { exportPredictorOnnx } from "../export/onnx-export";
 import type { Architecture } from "../train/index";
 import { trainPredictor } from "../train/index";
@@ -34,6 +38,8 @@ export interface TrainStageOptions {
   diffWeight: number;
   /** BiLSTM tail padding (model/config.ts). */
   tailPad: number;
+  /** The step encoding t̄ (the bundle records the same one). */
+  stepEncoding: StepEncoding;
   dropout: number;
   threads: number;
   seed: number;
@@ -88,7 +94,7 @@ export async function runTrainStage(o: TrainStageOptions) {
   > = {};
   for (const variant of o.variants) {
     const spec = VARIANT_SPECS[variant];
-    const features = featuresFor(o.train, o.width, spec.stepEncoding);
+    const features = featuresFor(o.train, o.width, spec.stepEncoding, o.stepEncoding);
     const rowLen = DENSE_STEPS * o.width;
     summary[variant] = {};
     for (const metric of METRIC_NAMES) {

@@ -5,7 +5,11 @@
  */
 import { createHash } from "node:crypto";
 import { DENSE_STEPS, interpolateDense } from "@budgetfusion/shared/grid/step-grid";
-import { METRIC_NAMES, type MetricName } from "@budgetfusion/shared/predictor/bundle-manifest";
+import {
+  METRIC_NAMES,
+  type MetricName,
+  type StepEncoding,
+} from "@budgetfusion/shared/predictor/bundle-manifest";
 import {
   defaultStepEncoding,
   predictorFeatures,
@@ -59,12 +63,13 @@ export function featuresFor(
   rows: PromptRows,
   width: number,
   withStepEncoding: boolean,
+  encoding: StepEncoding = defaultStepEncoding(width),
 ): Float32Array {
   return predictorFeatures(
     rows.embeddings,
     rows.ids.length,
     DENSE_STEPS,
-    defaultStepEncoding(width),
+    encoding,
     withStepEncoding,
   );
 }
