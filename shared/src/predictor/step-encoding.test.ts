@@ -17,6 +17,11 @@ describe("step encoding", () => {
     expect(Math.hypot(...v)).toBeCloseTo(1, 6);
   });
 
+  it("scales to the requested L2 norm", () => {
+    const v = stepEncodingVector(17, defaultStepEncoding(8, "step", 0.25));
+    expect(Math.hypot(...v)).toBeCloseTo(0.25, 6);
+  });
+
   it("log_step keeps the 1..129 span and compresses the flat tail", () => {
     const enc = defaultStepEncoding(8, "log_step");
     expect(stepPosition(1, enc)).toBe(1);

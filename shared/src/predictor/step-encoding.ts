@@ -8,12 +8,16 @@ import { ShapeError } from "../errors";
 import { DENSE_STEPS } from "../grid/step-grid";
 import type { StepEncoding } from "./bundle-manifest";
 
-/** Default encoding for a prompt embedding of `width` dims: unit-norm sinusoid. */
+/**
+ * Default encoding for a prompt embedding of `width` dims: a sinusoid of L2 norm `norm`
+ * (1 = the norm of the normalised prompt embedding).
+ */
 export function defaultStepEncoding(
   width: number,
   position: StepEncoding["position"] = "step",
+  norm = 1,
 ): StepEncoding {
-  return { type: "sinusoidal", base: 10_000, scale: 1 / Math.sqrt(width / 2), width, position };
+  return { type: "sinusoidal", base: 10_000, scale: norm / Math.sqrt(width / 2), width, position };
 }
 
 const LOG_SPAN = Math.log(DENSE_STEPS);

@@ -98,7 +98,7 @@ async function main(): Promise<void> {
   }
   if (stop < STAGES.indexOf("dataset")) return;
   const set = await readPromptSet(runDir);
-  const stepEncoding = defaultStepEncoding(set.width, o["step-position"]);
+  const stepEncoding = defaultStepEncoding(set.width, o["step-position"], o["step-norm"]);
   const texts = new Map(set.prompts.map((p) => [p.id, p.text]));
 
   let generator: Generator | undefined;
@@ -211,6 +211,7 @@ async function main(): Promise<void> {
       diff_weight: o["diff-weight"],
       tail_pad: o["tail-pad"],
       step_position: o["step-position"],
+      step_norm: o["step-norm"],
       dropout: o.dropout,
       plateau: DEFAULT_PLATEAU,
     };

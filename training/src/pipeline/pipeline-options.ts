@@ -58,6 +58,8 @@ export const pipelineArgsSchema = z.object({
   "tail-pad": z.coerce.number().int().min(0).max(256).default(0),
   /** Position the step encoding encodes (shared/src/predictor/step-encoding.ts). */
   "step-position": z.enum(["step", "log_step"]).default("step"),
+  /** L2 norm of the step encoding t̄ relative to the unit prompt embedding p̄. */
+  "step-norm": z.coerce.number().positive().max(10).default(1),
   /** Dropout on the LSTM output during training (the paper gives no value). */
   dropout: z.coerce.number().min(0).max(0.95).default(0.1),
   threads: z.coerce.number().int().min(1).max(64).default(2),

@@ -127,7 +127,7 @@ function markdown(r: ReportInput): string {
     JSON.stringify(r.settings, null, 1),
     "```",
     "",
-    "Plots: curves-lsnr.svg, curves-dsim.svg, curves-iclip.svg, t-star-histogram.svg, quality-vs-compute.svg.",
+    "Plots: curves-lsnr.svg, curves-dsim.svg, curves-iclip.svg, t-star-histogram.svg, t-star-vs-oracle.svg, quality-vs-compute.svg.",
     "",
   ];
   return lines.join("\n");
@@ -169,6 +169,31 @@ function plots(r: ReportInput): Record<string, string> {
   out["t-star-histogram.svg"] = histogram(
     e.t_star.per_prompt.map((p) => p.t_star),
     { title: "t* on held-out prompts (with eps floor)", xLabel: "t*", yLabel: "prompts" },
+  );
+  // How far the predictor's budgets are from the rule applied to the measured curves.
+  out["t-star-vs-oracle.svg"] = lineChart(
+    [
+      {
+        label: "held-out prompts",
+        x: e.t_star.per_prompt.map((p) => p.t_star_oracle),
+        y: e.t_star.per_prompt.map((p) => p.t_star),
+        color: "#1f77b4",
+        points: true,
+      },
+      {
+        label: "predicted = oracle",
+        x: [1, DENSE_STEPS],
+        y: [1, DENSE_STEPS],
+        color: "#888888",
+        dashed: true,
+      },
+    ],
+    {
+      title: "t* from predicted curves vs from measured curves (oracle)",
+      xLabel: "oracle t* (log)",
+      yLabel: "predicted t*",
+      xLog: true,
+    },
   );
   const gridEta = r.stepGrid.map((t) => generationTflops(r.cost, t));
   const series = METRIC_NAMES.flatMap((m, k) => {
