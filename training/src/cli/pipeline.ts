@@ -230,6 +230,7 @@ async function main(): Promise<void> {
         db,
         ort,
         test: promptRows(set, measured, o.stepGrid, "test"),
+        train: promptRows(set, measured, o.stepGrid, "train"),
         texts,
         width: set.width,
         variants: o.variants,

@@ -40,6 +40,8 @@ export interface EvalInput {
   stepGrid: readonly number[];
   /** Predicted dense curves per variant and metric, `[promptIds.length, 129]`. */
   predicted: Partial<Record<Variant, Record<MetricName, Float32Array>>>;
+  /** Reference predictors' curves, same layout (curve-baselines.ts), reported beside Table 1. */
+  baselines?: Record<string, Record<MetricName, Float32Array>>;
   cost: SdCost;
   plateau: PlateauParams;
   referenceSteps?: number;
@@ -133,13 +135,9 @@ export async function evaluate(input: EvalInput) {
   });
 
   // Table 1: MAE over prompts and the dense grid, and at the sampled steps only.
-  const table1: Partial<Record<Variant, Record<MetricName, number>>> = {};
-  const table1Sampled: Partial<Record<Variant, Record<MetricName, number>>> = {};
-  for (const v of VARIANTS) {
-    const pred = input.predicted[v];
-    if (!pred) continue;
-    const maeDense = {} as Record<MetricName, number>;
-    const maeSampled = {} as Record<MetricName, number>;
+  const maeOf = (pred: Record<MetricName, Float32Array>) => {
+    const dense1 = {} as Record<MetricName, number>;
+    const sampled = {} as Record<MetricName, number>;
     for (const m of METRIC_NAMES) {
       let sd = 0;
       let ss = 0;
@@ -148,12 +146,23 @@ export async function evaluate(input: EvalInput) {
         for (let t = 0; t < DENSE_STEPS; t++) sd += Math.abs(p[t] - dense[i][m][t]);
         for (const t of input.stepGrid) ss += Math.abs(p[t - 1] - dense[i][m][t - 1]);
       });
-      maeDense[m] = sd / (ids.length * DENSE_STEPS);
-      maeSampled[m] = ss / (ids.length * input.stepGrid.length);
+      dense1[m] = sd / (ids.length * DENSE_STEPS);
+      sampled[m] = ss / (ids.length * input.stepGrid.length);
     }
-    table1[v] = maeDense;
-    table1Sampled[v] = maeSampled;
+    return { dense: dense1, sampled };
+  };
+  const table1: Partial<Record<Variant, Record<MetricName, number>>> = {};
+  const table1Sampled: Partial<Record<Variant, Record<MetricName, number>>> = {};
+  for (const v of VARIANTS) {
+    const pred = input.predicted[v];
+    if (!pred) continue;
+    const mae = maeOf(pred);
+    table1[v] = mae.dense;
+    table1Sampled[v] = mae.sampled;
   }
+  const table1Baselines = Object.fromEntries(
+    Object.entries(input.baselines ?? {}).map(([name, pred]) => [name, maeOf(pred).dense]),
+  );
 
   // t* from the full model's predicted curves, with and without the eps floor.
   const full = input.predicted.full;
@@ -255,6 +264,7 @@ export async function evaluate(input: EvalInput) {
       : "dense linear interpolation of the measured seed-averaged curves (SPEC §1)",
     table1_mae_dense: table1,
     table1_mae_sampled: table1Sampled,
+    table1_mae_baselines: table1Baselines,
     t_star: {
       with_floor: tStarSummary(tOurs),
       without_floor: tStarSummary(budgets.map((b) => b.withoutFloor.steps)),

@@ -19,6 +19,7 @@ import { and, eq } from "drizzle-orm";
 import { type Generator, noiseSeed } from "../dataset/generator";
 import type { DatasetDb } from "../db/open-dataset-db";
 import { images } from "../db/schema";
+import { knnBaseline, meanCurveBaseline } from "../eval/curve-baselines";
 import {
   CONDITIONS,
   type Condition,
@@ -36,11 +37,16 @@ import {
 import { modelPath, VARIANT_SPECS } from "./train-stage";
 import { featuresFor, type PromptRows } from "./training-data";
 
+/** Neighbours of the k-NN reference predictor. */
+const KNN_K = 5;
+
 export interface EvalStageOptions {
   runDir: string;
   db: DatasetDb;
   ort: OrtPort;
   test: PromptRows;
+  /** Training prompts, for the reference predictors of Table 1 (curve-baselines.ts). */
+  train: PromptRows;
   texts: ReadonlyMap<number, string>;
   width: number;
   variants: readonly string[];
@@ -154,6 +160,10 @@ export async function runEvalStage(o: EvalStageOptions) {
     measured: o.measured,
     stepGrid: o.stepGrid,
     predicted,
+    baselines: {
+      mean_curve: meanCurveBaseline(o.train, n),
+      [`knn${KNN_K}`]: knnBaseline(o.train, o.test, o.width, KNN_K),
+    },
     cost: o.cost,
     plateau: o.plateau,
     referenceSteps: o.referenceSteps,

@@ -20,6 +20,10 @@ export const PAPER = {
 };
 
 const LABEL: Record<MetricName, string> = { lsnr: "L-SNR", dsim: "D-SIM", iclip: "I-CLIP" };
+const BASELINE_LABEL: Record<string, string> = {
+  mean_curve: "mean training curve (ignores the prompt)",
+  knn5: "mean of the 5 nearest training prompts (embedding cosine)",
+};
 
 export interface ReportInput {
   dir: string;
@@ -81,6 +85,10 @@ function markdown(r: ReportInput): string {
     ...Object.entries(e.table1_mae_dense).map(
       ([v, mae]) =>
         `| ${v} | ${METRIC_NAMES.map((m) => `${f(mae[m])} (${f(e.table1_mae_sampled[v as Variant]?.[m] ?? Number.NaN)})`).join(" | ")} |`,
+    ),
+    ...Object.entries(e.table1_mae_baselines).map(
+      ([name, mae]) =>
+        `| reference: ${BASELINE_LABEL[name] ?? name} | ${METRIC_NAMES.map((m) => f(mae[m])).join(" | ")} |`,
     ),
     `| paper (full) | ${METRIC_NAMES.map((m) => PAPER.table1_mae_full[m]).join(" | ")} |`,
     "",
