@@ -2,7 +2,8 @@
  * Embedding models meaningful in the mini world, behind the CLIP / DreamSim ONNX interfaces
  * (SPEC §3-4; transformers.js layout of fixtures/tiny-clip):
  * - "CLIP" text model: input_ids, attention_mask int64 [B,L] -> text_embeds [B,E]: the prompt's
- *   world attributes (colours, count, texture) plus a hashed bag of keywords.
+ *   world attributes (background and object colours, texture, fine grain; not object count or
+ *   size) plus a hashed bag of keywords.
  * - "CLIP" vision model: pixel_values [B,3,224,224] -> image_embeds [B,E]: the same attributes
  *   estimated from pixels, a 4x4 colour layout and coarse texture energies (semantic level).
  * - "DreamSim" vision model: 8x8 colour layout, local contrast and edge energy maps at two scales
