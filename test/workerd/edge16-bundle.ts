@@ -9,6 +9,7 @@ import { createHash } from "node:crypto";
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { type BundleManifest, METRIC_NAMES } from "@budgetfusion/shared/predictor/bundle-manifest";
+import { defaultStepEncoding } from "@budgetfusion/shared/predictor/step-encoding";
 import { exportPredictorOnnx } from "../../training/src/export/onnx-export";
 import { parseModelConfig } from "../../training/src/model/config";
 import { initParams, paramSpecs, viewParams } from "../../training/src/model/params";
@@ -47,6 +48,8 @@ export async function buildEdgeFixtureBundle(
   files["text/tokenizer.json"] = tokenizer;
   const manifest: BundleManifest = {
     ...base,
+    // A log-step encoding, so the parity test also shows the edge follows the manifest's position.
+    step_encoding: defaultStepEncoding(16, "log_step"),
     embedding: {
       model_id: "tiny-clip",
       width: 16,
