@@ -30,7 +30,12 @@ import {
   resolvePipelineOptions,
 } from "../pipeline/pipeline-options";
 import { markStage, readRunState, STAGES, type Stage } from "../pipeline/run-state";
-import { modelPath, readTargetNorm, runTrainStage } from "../pipeline/train-stage";
+import {
+  checkTrainedStepEncoding,
+  modelPath,
+  readTargetNorm,
+  runTrainStage,
+} from "../pipeline/train-stage";
 import { promptRows, trainingDataHash } from "../pipeline/training-data";
 import { writeReport } from "../report/write-report";
 import { createNodeOrt } from "../runtime/ort-node";
@@ -156,6 +161,8 @@ async function main(): Promise<void> {
     }
     if (stop < STAGES.indexOf("train")) return;
     const measured = readMeasuredMetrics(db);
+    let trainRows: ReturnType<typeof promptRows> | undefined;
+    const trainPrompts = () => (trainRows ??= promptRows(set, measured, o.stepGrid, "train"));
     const epochs = { lsnr: o.epochs[0], dsim: o.epochs[1], iclip: o.epochs[2] } as Record<
       MetricName,
       number
@@ -166,7 +173,7 @@ async function main(): Promise<void> {
     );
     if (todo("train") || (missingModel && STAGES.indexOf("train") <= stop)) {
       const t0 = performance.now();
-      const train = promptRows(set, measured, o.stepGrid, "train");
+      const train = trainPrompts();
       const res = await runTrainStage({
         runDir,
         train,
@@ -215,6 +222,7 @@ async function main(): Promise<void> {
       dropout: o.dropout,
       plateau: DEFAULT_PLATEAU,
     };
+    if (todo("evaluate") || todo("bundle")) await checkTrainedStepEncoding(runDir, stepEncoding);
     if (todo("evaluate")) {
       const t0 = performance.now();
       const cost: SdCost = o.flops
@@ -230,7 +238,7 @@ async function main(): Promise<void> {
         db,
         ort,
         test: promptRows(set, measured, o.stepGrid, "test"),
-        train: promptRows(set, measured, o.stepGrid, "train"),
+        train: trainPrompts(),
         texts,
         width: set.width,
         variants: o.variants,

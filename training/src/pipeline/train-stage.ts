@@ -10,6 +10,7 @@
  */
 import { access, mkdir, readFile, rename, writeFile } from "node:fs/promises";
 import { join } from "node:path";
+import { ConfigError } from "@budgetfusion/shared/errors";
 import { DENSE_STEPS } from "@budgetfusion/shared/grid/step-grid";
 import {
   METRIC_NAMES,
@@ -57,6 +58,30 @@ export function modelPath(runDir: string, variant: string, metric: MetricName): 
   return join(runDir, "models", variant, `${metric}.onnx`);
 }
 
+/** The step encoding the run's models were trained with (written by the train stage). */
+export function stepEncodingPath(runDir: string): string {
+  return join(runDir, "models", "step-encoding.json");
+}
+
+/**
+ * Checks that `encoding` is the one the run's models were trained with, so a resumed evaluate
+ * or bundle stage with other --step-position/--step-norm flags fails instead of feeding the
+ * models features they never saw. Runs from before the file existed pass unchecked.
+ */
+export async function checkTrainedStepEncoding(runDir: string, encoding: StepEncoding) {
+  let trained: StepEncoding;
+  try {
+    trained = JSON.parse(await readFile(stepEncodingPath(runDir), "utf8")) as StepEncoding;
+  } catch {
+    return;
+  }
+  if (JSON.stringify(trained) !== JSON.stringify(encoding))
+    throw new ConfigError(
+      `--step-position/--step-norm: the models in ${runDir} were trained with step encoding ${JSON.stringify(trained)}, not ${JSON.stringify(encoding)}; pass the same flags or retrain`,
+      { field: "--step-position" },
+    );
+}
+
 export function normPath(runDir: string, variant: string, metric: MetricName): string {
   return join(runDir, "models", variant, `${metric}.norm.json`);
 }
@@ -81,6 +106,9 @@ function pick(data: Float32Array, rowLen: number, rows: number[]): Float32Array 
 }
 
 export async function runTrainStage(o: TrainStageOptions) {
+  await checkTrainedStepEncoding(o.runDir, o.stepEncoding);
+  await mkdir(join(o.runDir, "models"), { recursive: true });
+  await writeFile(stepEncodingPath(o.runDir), `${JSON.stringify(o.stepEncoding)}\n`);
   const n = o.train.ids.length;
   const all = Array.from({ length: n }, (_, i) => i);
   const valRows = n >= 10 ? all.filter((i) => i % 10 === 9) : [];
