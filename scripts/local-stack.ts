@@ -23,7 +23,7 @@ export interface Secrets {
   WORKER_TOKEN: string;
 }
 
-/** Wrangler keeps its config and logs inside the project (notes/onnx-in-workerd.md). */
+/** Wrangler keeps its config and logs inside the project (docs/notes/onnx-in-workerd.md). */
 export function wranglerEnv(): NodeJS.ProcessEnv {
   const home = join(REPO, ".wrangler-home");
   mkdirSync(home, { recursive: true });

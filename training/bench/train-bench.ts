@@ -1,5 +1,5 @@
 /**
- * Training throughput benchmark (SPEC §4; notes/training-in-typescript.md): sequences/second
+ * Training throughput benchmark (SPEC §4; docs/notes/training-in-typescript.md): sequences/second
  * for one optimiser step (forward + BPTT + Adam) on random data, for the default CPU size and
  * the paper size, on 1 and 2 threads, and the projected hours per epoch at 16,500 sequences
  * (the paper's training set). Goal: paper size < 1 h per epoch on this 2-core machine.

@@ -2,7 +2,7 @@
  * OrtPort adapter over onnxruntime-node: the ONLY module in gpu-worker that imports an ONNX
  * runtime (STYLE.md "Runtime injection"). CPU by default; "webgpu" (bundled, Dawn over Vulkan)
  * and "cuda" (needs the separately installed CUDA 12 binaries) on request — see
- * ../../README.md and ../shared/notes/gpu-execution.md.
+ * gpu-worker/README.md and docs/notes/gpu-execution.md.
  */
 
 import { ConfigError, ModelLoadError } from "@budgetfusion/shared/errors";

@@ -2,7 +2,7 @@
  * A small ONNX graph builder over onnx-proto (opset 13, IR 7): named inputs/outputs, float/int
  * constants stored as initializers, one method per node. The world's networks are a few dozen
  * standard operators each, so a builder this thin keeps each graph readable next to its
- * TypeScript reference (notes/training-in-typescript.md: onnx-proto covers opset <= 15).
+ * TypeScript reference (docs/notes/training-in-typescript.md: onnx-proto covers opset <= 15).
  * Encoding is deterministic: the same calls give the same bytes.
  */
 import onnxProto from "onnx-proto";

@@ -2,7 +2,7 @@
  * Plain TypeScript reference of the mini world's three networks: text encoder (token lookup),
  * UNet (the exact denoiser of a spectral Gaussian mixture) and VAE decoder (fixed linear
  * upsampler). The ONNX graphs of diffusion-graphs.ts compute the same functions; the tests compare
- * them on random inputs. Maths: docs/mini-world.md §3, notes/mini-world-experiments.md §2.
+ * them on random inputs. Maths: docs/mini-world.md §3, docs/notes/mini-world-experiments.md §2.
  *
  * Float64 arithmetic; tensors are row-major Float32Array.
  */

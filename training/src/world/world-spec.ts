@@ -1,7 +1,7 @@
 /**
  * The mini world's fixed dimensions and seeded constant tables, shared by the TypeScript
  * reference denoiser (reference.ts) and the ONNX graph builders, so both compute the same
- * function (docs/mini-world.md; notes/mini-world-experiments.md §2).
+ * function (docs/mini-world.md; docs/notes/mini-world-experiments.md §2).
  *
  * Everything here is a pure function of WORLD_SEED: building twice gives identical bytes.
  */
