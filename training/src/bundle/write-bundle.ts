@@ -8,7 +8,7 @@
 import { copyFile, mkdir, readFile, rename, writeFile } from "node:fs/promises";
 import { basename, join, resolve } from "node:path";
 import { ValidationError } from "@budgetfusion/shared/errors";
-import { DENSE_STEPS, REFERENCE_STEPS } from "@budgetfusion/shared/grid/step-grid";
+import { DENSE_REFERENCE_STEPS, DENSE_STEPS } from "@budgetfusion/shared/grid/step-grid";
 import type { PlateauParams } from "@budgetfusion/shared/plateau/step-budget";
 import {
   BUNDLE_FORMAT,
@@ -90,7 +90,7 @@ export async function writeBundle(
     metrics: [...METRIC_NAMES],
     step_grid: [...input.stepGrid],
     dense_steps: DENSE_STEPS,
-    reference_steps: REFERENCE_STEPS,
+    reference_steps: DENSE_REFERENCE_STEPS,
     diffusion_model: {
       id: input.diffusionModelId,
       scheduler_config: input.schedulerConfig,

@@ -9,7 +9,7 @@ import { existsSync } from "node:fs";
 import { mkdir, readFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
-import { PAPER_REFERENCE_STEPS, REFERENCE_STEPS } from "@budgetfusion/shared/grid/step-grid";
+import { DENSE_REFERENCE_STEPS, PAPER_REFERENCE_STEPS } from "@budgetfusion/shared/grid/step-grid";
 import { DEFAULT_PLATEAU } from "@budgetfusion/shared/plateau/step-budget";
 import type { MetricName } from "@budgetfusion/shared/predictor/bundle-manifest";
 import { defaultStepEncoding } from "@budgetfusion/shared/predictor/step-encoding";
@@ -154,7 +154,7 @@ async function main(): Promise<void> {
         runDir,
         db,
         models,
-        referenceSteps: REFERENCE_STEPS,
+        referenceSteps: DENSE_REFERENCE_STEPS,
         progress: consoleProgress("metrics"),
       });
       await finish("metrics", t0, res);
