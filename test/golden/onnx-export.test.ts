@@ -8,13 +8,13 @@
 import { readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { join } from "node:path";
+import { createNodeOrt } from "@budgetfusion/inference/runtime/ort-node";
 import type { onnx as OnnxNs } from "onnx-proto";
 import { afterAll, describe, expect, it } from "vitest";
 import { exportPredictorOnnx } from "../../training/src/export/onnx-export";
 import { type Architecture, parseModelConfig } from "../../training/src/model/config";
 import { initParams, paramSpecs, viewParams } from "../../training/src/model/params";
 import { Rng } from "../../training/src/model/rng";
-import { createNodeOrt } from "../../training/src/runtime/ort-node";
 import { predict } from "../../training/src/train/predict";
 import { maxScaledDiff, readF32 } from "../helpers/fixtures";
 import { LSTM_REF_DIR, type LstmCase, lstmRefCases } from "../helpers/lstm-ref";

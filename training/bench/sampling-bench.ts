@@ -5,7 +5,7 @@
  * orthogonal, so every candidate is kept: the filter's worst case (the kept set grows to N).
  * The end-to-end number with a real model comes from the sample CLI (docs/training.md).
  */
-import { l2NormalizeRows } from "../src/sampling/clip-text-embedder";
+import { l2NormalizeRows } from "@budgetfusion/shared/embedding/clip-text-embedder";
 import { greedyDiverseSubset } from "../src/sampling/diversity-filter";
 
 const n = Number(process.argv[2] ?? 25_000);

@@ -11,7 +11,6 @@ import {
   bundleManifestSchema,
   manifestFiles,
 } from "@budgetfusion/shared/predictor/bundle-manifest";
-import { embedOnEdge } from "../predictor/embed-prompt";
 import { loadPredictor } from "../predictor/load-predictor";
 import { predictCurves } from "../predictor/predict-curves";
 import { ortWeb } from "../runtime/ort-web";
@@ -104,9 +103,9 @@ export async function probeBundle(manifest: BundleManifest, files: Map<string, U
     // A GPU-worker embedding cannot be probed here (no worker needed to upload): use a unit
     // vector of the right width, which exercises the predictors all the same.
     const embedding =
-      predictor.textEncoder === undefined
+      predictor.textEmbedder === undefined
         ? Float32Array.from({ length: manifest.embedding.width }, (_, i) => (i === 0 ? 1 : 0))
-        : await embedOnEdge(predictor.textEncoder, PROBE_PROMPT);
+        : await predictor.textEmbedder.embed([PROBE_PROMPT]);
     const curves = await predictCurves(predictor, embedding);
     const budget = stepBudget(curves, {
       weights: manifest.plateau.weights,

@@ -7,6 +7,7 @@
  */
 import { copyFile, mkdir, readFile, rename, writeFile } from "node:fs/promises";
 import { basename, join, resolve } from "node:path";
+import { TEXT_MODEL_FILE } from "@budgetfusion/shared/embedding/clip-text-embedder";
 import { ValidationError } from "@budgetfusion/shared/errors";
 import { DENSE_REFERENCE_STEPS, DENSE_STEPS } from "@budgetfusion/shared/grid/step-grid";
 import type { PlateauParams } from "@budgetfusion/shared/plateau/step-budget";
@@ -22,7 +23,6 @@ import {
 import { defaultStepEncoding } from "@budgetfusion/shared/predictor/step-encoding";
 import { sha256Hex } from "../dataset/image-files";
 import { ONNX_INPUT, ONNX_OPSET, ONNX_OUTPUT } from "../export/onnx-export";
-import { TEXT_MODEL_FILE } from "../sampling/clip-text-embedder";
 
 export const EDGE_TEXT_MODEL_MAX_BYTES = 20 * 1024 * 1024;
 

@@ -3,11 +3,12 @@
  * forward followed by the inverse map (train/target-norm.ts) within 1e-5, and the map itself is
  * checked against hand-computed values.
  */
+
+import { createNodeOrt } from "@budgetfusion/inference/runtime/ort-node";
 import { afterAll, describe, expect, it } from "vitest";
 import { type Architecture, parseModelConfig } from "../model/config";
 import { initParams, paramSpecs, viewParams } from "../model/params";
 import { Rng } from "../model/rng";
-import { createNodeOrt } from "../runtime/ort-node";
 import { predict } from "../train/predict";
 import { denormalise, fitTargetNorm, normaliseTargets } from "../train/target-norm";
 import { exportPredictorOnnx } from "./onnx-export";

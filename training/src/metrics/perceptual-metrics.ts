@@ -6,12 +6,13 @@
  *   (SPEC: "in [0, 1]"; a negative cosine, possible for a non-DreamSim stand-in, maps to 1);
  * - I-CLIP: cos of CLIP image embeddings clamped to [0, 1] (SPEC §3 Decision).
  */
+
+import type { Rgb8Image } from "@budgetfusion/inference/embedding/bicubic-resize";
+import type { ImageEmbedder } from "@budgetfusion/inference/embedding/image-embedder";
 import { ShapeError } from "@budgetfusion/shared/errors";
 import { decodePngToRgb } from "@budgetfusion/shared/image/png-image";
 import type { RgbImage } from "@budgetfusion/shared/image/rgb-image";
 import { lsnr } from "@budgetfusion/shared/metrics/lsnr";
-import type { Rgb8Image } from "./bicubic-resize";
-import type { ImageEmbedder } from "./image-embedder";
 
 export interface MetricValues {
   lsnr: number;

@@ -4,9 +4,10 @@
  * equals the TS forward; mlp-tanh ignores it; gradients match finite differences
  * (predictor.test.ts covers the loss with padding too).
  */
+
+import { createNodeOrt } from "@budgetfusion/inference/runtime/ort-node";
 import { afterAll, describe, expect, it } from "vitest";
 import { exportPredictorOnnx } from "../export/onnx-export";
-import { createNodeOrt } from "../runtime/ort-node";
 import { predict } from "../train/predict";
 import { parseModelConfig } from "./config";
 import { initParams, paramSpecs, viewParams } from "./params";

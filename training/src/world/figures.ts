@@ -9,15 +9,15 @@ import { readFileSync, writeFileSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { loadavg } from "node:os";
 import { join, resolve } from "node:path";
+import { createNodeOrt } from "@budgetfusion/inference/runtime/ort-node";
 import { interpolateDense } from "@budgetfusion/shared/grid/step-grid";
 import { lsnr } from "@budgetfusion/shared/metrics/lsnr";
 import { stepBudget } from "@budgetfusion/shared/plateau/step-budget";
 import { encode } from "fast-png";
-import { createNodeOrt } from "../runtime/ort-node";
 import { DEFAULT_MODELS_ROOT } from "./build";
 import { CLIP_MEAN, CLIP_STD } from "./embedding-graphs";
 import { MODEL_DIRS } from "./model-files";
-import { onnxImageEmbedder, onnxWorldNets, toPixelValues } from "./onnx-nets";
+import { onnxWorldNets, toPixelValues, worldImageEmbedder } from "./onnx-nets";
 import { initialNoise, sampleLatents } from "./sampler";
 import { promptEncoder } from "./tokenize";
 import { SCHEDULER_CONFIG } from "./world-config";
@@ -49,18 +49,10 @@ const nets = await onnxWorldNets(
   SIZE,
   SIZE,
 );
-const clip = await onnxImageEmbedder(
-  port,
-  new Uint8Array(
-    readFileSync(join(DEFAULT_MODELS_ROOT, MODEL_DIRS.clip, "onnx/vision_model.onnx")),
-  ),
-);
-const dsim = await onnxImageEmbedder(
-  port,
-  new Uint8Array(
-    readFileSync(join(DEFAULT_MODELS_ROOT, MODEL_DIRS.dreamsim, "onnx/vision_model.onnx")),
-  ),
-);
+const folder = (name: string) => (rel: string) =>
+  new Uint8Array(readFileSync(join(DEFAULT_MODELS_ROOT, name, rel)));
+const clip = await worldImageEmbedder(port, folder(MODEL_DIRS.clip));
+const dsim = await worldImageEmbedder(port, folder(MODEL_DIRS.dreamsim));
 
 async function image(
   prompt: string,
@@ -105,15 +97,18 @@ async function curves(prompt: string, guidance: number, seeds: number): Promise<
     const ref = imgs[imgs.length - 1];
     const px = (im: Float32Array, mean: number[], std: number[]) =>
       toPixelValues(im, 8 * SIZE, 8 * SIZE, mean, std);
-    const refC = await clip.embed(px(ref, CLIP_MEAN, CLIP_STD), 1);
-    const refD = await dsim.embed(px(ref, [0, 0, 0], [1, 1, 1]), 1);
+    const refC = await clip.embedPixels(px(ref, CLIP_MEAN, CLIP_STD), 1);
+    const refD = await dsim.embedPixels(px(ref, [0, 0, 0], [1, 1, 1]), 1);
     for (const [i, im] of imgs.entries()) {
       out.dist[i] += meanAbs(im, ref) / seeds;
       out.lsnr[i] += lsnr(toHwc(im)) / seeds;
-      out.dsim[i] += (1 - dot(await dsim.embed(px(im, [0, 0, 0], [1, 1, 1]), 1), refD)) / seeds;
+      out.dsim[i] +=
+        (1 - dot(await dsim.embedPixels(px(im, [0, 0, 0], [1, 1, 1]), 1), refD)) / seeds;
       out.iclip[i] +=
-        Math.min(Math.max(dot(await clip.embed(px(im, CLIP_MEAN, CLIP_STD), 1), refC), 0), 1) /
-        seeds;
+        Math.min(
+          Math.max(dot(await clip.embedPixels(px(im, CLIP_MEAN, CLIP_STD), 1), refC), 0),
+          1,
+        ) / seeds;
     }
   }
   return out;

@@ -1,8 +1,10 @@
 /**
- * The world's ONNX files as WorldNets (sampler.ts) and embedding functions, through the OrtPort
- * seam (training/src/runtime/ort-node.ts). Used by the world's tests and figures; serving goes
- * through the GPU worker's own pipeline.
+ * The world's ONNX files as WorldNets (sampler.ts) and image embedders, through the OrtPort seam.
+ * Used by the world's tests and figures; serving goes through the SD pipeline of
+ * @budgetfusion/inference like any diffusers model.
  */
+import { parsePreprocessorConfig } from "@budgetfusion/inference/embedding/clip-preprocess";
+import { OnnxImageEmbedder } from "@budgetfusion/inference/embedding/image-embedder";
 import type { OrtPort, PortSession } from "@budgetfusion/shared/runtime/ort-port";
 import type { WorldNets } from "./sampler";
 import { C_TEXT, LATENT_CHANNELS } from "./world-spec";
@@ -43,14 +45,21 @@ export async function onnxWorldNets(
   };
 }
 
-/** An image-embedding session: pixel_values [B,3,224,224] -> embeddings [B,E]. */
-export async function onnxImageEmbedder(port: OrtPort, model: Uint8Array) {
-  const s = await port.createSession(model);
-  return {
-    embed: (pixels: Float32Array, b: number) =>
-      run1(s, { pixel_values: { type: "float32", data: pixels, dims: [b, 3, 224, 224] } }),
-    release: () => s.release(),
-  };
+/**
+ * One of the world's image-embedding folders (mini-world-clip, mini-world-dreamsim) as the
+ * inference package's embedder; `bytes` reads files relative to that folder.
+ */
+export async function worldImageEmbedder(
+  port: OrtPort,
+  bytes: ModelBytes,
+): Promise<OnnxImageEmbedder> {
+  const config = parsePreprocessorConfig(
+    JSON.parse(new TextDecoder().decode(bytes("preprocessor_config.json"))),
+  );
+  return OnnxImageEmbedder.create(
+    await port.createSession(bytes("onnx/vision_model.onnx")),
+    config,
+  );
 }
 
 /** Nearest-neighbour resize of an image [3,H,W] in [-1,1] to CLIP-normalised pixel_values [3,224,224]. */

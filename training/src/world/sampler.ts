@@ -1,10 +1,11 @@
 /**
- * A minimal text-to-image loop over the world's networks (SPEC §2: Euler discrete scheduler,
- * classifier-free guidance on [uncond; cond], latents = N(0,1) * init_noise_sigma, image =
- * clamp(decoded / 2 + 0.5)). The GPU worker has its own pipeline; this one exists so the world's
- * builder and tests can check convergence without depending on it. The networks are passed in as
- * functions, so the same loop runs the TypeScript reference and the ONNX sessions.
+ * Text-to-image over the world's networks for the world's tests and figures (SPEC §2: Euler
+ * discrete scheduler, classifier-free guidance on [uncond; cond], latents = N(0,1) *
+ * init_noise_sigma). The denoising loop is the SD pipeline's own (@budgetfusion/inference
+ * pipeline/denoise.ts); the networks are passed in as functions, so it runs the TypeScript
+ * reference and the ONNX sessions alike.
  */
+import { denoise } from "@budgetfusion/inference/pipeline/denoise";
 import { EulerDiscreteScheduler } from "@budgetfusion/shared/schedulers/euler-discrete";
 import { mulberry32, normals } from "./world-spec";
 
@@ -36,24 +37,16 @@ export function initialNoise(seed: number, h: number, w: number): Float32Array {
 
 /** Runs the denoising loop for one prompt; returns the final latents [4,h,w] (unscaled). */
 export async function sampleLatents(nets: WorldNets, o: SampleOptions): Promise<Float32Array> {
-  const sched = EulerDiscreteScheduler.fromConfig(o.schedulerConfig);
-  sched.setTimesteps(o.steps);
+  const scheduler = EulerDiscreteScheduler.fromConfig(o.schedulerConfig);
+  scheduler.setTimesteps(o.steps);
   const cfg = o.guidance > 1;
   const ids = cfg ? Int32Array.from([...o.uncondIds, ...o.condIds]) : o.condIds;
   const b = cfg ? 2 : 1;
   const ehs = await nets.encode(ids, b);
-  const n = o.noise.length;
-  let x: Float32Array = o.noise.map((v) => v * sched.initNoiseSigma);
-  for (let i = 0; i < o.steps; i++) {
-    const xin = sched.scaleModelInput(x, i);
-    const batch = cfg ? Float32Array.from([...xin, ...xin]) : xin;
-    const out = await nets.unet(batch, sched.timesteps[i], ehs, b);
-    let eps = out;
-    if (cfg) {
-      eps = new Float32Array(n);
-      for (let j = 0; j < n; j++) eps[j] = out[j] + o.guidance * (out[n + j] - out[j]);
-    }
-    x = sched.step(eps, i, x).prevSample;
-  }
-  return x;
+  return denoise({
+    scheduler,
+    noise: o.noise,
+    guidanceScale: o.guidance,
+    predictNoise: (sample, timestep) => nets.unet(sample, timestep, ehs, b),
+  });
 }

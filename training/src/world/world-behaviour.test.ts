@@ -5,12 +5,13 @@
  * of the same prompt closer together than images of different prompts.
  */
 
+import { createNodeOrt } from "@budgetfusion/inference/runtime/ort-node";
+import { ClipTextEmbedder } from "@budgetfusion/shared/embedding/clip-text-embedder";
 import { loadClipTokenizer } from "@budgetfusion/shared/tokenizer/clip-tokenizer";
 import { beforeAll, describe, expect, it } from "vitest";
-import { createNodeOrt } from "../runtime/ort-node";
 import { CLIP_MEAN, CLIP_STD } from "./embedding-graphs";
 import { type BuiltModels, buildModelFiles, MODEL_DIRS } from "./model-files";
-import { onnxImageEmbedder, onnxWorldNets, toPixelValues } from "./onnx-nets";
+import { onnxWorldNets, toPixelValues, worldImageEmbedder } from "./onnx-nets";
 import { initialNoise, sampleLatents } from "./sampler";
 import { type PromptEncoder, promptEncoder } from "./tokenize";
 import { SCHEDULER_CONFIG } from "./world-config";
@@ -105,11 +106,13 @@ describe("embedding models", () => {
     }
   });
 
-  async function check(model: Uint8Array, mean: number[], std: number[]): Promise<void> {
-    const emb = await onnxImageEmbedder(port, model);
+  async function check(dir: string, mean: number[], std: number[]): Promise<void> {
+    const emb = await worldImageEmbedder(port, (rel) => bytes(`${dir}/${rel}`));
     const e = await Promise.all(
       images.map((row) =>
-        Promise.all(row.map((im) => emb.embed(toPixelValues(im, 8 * H, 8 * H, mean, std), 1))),
+        Promise.all(
+          row.map((im) => emb.embedPixels(toPixelValues(im, 8 * H, 8 * H, mean, std), 1)),
+        ),
       ),
     );
     for (let p = 0; p < prompts.length; p++) {
@@ -124,35 +127,31 @@ describe("embedding models", () => {
   }
 
   it("CLIP-like vision model: same-prompt images are closer than different-prompt ones", async () => {
-    await check(bytes(`${MODEL_DIRS.clip}/onnx/vision_model.onnx`), CLIP_MEAN, CLIP_STD);
+    await check(MODEL_DIRS.clip, CLIP_MEAN, CLIP_STD);
   });
 
   it("DreamSim-like vision model: same-prompt images are closer than different-prompt ones", async () => {
-    await check(bytes(`${MODEL_DIRS.dreamsim}/onnx/vision_model.onnx`), [0, 0, 0], [1, 1, 1]);
+    await check(MODEL_DIRS.dreamsim, [0, 0, 0], [1, 1, 1]);
   });
 
   it("CLIP-like text embeddings are closest to their own prompt's images", async () => {
-    const textModel = await port.createSession(bytes(`${MODEL_DIRS.clip}/onnx/text_model.onnx`));
-    const vision = await onnxImageEmbedder(
-      port,
-      bytes(`${MODEL_DIRS.clip}/onnx/vision_model.onnx`),
+    // The embedder the edge, the GPU worker and training use, on the CLIP folder's tokenizer.
+    const textModel = await ClipTextEmbedder.fromSession(
+      await port.createSession(bytes(`${MODEL_DIRS.clip}/onnx/text_model.onnx`)),
+      await loadClipTokenizer((rel) => text(`${MODEL_DIRS.clip}/${rel}`)),
+      { modelId: MODEL_DIRS.clip },
     );
-    // As the GPU worker's ClipTextEmbedder feeds it: the CLIP folder's tokenizer, padded to the
-    // longest prompt, with its attention mask.
-    const clipTok = await loadClipTokenizer((rel) => text(`${MODEL_DIRS.clip}/${rel}`));
-    const enc = clipTok.encode(prompts, { padding: "longest" });
-    const dims = [prompts.length, enc.length];
-    const out = await textModel.run({
-      input_ids: { type: "int64", data: BigInt64Array.from(enc.inputIds, BigInt), dims },
-      attention_mask: { type: "int64", data: BigInt64Array.from(enc.attentionMask, BigInt), dims },
-    });
-    const t = out.text_embeds.data as Float32Array;
-    const E = out.text_embeds.dims[1];
+    const vision = await worldImageEmbedder(port, (rel) => bytes(`${MODEL_DIRS.clip}/${rel}`));
+    const t = await textModel.embed(prompts);
+    const E = textModel.width;
     for (let p = 0; p < prompts.length; p++) {
       const tp = t.slice(p * E, (p + 1) * E);
       const sims = await Promise.all(
         images.map(async (row) =>
-          cos(tp, await vision.embed(toPixelValues(row[0], 8 * H, 8 * H, CLIP_MEAN, CLIP_STD), 1)),
+          cos(
+            tp,
+            await vision.embedPixels(toPixelValues(row[0], 8 * H, 8 * H, CLIP_MEAN, CLIP_STD), 1),
+          ),
         ),
       );
       expect(sims.indexOf(Math.max(...sims)), prompts[p]).toBe(p);

@@ -6,9 +6,9 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { createNodeOrt } from "@budgetfusion/inference/runtime/ort-node";
 import type { PortSession } from "@budgetfusion/shared/runtime/ort-port";
 import { beforeAll, describe, expect, it } from "vitest";
-import { createNodeOrt } from "../runtime/ort-node";
 import { ensureWorldModels, staleWorldFiles } from "./build";
 import { buildLexiconTable } from "./lexicon-table";
 import { type BuiltModels, buildModelFiles, MODEL_DIRS } from "./model-files";

@@ -3,7 +3,8 @@
  * -> sample [B,3,8h,8w] in about [-1, 1] (SPEC §2). The caller divides by the scaling factor.
  */
 import type { PortSession, SessionIOInfo } from "@budgetfusion/shared/runtime/ort-port";
-import { findIO, floatTensor, type RunTimer, readFloat } from "./session-io";
+import { findIO, floatTensor, readFloat } from "@budgetfusion/shared/runtime/session-io";
+import type { RunTimer } from "./run-timer";
 
 export class VaeDecoder {
   private constructor(

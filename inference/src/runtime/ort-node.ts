@@ -1,8 +1,8 @@
 /**
- * OrtPort adapter over onnxruntime-node: the ONLY module in gpu-worker that imports an ONNX
- * runtime (STYLE.md "Runtime injection"). CPU by default; "webgpu" (bundled, Dawn over Vulkan)
- * and "cuda" (needs the separately installed CUDA 12 binaries) on request — see
- * gpu-worker/README.md and docs/notes/gpu-execution.md.
+ * OrtPort adapter over onnxruntime-node: the ONLY module on the Node side (GPU worker, training,
+ * the mini world) that imports an ONNX runtime (STYLE.md "Runtime injection"). CPU by default;
+ * "webgpu" (bundled, Dawn over Vulkan) and "cuda" (needs the separately installed CUDA 12
+ * binaries) on request — see gpu-worker/README.md and docs/notes/gpu-execution.md.
  */
 
 import { ConfigError, ModelLoadError } from "@budgetfusion/shared/errors";
@@ -163,4 +163,9 @@ export class NodeOrtPort implements FileOrtPort {
       );
     }
   }
+}
+
+/** A CPU-only port; `intraOpThreads` bounds CPU use (tests, training, the mini world). */
+export function createNodeOrt(intraOpThreads?: number): NodeOrtPort {
+  return new NodeOrtPort(["cpu"], { intraOpNumThreads: intraOpThreads });
 }

@@ -5,9 +5,15 @@
  * shape [1] or [B] as the model declares (diffusers' ONNX pipeline feeds [1]).
  */
 import { ModelLoadError } from "@budgetfusion/shared/errors";
+import { encodeFloat16 } from "@budgetfusion/shared/runtime/float16";
 import type { PortSession, PortTensor, SessionIOInfo } from "@budgetfusion/shared/runtime/ort-port";
-import { encodeFloat16 } from "../float16";
-import { expectDims, findIO, floatTensor, type RunTimer, readFloat } from "./session-io";
+import {
+  expectDims,
+  findIO,
+  floatTensor,
+  readFloat,
+} from "@budgetfusion/shared/runtime/session-io";
+import type { RunTimer } from "./run-timer";
 
 export class Unet {
   private constructor(

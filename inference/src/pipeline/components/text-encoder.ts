@@ -4,7 +4,8 @@
  * element type (int32 or int64) is read from the session.
  */
 import type { PortSession } from "@budgetfusion/shared/runtime/ort-port";
-import { findIO, intTensor, type RunTimer, readFloat } from "./session-io";
+import { findIO, intTensor, readFloat } from "@budgetfusion/shared/runtime/session-io";
+import type { RunTimer } from "./run-timer";
 
 export class TextEncoder {
   private constructor(

@@ -1,8 +1,9 @@
 import { join } from "node:path";
+import { l2NormalizeRows } from "@budgetfusion/shared/embedding/clip-text-embedder";
 import { describe, expect, it } from "vitest";
 import { FIXTURES, maxAbsDiff, readF32, readJson } from "../../../test/helpers/fixtures";
 import { createNodeOrt } from "../runtime/ort-node";
-import { l2NormalizeRows, loadClipTextEmbedder } from "./clip-text-embedder";
+import { loadClipTextEmbedder } from "./clip-text-embedder";
 
 interface ClipRef {
   prompts: string[];
@@ -17,7 +18,9 @@ describe("CLIP text embedder (tiny-clip)", () => {
       16,
     );
     // batch size 2 forces several length-sorted batches with different padding
-    const embedder = await loadClipTextEmbedder(createNodeOrt(1), join(FIXTURES, "tiny-clip"), 2);
+    const embedder = await loadClipTextEmbedder(createNodeOrt(1), join(FIXTURES, "tiny-clip"), {
+      batchSize: 2,
+    });
     expect(embedder.width).toBe(16);
     const got = await embedder.embed(ref.prompts);
     await embedder.release();

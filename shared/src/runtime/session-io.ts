@@ -1,32 +1,11 @@
 /**
- * Shared plumbing for the pipeline components: find named inputs/outputs on a session, convert
- * float32 data to and from the element type the model declares (float32 or float16), and time
- * every ONNX run so the pipeline can report ONNX time vs everything else (bench overhead ratio).
+ * Plumbing for code that drives an ONNX session through the OrtPort (the SD pipeline's components,
+ * the CLIP embedders): find named inputs/outputs on a session and convert float32 data to and from
+ * the element type the model declares (float32 or float16; int32 or int64 ids).
  */
-import { ModelLoadError, ShapeError } from "@budgetfusion/shared/errors";
-import type {
-  PortSession,
-  PortTensor,
-  SessionIOInfo,
-  TensorElementType,
-} from "@budgetfusion/shared/runtime/ort-port";
-import { decodeFloat16, encodeFloat16 } from "../float16";
-
-/** Accumulates wall time spent inside session.run, per component. */
-export class RunTimer {
-  ms = 0;
-  calls = 0;
-
-  async time<T>(fn: () => Promise<T>): Promise<T> {
-    const start = performance.now();
-    try {
-      return await fn();
-    } finally {
-      this.ms += performance.now() - start;
-      this.calls++;
-    }
-  }
-}
+import { ModelLoadError, ShapeError } from "../errors";
+import { decodeFloat16, encodeFloat16 } from "./float16";
+import type { PortTensor, SessionIOInfo, TensorElementType } from "./ort-port";
 
 /** Finds an input/output by preferred names, else by position; ModelLoadError naming the model. */
 export function findIO(
@@ -104,5 +83,3 @@ export function expectDims(dims: readonly number[], expected: readonly number[],
     throw new ShapeError(`${field}: shape [${dims}] where [${expected}] was expected`, { field });
   }
 }
-
-export type { PortSession };

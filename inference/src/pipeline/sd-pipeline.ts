@@ -2,24 +2,22 @@
  * Stable Diffusion text-to-image over ONNX sessions (SPEC §2; diffusers'
  * OnnxStableDiffusionPipeline as the reference): tokenize, encode [uncond; cond], draw or take
  * the initial latents, run the Euler loop with classifier-free guidance, decode with the VAE and
- * map to an HWC image in [0, 1]. The loop touches only the scheduler contract (setTimesteps,
- * initNoiseSigma, scaleModelInput, timesteps, step). Arithmetic that torch does in float32 is
- * rounded to float32 here (Math.fround) so results agree with the reference to ~1e-6.
+ * map to an HWC image in [0, 1]. The loop itself is denoise.ts. Arithmetic that torch does in
+ * float32 is rounded to float32 (Math.fround) so results agree with the reference to ~1e-6.
  */
-import { BudgetFusionError, ShapeError, ValidationError } from "@budgetfusion/shared/errors";
+import { ShapeError, ValidationError } from "@budgetfusion/shared/errors";
 import { seededLatents } from "@budgetfusion/shared/random/seeded-normal";
 import type { SessionOptions } from "@budgetfusion/shared/runtime/ort-port";
 import { EulerDiscreteScheduler } from "@budgetfusion/shared/schedulers/euler-discrete";
 import { parseSchedulerConfig } from "@budgetfusion/shared/schedulers/scheduler-config";
-import {
-  type ClipTokenizer,
-  loadClipTokenizer,
-} from "@budgetfusion/shared/tokenizer/clip-tokenizer";
+import { loadClipTokenizer } from "@budgetfusion/shared/tokenizer/clip-tokenizer";
 import type { FileOrtPort } from "../runtime/ort-node";
-import { RunTimer } from "./components/session-io";
+import { throwIfAborted } from "./cancel";
+import { RunTimer } from "./components/run-timer";
 import { TextEncoder } from "./components/text-encoder";
 import { Unet } from "./components/unet";
 import { VaeDecoder } from "./components/vae-decoder";
+import { denoise } from "./denoise";
 import type { SdModelDir } from "./model-dir";
 
 const f32 = Math.fround;
@@ -73,22 +71,6 @@ export interface GenerateResult {
   imageDims: number[];
   seed: number | null;
   timings: PipelineTimings;
-}
-
-/** Error raised when the caller's signal aborts a generation. */
-export class CancelledError extends BudgetFusionError {
-  constructor(message = "generation cancelled", options: { cause?: unknown } = {}) {
-    super("cancelled", message, options);
-    this.name = "CancelledError";
-  }
-}
-
-function checkAborted(signal: AbortSignal | undefined): void {
-  if (signal?.aborted) {
-    const reason = signal.reason;
-    if (reason instanceof BudgetFusionError) throw reason;
-    throw new CancelledError(undefined, { cause: reason });
-  }
 }
 
 export class SdPipeline {
@@ -181,46 +163,21 @@ export class SdPipeline {
       ? [...prompts.map(() => opts.negativePrompt ?? ""), ...prompts]
       : [...prompts];
     const { inputIds, length } = this.tokenizer.encode(texts);
-    checkAborted(opts.signal);
+    throwIfAborted(opts.signal);
     const embeds = await this.textEncoder.encode(inputIds, texts.length, length, textTimer);
 
-    const sigma0 = scheduler.initNoiseSigma;
-    let latents: Float32Array = new Float32Array(noise.length);
-    for (let i = 0; i < noise.length; i++) latents[i] = noise[i] * sigma0;
     const unetDims = [cfg ? 2 * batch : batch, ...latentDims.slice(1)];
-    for (let i = 0; i < scheduler.timesteps.length; i++) {
-      checkAborted(opts.signal);
-      const stepStart = performance.now();
-      const scaled = scheduler.scaleModelInput(latents, i);
-      let input = scaled;
-      if (cfg) {
-        input = new Float32Array(2 * scaled.length);
-        input.set(scaled, 0);
-        input.set(scaled, scaled.length);
-      }
-      const out = await this.unet.predict(
-        input,
-        unetDims,
-        scheduler.timesteps[i],
-        embeds.data,
-        embeds.dims,
-        unetTimer,
-      );
-      let guided = out;
-      if (cfg) {
-        // eps = u + g (c - u), each operation rounded to float32 as torch does.
-        const n = latents.length;
-        guided = new Float32Array(n);
-        for (let k = 0; k < n; k++) {
-          const u = out[k];
-          guided[k] = f32(u + f32(g * f32(out[n + k] - u)));
-        }
-      }
-      latents = scheduler.step(guided, i, latents).prevSample;
-      opts.onStep?.(i, performance.now() - stepStart);
-    }
+    const latents = await denoise({
+      scheduler,
+      noise,
+      guidanceScale: g,
+      predictNoise: (sample, timestep) =>
+        this.unet.predict(sample, unetDims, timestep, embeds.data, embeds.dims, unetTimer),
+      signal: opts.signal,
+      onStep: opts.onStep,
+    });
 
-    checkAborted(opts.signal);
+    throwIfAborted(opts.signal);
     const sf = this.model.vaeScalingFactor;
     const scaledLatents = new Float32Array(latents.length);
     for (let i = 0; i < latents.length; i++) scaledLatents[i] = latents[i] / sf;
@@ -271,5 +228,3 @@ export function toHwcImage(
   }
   return { data: out, dims: [b, h, w, 3] };
 }
-
-export type { ClipTokenizer };

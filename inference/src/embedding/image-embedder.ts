@@ -20,6 +20,13 @@ import {
 
 export const IMAGE_MODEL_FILES = ["onnx/vision_model.onnx", "onnx/model.onnx", "model.onnx"];
 
+/** `image_embeds` when the model has it, else its first output. */
+function outputName(session: PortSession): string {
+  return session.outputs.some((o) => o.name === "image_embeds")
+    ? "image_embeds"
+    : session.outputs[0].name;
+}
+
 export interface ImageEmbedder {
   readonly width: number;
   /** Embeddings `[images.length, width]` row-major (not normalised). */
@@ -29,20 +36,36 @@ export interface ImageEmbedder {
   release(): Promise<void>;
 }
 
-class OnnxImageEmbedder implements ImageEmbedder {
-  readonly width: number;
+/** An image-embedding session plus the preprocessing its folder's config describes. */
+export class OnnxImageEmbedder implements ImageEmbedder {
   private readonly input: string;
   private readonly output: string;
-  constructor(
+  private constructor(
     private readonly session: PortSession,
     private readonly config: PreprocessorConfig,
-    width: number,
+    readonly width: number,
   ) {
-    this.width = width;
     this.input = session.inputs[0].name;
-    this.output = session.outputs.some((o) => o.name === "image_embeds")
-      ? "image_embeds"
-      : session.outputs[0].name;
+    this.output = outputName(session);
+  }
+
+  /** Wraps a session; the width comes from one probe run on a blank image. */
+  static async create(
+    session: PortSession,
+    config: PreprocessorConfig,
+  ): Promise<OnnxImageEmbedder> {
+    const [h, w] = outputSize({ width: 224, height: 224 }, config);
+    const res = await session.run(
+      {
+        [session.inputs[0].name]: {
+          type: "float32",
+          data: new Float32Array(3 * h * w),
+          dims: [1, 3, h, w],
+        },
+      },
+      [outputName(session)],
+    );
+    return new OnnxImageEmbedder(session, config, Object.values(res)[0].data.length);
   }
 
   async embedPixels(
@@ -130,22 +153,5 @@ export async function loadImageEmbedder(
       cause,
     });
   }
-  const session = await ort.createSession(await readFile(modelPath));
-  const [h, w] = outputSize({ width: 224, height: 224 }, config);
-  const res = await session.run(
-    {
-      [session.inputs[0].name]: {
-        type: "float32",
-        data: new Float32Array(3 * h * w),
-        dims: [1, 3, h, w],
-      },
-    },
-    [
-      session.outputs.some((o) => o.name === "image_embeds")
-        ? "image_embeds"
-        : session.outputs[0].name,
-    ],
-  );
-  const width = Object.values(res)[0].data.length;
-  return new OnnxImageEmbedder(session, config, width);
+  return OnnxImageEmbedder.create(await ort.createSession(await readFile(modelPath)), config);
 }

@@ -2,10 +2,11 @@
  * Component I/O adaptation against fake sessions: float16 models get float16 tensors and their
  * float16 outputs are decoded; the timestep takes the declared element type and length.
  */
+
+import { decodeFloat16, encodeFloat16 } from "@budgetfusion/shared/runtime/float16";
 import type { PortSession, PortTensor, SessionIOInfo } from "@budgetfusion/shared/runtime/ort-port";
 import { describe, expect, it } from "vitest";
-import { decodeFloat16, encodeFloat16 } from "../float16";
-import { RunTimer } from "./session-io";
+import { RunTimer } from "./run-timer";
 import { TextEncoder } from "./text-encoder";
 import { Unet } from "./unet";
 import { VaeDecoder } from "./vae-decoder";
