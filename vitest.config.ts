@@ -17,6 +17,7 @@ export default defineConfig({
           include: [
             "shared/src/**/*.test.ts",
             "inference/src/**/*.test.ts",
+            "world/src/**/*.test.ts",
             "gpu-worker/src/**/*.test.ts",
             "training/src/**/*.test.ts",
             "test/golden/**/*.test.ts",

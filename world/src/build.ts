@@ -13,7 +13,7 @@ import { buildModelFiles, MODEL_DIRS } from "./model-files";
 
 export const DEFAULT_MODELS_ROOT = resolve(
   dirname(fileURLToPath(import.meta.url)),
-  "../../../artifacts/models",
+  "../../artifacts/models",
 );
 
 export interface WrittenFile {
