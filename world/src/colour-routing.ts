@@ -4,7 +4,7 @@
  * red ball, white floor). Given as a reference over arrays and as ONNX nodes, used by the text
  * encoder and by the CLIP-like text model, so both read prompts the same way.
  */
-import type { GraphBuilder } from "./graph-builder";
+import type { OnnxGraph } from "@budgetfusion/shared/onnx/onnx-graph";
 import { C_LEX, FEATURE } from "./world-spec";
 
 const F = FEATURE;
@@ -44,7 +44,7 @@ export function routeColoursRef(
 const TO_END = 2 ** 62;
 
 /** The same as ONNX nodes on lexicon features [B, L, C_LEX]; returns the routed features. */
-export function routeColoursGraph(g: GraphBuilder, feats: string): string {
+export function routeColoursGraph(g: OnnxGraph, feats: string): string {
   const ch = (c: number, n = 1) => g.slice(feats, 2, c, c + n);
   const scene = g.op("Min", [g.mul(ch(F.bgWeight), g.scalar(SCENE_GAIN)), g.scalar(1)]);
   const shifted = (k: number) =>

@@ -6,8 +6,9 @@
  * the reference function a block mirrors. Latent size is read from the input shape, so any
  * multiple-of-8 image size works.
  */
+
+import { OnnxGraph } from "@budgetfusion/shared/onnx/onnx-graph";
 import { routeColoursGraph } from "./colour-routing";
-import { GraphBuilder } from "./graph-builder";
 import type { LexiconTable } from "./lexicon-table";
 import { tent } from "./reference";
 import { P, PACK } from "./world-params";
@@ -24,12 +25,13 @@ import {
   LATENT_TO_RGB,
   REFERENCE_GRID,
   VAE_SCALING_FACTOR,
+  WORLD_ONNX,
   type WorldTables,
 } from "./world-spec";
 
 /** text_encoder/model.onnx: a lookup (reference: textEncoderRef). */
 export function textEncoderGraph(lex: LexiconTable, t: WorldTables): Uint8Array {
-  const g = new GraphBuilder("mini_world_text_encoder");
+  const g = new OnnxGraph("mini_world_text_encoder");
   const ids = g.input("input_ids", "int32", ["batch", 77]);
   const slot = g.op("Gather", [g.const(lex.slotOf, [lex.slotOf.length], "int32", "slot_of"), ids]);
   const lexFeats = g.op("Gather", [
@@ -54,12 +56,12 @@ export function textEncoderGraph(lex: LexiconTable, t: WorldTables): Uint8Array 
   const hidden = g.op("Concat", [g.unsqueeze(packed, [1]), zeros], { axis: 1 });
   g.output(hidden, "last_hidden_state", "float32", ["batch", 77, C_TEXT]);
   g.output(packed, "pooler_output", "float32", ["batch", C_TEXT]);
-  return g.toBytes();
+  return g.toBytes(WORLD_ONNX);
 }
 
 /** unet/model.onnx: exact posterior-mean epsilon of the prompt's mixture (reference: unetRef). */
 export function unetGraph(t: WorldTables, sigmas: Float32Array): Uint8Array {
-  const g = new GraphBuilder("mini_world_unet");
+  const g = new OnnxGraph("mini_world_unet");
   const sample = g.input("sample", "float32", ["batch", LATENT_CHANNELS, "height", "width"]);
   const timestep = g.input("timestep", "float32", ["steps"]);
   const ehs = g.input("encoder_hidden_states", "float32", ["batch", 77, C_TEXT]);
@@ -222,12 +224,12 @@ export function unetGraph(t: WorldTables, sigmas: Float32Array): Uint8Array {
   const E = g.mul(g.mul(sigma, weight), g.sub(X, mbar));
   const eps = g.matmul(g.matmul(dhT, E), dw);
   g.output(eps, "out_sample", "float32", ["batch", LATENT_CHANNELS, "height", "width"]);
-  return g.toBytes();
+  return g.toBytes(WORLD_ONNX);
 }
 
 /** vae_decoder/model.onnx: fixed linear x8 upsampler with a grain channel (vaeDecoderRef). */
 export function vaeDecoderGraph(t: WorldTables): Uint8Array {
-  const g = new GraphBuilder("mini_world_vae_decoder");
+  const g = new OnnxGraph("mini_world_vae_decoder");
   const latent = g.input("latent_sample", "float32", ["batch", LATENT_CHANNELS, "height", "width"]);
   const z = g.mul(latent, g.scalar(VAE_SCALING_FACTOR));
   const padded = g.op("Pad", [z, g.ints([0, 0, 1, 1, 0, 0, 1, 1])], { mode: "edge" });
@@ -249,5 +251,5 @@ export function vaeDecoderGraph(t: WorldTables): Uint8Array {
   });
   const image = g.op("Slice", [up, g.ints([8, 8]), g.ints([-8, -8]), g.ints([2, 3])]);
   g.output(image, "sample", "float32", ["batch", 3, "image_height", "image_width"]);
-  return g.toBytes();
+  return g.toBytes(WORLD_ONNX);
 }

@@ -11,11 +11,12 @@
  * Features go through a fixed random orthogonal map (cosines are unchanged by it; it only hides
  * the feature layout, as a learned projection would) and are L2-normalised.
  */
+
+import { OnnxGraph } from "@budgetfusion/shared/onnx/onnx-graph";
 import { routeColoursGraph } from "./colour-routing";
-import { GraphBuilder } from "./graph-builder";
 import type { LexiconTable } from "./lexicon-table";
 import { P } from "./world-params";
-import { C_LEX, FEATURE, mulberry32, normals } from "./world-spec";
+import { C_LEX, FEATURE, mulberry32, normals, WORLD_ONNX } from "./world-spec";
 
 export const CLIP_EMBED_DIM = 64;
 export const DREAMSIM_EMBED_DIM = 224;
@@ -42,11 +43,11 @@ export function orthogonal(n: number, seed: number): Float32Array {
 }
 
 /** Zeros [B, n] with the batch size of `like` [B, m]. */
-function zerosLike(g: GraphBuilder, like: string, n: number): string {
+function zerosLike(g: OnnxGraph, like: string, n: number): string {
   return g.mul(g.reduceSum(like, [1], 1), g.const(new Float32Array(n), [1, n]));
 }
 
-function projectNormalize(g: GraphBuilder, feats: string, n: number, seed: number): string {
+function projectNormalize(g: OnnxGraph, feats: string, n: number, seed: number): string {
   const proj = g.matmul(feats, g.const(orthogonal(n, seed), [n, n]));
   const norm = g.op("Sqrt", [g.add(g.reduceSum(g.mul(proj, proj), [1], 1), g.scalar(1e-12))]);
   return g.div(proj, norm);
@@ -54,7 +55,7 @@ function projectNormalize(g: GraphBuilder, feats: string, n: number, seed: numbe
 
 /** onnx/text_model.onnx of the CLIP-like model. */
 export function clipTextGraph(lex: LexiconTable): Uint8Array {
-  const g = new GraphBuilder("mini_world_clip_text");
+  const g = new OnnxGraph("mini_world_clip_text");
   const ids = g.input("input_ids", "int64", ["batch", "sequence"]);
   const mask = g.input("attention_mask", "int64", ["batch", "sequence"]);
   const ids32 = g.op("Cast", [ids], { to: 6 });
@@ -103,12 +104,12 @@ export function clipTextGraph(lex: LexiconTable): Uint8Array {
     "batch",
     CLIP_EMBED_DIM,
   ]);
-  return g.toBytes();
+  return g.toBytes(WORLD_ONNX);
 }
 
 /** pixel_values -> latent-space colours (L, a, b) in [-1,1] units, [B,3,224,224]. */
 function pixelsToLab(
-  g: GraphBuilder,
+  g: OnnxGraph,
   pixels: string,
   mean: readonly number[],
   std: readonly number[],
@@ -125,7 +126,7 @@ function pixelsToLab(
 }
 
 /** log(mean detail energy) of luminance over cells: detail = lum - box blur (k x k). */
-function detailEnergy(g: GraphBuilder, lum: string, k: number, cell: number): string {
+function detailEnergy(g: OnnxGraph, lum: string, k: number, cell: number): string {
   const pad = (k - 1) / 2;
   const blur = g.op("AveragePool", [lum], {
     kernel_shape: [k, k],
@@ -143,7 +144,7 @@ function detailEnergy(g: GraphBuilder, lum: string, k: number, cell: number): st
 
 /** onnx/vision_model.onnx of the CLIP-like model. */
 export function clipVisionGraph(): Uint8Array {
-  const g = new GraphBuilder("mini_world_clip_vision");
+  const g = new OnnxGraph("mini_world_clip_vision");
   const px = g.input("pixel_values", "float32", ["batch", 3, 224, 224]);
   const lab = pixelsToLab(g, px, CLIP_MEAN, CLIP_STD);
   const grid8 = g.op("AveragePool", [lab], { kernel_shape: [28, 28], strides: [28, 28] });
@@ -180,12 +181,12 @@ export function clipVisionGraph(): Uint8Array {
     "batch",
     CLIP_EMBED_DIM,
   ]);
-  return g.toBytes();
+  return g.toBytes(WORLD_ONNX);
 }
 
 /** onnx/vision_model.onnx of the DreamSim-like model (pixel_values in [0,1]: no normalisation). */
 export function dreamsimVisionGraph(): Uint8Array {
-  const g = new GraphBuilder("mini_world_dreamsim");
+  const g = new OnnxGraph("mini_world_dreamsim");
   const px = g.input("pixel_values", "float32", ["batch", 3, 224, 224]);
   const lab = pixelsToLab(g, px, [0, 0, 0], [1, 1, 1]);
   const grid8 = g.reshape(
@@ -206,5 +207,5 @@ export function dreamsimVisionGraph(): Uint8Array {
     "batch",
     DREAMSIM_EMBED_DIM,
   ]);
-  return g.toBytes();
+  return g.toBytes(WORLD_ONNX);
 }

@@ -2,12 +2,12 @@
  * worldParams + packParams (world-params.ts) as ONNX nodes, for the text encoder graph: pooled
  * token features [B, C_TOKEN] -> packed world parameters [B, C_TEXT] (docs/mini-world.md §2).
  */
-import type { GraphBuilder } from "./graph-builder";
+import type { OnnxGraph } from "@budgetfusion/shared/onnx/onnx-graph";
 import { P, PACK } from "./world-params";
 import { C_HASH, C_LEX, C_TEXT, FEATURE, J } from "./world-spec";
 
 /** worldParams + packParams as nodes: pooled token features [B, C_TOKEN] -> packed [B, C_TEXT]. */
-export function worldParamsGraph(g: GraphBuilder, S: string): string {
+export function worldParamsGraph(g: OnnxGraph, S: string): string {
   const s = (v: number) => g.scalar(v);
   const one = s(1);
   const col = (i: number) => g.slice(S, 1, i, i + 1);
