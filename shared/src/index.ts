@@ -14,7 +14,7 @@ export * from "./plateau/quality-target";
 export * from "./plateau/step-budget";
 export * from "./predictor/bundle-manifest";
 export * from "./predictor/step-encoding";
-export * from "./random/seeded-normal";
+export * from "./random/seeded-random";
 export * from "./runtime/ort-port";
 export * from "./schedulers/euler-discrete";
 export * from "./schedulers/scheduler-config";

@@ -10,7 +10,7 @@ import { SdPipeline } from "@budgetfusion/inference/pipeline/sd-pipeline";
 import { NodeOrtPort } from "@budgetfusion/inference/runtime/ort-node";
 import type { TextEmbedder } from "@budgetfusion/shared/embedding/clip-text-embedder";
 import { decodePngToRgb, encodeImagePng } from "@budgetfusion/shared/image/png-image";
-import { seededLatents } from "@budgetfusion/shared/random/seeded-normal";
+import { seededLatents } from "@budgetfusion/shared/random/seeded-random";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createApp, type WorkerState } from "../../gpu-worker/src/app";
 import { createMetrics } from "../../gpu-worker/src/metrics";

@@ -13,10 +13,11 @@
  */
 
 import { OnnxGraph } from "@budgetfusion/shared/onnx/onnx-graph";
+import { mulberry32Random } from "@budgetfusion/shared/random/seeded-random";
 import { routeColoursGraph } from "./colour-routing";
 import type { LexiconTable } from "./lexicon-table";
 import { P } from "./world-params";
-import { C_LEX, FEATURE, mulberry32, normals, WORLD_ONNX } from "./world-spec";
+import { C_LEX, FEATURE, WORLD_ONNX } from "./world-spec";
 
 export const CLIP_EMBED_DIM = 64;
 export const DREAMSIM_EMBED_DIM = 224;
@@ -30,7 +31,7 @@ export const CLIP_STD = [0.26862954, 0.26130258, 0.27577711];
 
 /** A fixed random orthogonal matrix [n, n] (Gram-Schmidt on seeded normals), row-major. */
 export function orthogonal(n: number, seed: number): Float32Array {
-  const a = Array.from({ length: n }, (_, i) => Array.from(normals(mulberry32(seed + i), n)));
+  const a = Array.from({ length: n }, (_, i) => Array.from(mulberry32Random(seed + i).normals(n)));
   for (let i = 0; i < n; i++) {
     for (let j = 0; j < i; j++) {
       const d = a[i].reduce((s, v, k) => s + v * a[j][k], 0);

@@ -6,8 +6,8 @@
  * reference and the ONNX sessions alike.
  */
 import { denoise } from "@budgetfusion/inference/pipeline/denoise";
+import { mulberry32Random } from "@budgetfusion/shared/random/seeded-random";
 import { EulerDiscreteScheduler } from "@budgetfusion/shared/schedulers/euler-discrete";
-import { mulberry32, normals } from "./world-spec";
 
 export interface WorldNets {
   /** input_ids [B,77] -> last_hidden_state [B,77,C]. */
@@ -32,7 +32,7 @@ export interface SampleOptions {
 
 /** Seeded N(0,1) latents [4, h, w]. */
 export function initialNoise(seed: number, h: number, w: number): Float32Array {
-  return normals(mulberry32(0x9e3779b9 ^ seed), 4 * h * w);
+  return mulberry32Random(0x9e3779b9 ^ seed).normals(4 * h * w);
 }
 
 /** Runs the denoising loop for one prompt; returns the final latents [4,h,w] (unscaled). */

@@ -7,6 +7,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createNodeOrt } from "@budgetfusion/inference/runtime/ort-node";
+import { mulberry32Random } from "@budgetfusion/shared/random/seeded-random";
 import type { PortSession } from "@budgetfusion/shared/runtime/ort-port";
 import { beforeAll, describe, expect, it } from "vitest";
 import { ensureWorldModels, staleWorldFiles } from "./build";
@@ -16,7 +17,7 @@ import { sigmaAt, textEncoderRef, unetRef, vaeDecoderRef } from "./reference";
 import { clipVocab, type PromptEncoder, promptEncoder, VOCAB_SIZE } from "./tokenize";
 import { sigmaTable } from "./world-config";
 import { unpackParams } from "./world-params";
-import { C_TEXT, mulberry32, normals, worldTables } from "./world-spec";
+import { C_TEXT, worldTables } from "./world-spec";
 
 const port = createNodeOrt(1);
 const lex = buildLexiconTable(clipVocab(), VOCAB_SIZE);
@@ -90,12 +91,12 @@ describe("mini-world ONNX graphs equal the TypeScript reference", () => {
     for (const [h, w, ts] of cases) {
       // What the loop feeds at timestep t: (x0 + sigma * noise) / sqrt(sigma^2 + 1), with x0 drawn
       // uniformly in [-1, 1] (images of any content, not only this world's).
-      const rand = mulberry32(h * 1000 + Math.round(ts[0]));
-      const noise = normals(rand, b * 4 * h * w);
+      const rand = mulberry32Random(h * 1000 + Math.round(ts[0]));
+      const noise = rand.normals(b * 4 * h * w);
       const per = 4 * h * w;
       const sample = noise.map((n, i) => {
         const sigma = sigmaAt(ts.length === 1 ? ts[0] : ts[Math.floor(i / per)], sigmas);
-        return (2 * rand() - 1 + sigma * n) / Math.sqrt(sigma * sigma + 1);
+        return (2 * rand.next() - 1 + sigma * n) / Math.sqrt(sigma * sigma + 1);
       });
       const out = await sessions.unet.run({
         sample: { type: "float32", data: sample, dims: [b, 4, h, w] },
@@ -112,8 +113,10 @@ describe("mini-world ONNX graphs equal the TypeScript reference", () => {
 
   it("UNet: random (non-prompt) hidden states stay finite and match", async () => {
     const b = 3;
-    const ehs = normals(mulberry32(3), b * 77 * C_TEXT).map((v) => v * 0.1);
-    const sample = normals(mulberry32(4), b * 4 * 16 * 16);
+    const ehs = mulberry32Random(3)
+      .normals(b * 77 * C_TEXT)
+      .map((v) => v * 0.1);
+    const sample = mulberry32Random(4).normals(b * 4 * 16 * 16);
     const out = await sessions.unet.run({
       sample: { type: "float32", data: sample, dims: [b, 4, 16, 16] },
       timestep: { type: "float32", data: Float32Array.of(400), dims: [1] },
@@ -128,7 +131,9 @@ describe("mini-world ONNX graphs equal the TypeScript reference", () => {
 
   it("VAE decoder: x8 upsampling with edge clamping and grain", async () => {
     const [b, h, w] = [2, 5, 7];
-    const latent = normals(mulberry32(9), b * 4 * h * w).map((v) => v * 5);
+    const latent = mulberry32Random(9)
+      .normals(b * 4 * h * w)
+      .map((v) => v * 5);
     const out = await sessions.vae_decoder.run({
       latent_sample: { type: "float32", data: latent, dims: [b, 4, h, w] },
     });

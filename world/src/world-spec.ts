@@ -5,6 +5,7 @@
  *
  * Everything here is a pure function of WORLD_SEED: building twice gives identical bytes.
  */
+import { mulberry32Random } from "@budgetfusion/shared/random/seeded-random";
 
 /** Text-feature channels per token (last_hidden_state width), see FEATURE below. */
 export const C_LEX = 16;
@@ -47,31 +48,6 @@ export const FEATURE = {
 /** Integer hash of a token id per channel: ((id * A + B) mod P) / P - 0.5 (exact in int32). */
 export const HASH_PRIME = 65521;
 
-/** mulberry32: a tiny seeded PRNG; hand-written because only a few kilobytes of constants are drawn. */
-export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-/** Standard normal draws (Box-Muller) rounded to float32, from a seeded stream. */
-export function normals(rand: () => number, n: number): Float32Array {
-  const out = new Float32Array(n);
-  for (let i = 0; i < n; i += 2) {
-    const u = Math.max(rand(), 1e-12);
-    const v = rand();
-    const r = Math.sqrt(-2 * Math.log(u));
-    out[i] = r * Math.cos(2 * Math.PI * v);
-    if (i + 1 < n) out[i + 1] = r * Math.sin(2 * Math.PI * v);
-  }
-  return out;
-}
-
 export interface WorldTables {
   /** Per hash channel: multiplier A and offset B, integers below 2^15. */
   hashMul: Int32Array;
@@ -87,18 +63,18 @@ export interface WorldTables {
 }
 
 export function worldTables(): WorldTables {
-  const rand = mulberry32(WORLD_SEED);
+  const rand = mulberry32Random(WORLD_SEED);
   const hashMul = new Int32Array(C_HASH);
   const hashAdd = new Int32Array(C_HASH);
   for (let c = 0; c < C_HASH; c++) {
-    hashMul[c] = 1000 + Math.floor(rand() * 30000);
-    hashAdd[c] = Math.floor(rand() * 30000);
+    hashMul[c] = 1000 + Math.floor(rand.next() * 30000);
+    hashAdd[c] = Math.floor(rand.next() * 30000);
   }
-  const posProj = normals(rand, C_HASH * K * J * 2);
-  const posBias = normals(rand, K * J * 2);
-  const bgJitter = normals(rand, K * 3);
-  const colJitter = normals(rand, K * J * 3);
-  const grainRaw = normals(rand, 256);
+  const posProj = rand.normals(C_HASH * K * J * 2);
+  const posBias = rand.normals(K * J * 2);
+  const bgJitter = rand.normals(K * 3);
+  const colJitter = rand.normals(K * J * 3);
+  const grainRaw = rand.normals(256);
   let mean = 0;
   for (const g of grainRaw) mean += g / 256;
   let sq = 0;

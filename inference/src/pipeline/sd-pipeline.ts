@@ -6,7 +6,7 @@
  * float32 is rounded to float32 (Math.fround) so results agree with the reference to ~1e-6.
  */
 import { ShapeError, ValidationError } from "@budgetfusion/shared/errors";
-import { seededLatents } from "@budgetfusion/shared/random/seeded-normal";
+import { seededLatents } from "@budgetfusion/shared/random/seeded-random";
 import type { SessionOptions } from "@budgetfusion/shared/runtime/ort-port";
 import { EulerDiscreteScheduler } from "@budgetfusion/shared/schedulers/euler-discrete";
 import { parseSchedulerConfig } from "@budgetfusion/shared/schedulers/scheduler-config";

@@ -1,6 +1,13 @@
 import { mersenne } from "pure-rand/generator/mersenne";
 import { describe, expect, it } from "vitest";
-import { seededLatents, seededStandardNormal } from "./seeded-normal";
+import {
+  deriveSeed,
+  mersenneRandom,
+  mulberry32Random,
+  seededLatents,
+  seededStandardNormal,
+  splitMix32Random,
+} from "./seeded-random";
 
 describe("seeded standard normal", () => {
   it("uses the MT19937 init_genrand stream (published reference outputs)", () => {
@@ -49,5 +56,42 @@ describe("seeded standard normal", () => {
     expect(() => seededStandardNormal(-1, 4)).toThrow(/seed/);
     expect(() => seededStandardNormal(2 ** 32, 4)).toThrow(/seed/);
     expect(() => seededStandardNormal(1.5, 4)).toThrow(/seed/);
+  });
+});
+
+// Values printed by the hand-written generators these streams replaced (training/src/model/rng.ts
+// and the mini world's world-spec.ts before the move): the committed models and bundle depend on
+// them bit for bit.
+describe("the training and mini-world streams", () => {
+  it("splitmix32 gives training's former outputs and shuffles", () => {
+    const r = splitMix32Random(1);
+    expect([0, 1, 2, 3].map(() => r.nextU32())).toEqual([
+      2527132011, 314344336, 2535364964, 2041432039,
+    ]);
+    const arr = [0, 1, 2, 3, 4, 5, 6, 7];
+    splitMix32Random(5).shuffle(arr);
+    expect(arr).toEqual([5, 3, 7, 4, 6, 2, 0, 1]);
+  });
+
+  it("mulberry32 gives the world's former uniforms and normals", () => {
+    const m = mulberry32Random(1);
+    expect([0, 1, 2, 3].map(() => m.next() * 2 ** 32)).toEqual([
+      2693262067, 11749833, 2265367787, 4213581821,
+    ]);
+    expect(Array.from(mulberry32Random(7).normals(3))).toEqual([
+      2.7593729496002197, 1.1319811344146729, -0.06805135309696198,
+    ]);
+  });
+
+  it("streams are independent per seed and uniforms stay in [0, 1)", () => {
+    for (const make of [mersenneRandom, splitMix32Random, mulberry32Random]) {
+      const a = make(deriveSeed(1, 2));
+      const b = make(deriveSeed(1, 3));
+      const xs = Array.from({ length: 1000 }, () => a.next());
+      expect(xs.every((x) => x >= 0 && x < 1)).toBe(true);
+      expect(xs.slice(0, 8)).not.toEqual(Array.from({ length: 8 }, () => b.next()));
+      const u = a.uniform(-2, 3);
+      expect(u >= -2 && u < 3).toBe(true);
+    }
   });
 });
