@@ -13,6 +13,7 @@ import { createNodeOrt } from "@budgetfusion/inference/runtime/ort-node";
 import { interpolateDense } from "@budgetfusion/shared/grid/step-grid";
 import { lsnr } from "@budgetfusion/shared/metrics/lsnr";
 import { stepBudget } from "@budgetfusion/shared/plateau/step-budget";
+import { lineChart } from "@budgetfusion/shared/plot/svg-plot";
 import { encode } from "fast-png";
 import { DEFAULT_MODELS_ROOT } from "./build";
 import { CLIP_MEAN, CLIP_STD } from "./embedding-graphs";
@@ -143,52 +144,34 @@ function strip(imgs: Float32Array[]): Uint8Array {
   return encode({ width, height: side, data, channels: 3 });
 }
 
+const COLOURS = [
+  "#888",
+  "#d62728",
+  "#1f77b4",
+  "#bcbd22",
+  "#2ca02c",
+  "#9467bd",
+  "#17becf",
+  "#8c564b",
+];
+
 function svg(rows: { prompt: string; dist: number[] }[]): string {
-  const W = 640;
-  const Hh = 360;
-  const m = { l: 56, r: 200, t: 20, b: 40 };
-  const xs = (t: number) => m.l + (Math.log(t) / Math.log(129)) * (W - m.l - m.r);
-  const ymax = Math.max(...rows.flatMap((r) => r.dist));
-  const ys = (v: number) => m.t + (1 - v / ymax) * (Hh - m.t - m.b);
-  const colours = [
-    "#888",
-    "#d62728",
-    "#1f77b4",
-    "#bcbd22",
-    "#2ca02c",
-    "#9467bd",
-    "#17becf",
-    "#8c564b",
-  ];
-  const parts = [
-    `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${Hh}" font-family="sans-serif" font-size="11">`,
-  ];
-  parts.push(`<rect width="${W}" height="${Hh}" fill="white"/>`);
-  parts.push(
-    `<line x1="${m.l}" y1="${Hh - m.b}" x2="${W - m.r}" y2="${Hh - m.b}" stroke="black"/><line x1="${m.l}" y1="${m.t}" x2="${m.l}" y2="${Hh - m.b}" stroke="black"/>`,
-  );
-  for (const t of STEPS)
-    parts.push(`<text x="${xs(t)}" y="${Hh - m.b + 14}" text-anchor="middle">${t}</text>`);
-  for (let k = 0; k <= 4; k++) {
-    const v = (ymax * k) / 4;
-    parts.push(`<text x="${m.l - 4}" y="${ys(v) + 4}" text-anchor="end">${v.toFixed(3)}</text>`);
-  }
-  parts.push(
-    `<text x="${(m.l + W - m.r) / 2}" y="${Hh - 6}" text-anchor="middle">steps t (log scale)</text>`,
-  );
-  parts.push(
-    `<text x="14" y="${(Hh - m.b) / 2}" transform="rotate(-90 14 ${(Hh - m.b) / 2})" text-anchor="middle">mean |x_t - x_129|</text>`,
-  );
-  rows.forEach((r, i) => {
-    const c = colours[i % colours.length];
-    const pts = STEPS.map((t, k) => `${xs(t).toFixed(1)},${ys(r.dist[k]).toFixed(1)}`).join(" ");
-    parts.push(`<polyline points="${pts}" fill="none" stroke="${c}" stroke-width="1.6"/>`);
-    parts.push(
-      `<line x1="${W - m.r + 10}" y1="${m.t + 14 * i}" x2="${W - m.r + 26}" y2="${m.t + 14 * i}" stroke="${c}" stroke-width="2"/><text x="${W - m.r + 30}" y="${m.t + 14 * i + 4}">${r.prompt}</text>`,
-    );
+  const series = rows.map((r, i) => ({
+    label: r.prompt,
+    x: STEPS,
+    y: r.dist,
+    color: COLOURS[i % COLOURS.length],
+  }));
+  const chart = lineChart(series, {
+    title: "Mini world: distance to the 129-step image",
+    xLabel: "steps t (log scale)",
+    yLabel: "mean |x_t - x_129|",
+    xLog: true,
+    yMin: 0,
+    width: 840,
+    legendWidth: 220,
   });
-  parts.push("</svg>");
-  return `${parts.join("\n")}\n`;
+  return `${chart}\n`;
 }
 
 async function unetTiming(b: number): Promise<number> {

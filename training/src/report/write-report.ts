@@ -7,11 +7,11 @@
 import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { DENSE_STEPS } from "@budgetfusion/shared/grid/step-grid";
+import { histogram, lineChart } from "@budgetfusion/shared/plot/svg-plot";
 import { METRIC_NAMES, type MetricName } from "@budgetfusion/shared/predictor/bundle-manifest";
 import { type Evaluation, measuredDense, quality, type Stat, type Variant } from "../eval/evaluate";
 import { generationTflops, type SdCost } from "../eval/sd-cost";
 import type { MetricValues } from "../metrics/perceptual-metrics";
-import { histogram, lineChart } from "./svg-plot";
 
 export const PAPER = {
   table1_mae_full: { lsnr: 0.026, dsim: 0.037, iclip: 0.031 },

@@ -37,4 +37,12 @@ describe("svg plots", () => {
     expect(heights[0]).toBeCloseTo(2 * heights[1], 0);
     expect(heights[2]).toBe(0);
   });
+
+  it("legendWidth moves the legend: the plot ends that far from the right edge", () => {
+    const legendX = (svg: string) => Number(/<line x1="([\d.]+)" y1="44" x2=/.exec(svg)?.[1]);
+    const series = [{ label: "a long prompt", x: [1, 2], y: [0, 1] }];
+    const o = { title: "", xLabel: "", yLabel: "", width: 640 };
+    expect(legendX(lineChart(series, o))).toBe(640 - 150 + 12);
+    expect(legendX(lineChart(series, { ...o, legendWidth: 220 }))).toBe(640 - 220 + 12);
+  });
 });

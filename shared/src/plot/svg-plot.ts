@@ -1,8 +1,9 @@
 /**
- * Minimal SVG charts for the evaluation report (SPEC §6 figures): line charts, a histogram and a
- * scatter plot with axes, ticks and a legend. Hand-written because the report needs three plain
- * chart types and a plotting stack (vega + a headless renderer) would be most of training's
- * dependencies for that.
+ * The project's SVG charts, written as strings (pure, so in shared): line charts, a histogram and
+ * a scatter plot with axes, ticks and a legend, for the evaluation report (SPEC §6 figures) and
+ * the mini world's figures. Hand-written because three plain chart types are needed and a
+ * plotting stack (vega + a headless renderer) would be most of the project's dependencies for that.
+ * (The edge's page draws its chart in the browser from the API's JSON.)
  */
 
 export interface Series {
@@ -25,6 +26,8 @@ export interface ChartOptions {
   xLog?: boolean;
   yMin?: number;
   yMax?: number;
+  /** Room right of the plot for the legend, px (default 150). */
+  legendWidth?: number;
 }
 
 const PALETTE = [
@@ -77,7 +80,8 @@ function frame(o: ChartOptions, xs: number[], ys: number[]) {
   let y0 = o.yMin ?? Math.min(...ys);
   let y1 = o.yMax ?? Math.max(...ys);
   if (y0 === y1) [y0, y1] = [y0 - 0.5, y1 + 0.5];
-  const pw = width - M.left - M.right;
+  const right = o.legendWidth ?? M.right;
+  const pw = width - M.left - right;
   const ph = height - M.top - M.bottom;
   // one decimal of a pixel is plenty and keeps the files small
   const r1 = (v: number) => Math.round(v * 10) / 10;
@@ -86,7 +90,7 @@ function frame(o: ChartOptions, xs: number[], ys: number[]) {
   const parts: string[] = [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="sans-serif" font-size="11">`,
     `<rect width="${width}" height="${height}" fill="white"/>`,
-    `<text x="${width / 2 - M.right / 2}" y="20" text-anchor="middle" font-size="14">${esc(o.title)}</text>`,
+    `<text x="${width / 2 - right / 2}" y="20" text-anchor="middle" font-size="14">${esc(o.title)}</text>`,
     `<line x1="${M.left}" y1="${M.top + ph}" x2="${M.left + pw}" y2="${M.top + ph}" stroke="black"/>`,
     `<line x1="${M.left}" y1="${M.top}" x2="${M.left}" y2="${M.top + ph}" stroke="black"/>`,
   ];
