@@ -12,8 +12,14 @@ import { fileURLToPath } from "node:url";
 import { loadModelDir } from "@budgetfusion/inference/pipeline/model-dir";
 import { SdPipeline } from "@budgetfusion/inference/pipeline/sd-pipeline";
 import { NodeOrtPort } from "@budgetfusion/inference/runtime/ort-node";
+import {
+  type ArrayRef,
+  fixturePath,
+  maxAbsDiff,
+  readF32,
+  readJson,
+} from "@budgetfusion/test-helpers/fixtures";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type ArrayRef, fixturePath, maxAbsDiff, readF32, readJson } from "../helpers/fixtures";
 
 interface PipelineCase {
   name: string;

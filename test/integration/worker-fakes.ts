@@ -3,10 +3,10 @@
  * the abort signal like the real pipeline (checked between "steps").
  */
 
+import type { ImageGenerator, WorkerDeps } from "@budgetfusion/gpu-worker/app";
+import { createMetrics } from "@budgetfusion/gpu-worker/metrics";
+import { JobQueue } from "@budgetfusion/gpu-worker/queue/job-queue";
 import type { GenerateOptions } from "@budgetfusion/inference/pipeline/sd-pipeline";
-import type { ImageGenerator, WorkerDeps } from "../../gpu-worker/src/app";
-import { createMetrics } from "../../gpu-worker/src/metrics";
-import { JobQueue } from "../../gpu-worker/src/queue/job-queue";
 
 export class FakeGenerator implements ImageGenerator {
   readonly modelId = "fake-sd";

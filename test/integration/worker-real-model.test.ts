@@ -4,6 +4,9 @@
  * documented seeded N(0,1) draw, request scheduler overrides reach the Euler loop, and /v1/embed matches the reference CLIP text embeddings (fixtures/refs-public/clip.json).
  */
 
+import { createApp, type WorkerState } from "@budgetfusion/gpu-worker/app";
+import { createMetrics } from "@budgetfusion/gpu-worker/metrics";
+import { JobQueue } from "@budgetfusion/gpu-worker/queue/job-queue";
 import { loadClipTextEmbedder } from "@budgetfusion/inference/embedding/clip-text-embedder";
 import { loadModelDir } from "@budgetfusion/inference/pipeline/model-dir";
 import { SdPipeline } from "@budgetfusion/inference/pipeline/sd-pipeline";
@@ -11,11 +14,14 @@ import { NodeOrtPort } from "@budgetfusion/inference/runtime/ort-node";
 import type { TextEmbedder } from "@budgetfusion/shared/embedding/clip-text-embedder";
 import { decodePngToRgb, encodeImagePng } from "@budgetfusion/shared/image/png-image";
 import { seededLatents } from "@budgetfusion/shared/random/seeded-random";
+import {
+  type ArrayRef,
+  fixturePath,
+  maxAbsDiff,
+  readF32,
+  readJson,
+} from "@budgetfusion/test-helpers/fixtures";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createApp, type WorkerState } from "../../gpu-worker/src/app";
-import { createMetrics } from "../../gpu-worker/src/metrics";
-import { JobQueue } from "../../gpu-worker/src/queue/job-queue";
-import { type ArrayRef, fixturePath, maxAbsDiff, readF32, readJson } from "../helpers/fixtures";
 
 describe("worker app on tiny-sd2 and tiny-clip", () => {
   let pipeline: SdPipeline;

@@ -1,14 +1,14 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { decode } from "fast-png";
-import { describe, expect, it } from "vitest";
 import {
   FIXTURES,
   fixturePath,
   maxAbsDiff,
   readF32,
   readJson,
-} from "../../../test/helpers/fixtures";
+} from "@budgetfusion/test-helpers/fixtures";
+import { decode } from "fast-png";
+import { describe, expect, it } from "vitest";
 import { createNodeOrt } from "../runtime/ort-node";
 import { resizeBicubic } from "./bicubic-resize";
 import { parsePreprocessorConfig, preprocessImage } from "./clip-preprocess";

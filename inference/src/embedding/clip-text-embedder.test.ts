@@ -1,7 +1,7 @@
 import { join } from "node:path";
 import { l2NormalizeRows } from "@budgetfusion/shared/embedding/clip-text-embedder";
+import { FIXTURES, maxAbsDiff, readF32, readJson } from "@budgetfusion/test-helpers/fixtures";
 import { describe, expect, it } from "vitest";
-import { FIXTURES, maxAbsDiff, readF32, readJson } from "../../../test/helpers/fixtures";
 import { createNodeOrt } from "../runtime/ort-node";
 import { loadClipTextEmbedder } from "./clip-text-embedder";
 

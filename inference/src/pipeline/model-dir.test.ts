@@ -1,11 +1,12 @@
 import { cpSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { fixturePath } from "@budgetfusion/test-helpers/fixtures";
 import { afterEach, describe, expect, it } from "vitest";
 import { DEFAULT_VAE_SCALING_FACTOR, loadModelDir } from "./model-dir";
 
 // Tests may read the fixtures; the worker itself is always given a folder.
-const TINY = new URL("../../../../shared/fixtures/tiny-sd2", import.meta.url).pathname;
+const TINY = fixturePath("tiny-sd2");
 const tmp: string[] = [];
 afterEach(() => {
   for (const d of tmp.splice(0)) rmSync(d, { recursive: true, force: true });

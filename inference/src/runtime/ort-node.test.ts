@@ -1,12 +1,10 @@
 import { ConfigError, ModelLoadError } from "@budgetfusion/shared/errors";
+import { fixturePath } from "@budgetfusion/test-helpers/fixtures";
 import { describe, expect, it } from "vitest";
 import { availableExecutionProviders, NodeOrtPort } from "./ort-node";
 
 // Tests may read the fixtures (dev tooling); the worker itself never does.
-const TEXT_ENCODER = new URL(
-  "../../../../shared/fixtures/tiny-sd2/text_encoder/model.onnx",
-  import.meta.url,
-).pathname;
+const TEXT_ENCODER = fixturePath("tiny-sd2", "text_encoder", "model.onnx");
 
 describe("NodeOrtPort", () => {
   it("lists the bundled providers", () => {

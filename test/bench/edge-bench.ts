@@ -25,7 +25,7 @@ import {
   startEdge,
   stop,
   wranglerEnv,
-} from "../../scripts/local-stack";
+} from "@budgetfusion/scripts/local-stack";
 
 const PORT = Number(process.env.EDGE_BENCH_PORT ?? 18787);
 const EDGE = `http://127.0.0.1:${PORT}`;
@@ -104,7 +104,7 @@ async function bundleDir(tmp: string): Promise<string> {
       .filter((d) => existsSync(join(d, "manifest.json")));
     if (dirs.length > 0) return dirs.sort((a, b) => statSync(b).mtimeMs - statSync(a).mtimeMs)[0];
   }
-  const { buildFixtureBundles } = await import("../../test/workerd/build-fixture-bundle");
+  const { buildFixtureBundles } = await import("../workerd/build-fixture-bundle");
   await buildFixtureBundles(join(tmp, "bundles"));
   return join(tmp, "bundles", "fx-edge16");
 }
