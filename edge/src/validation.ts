@@ -11,7 +11,7 @@ interface IssueLike {
   keys?: readonly string[];
 }
 
-export function fieldOf(issue: IssueLike): string {
+function fieldOf(issue: IssueLike): string {
   const path = issue.path.map(String);
   if (issue.code === "unrecognized_keys" && issue.keys !== undefined && issue.keys.length > 0) {
     path.push(issue.keys[0]);

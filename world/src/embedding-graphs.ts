@@ -30,7 +30,7 @@ export const CLIP_MEAN = [0.48145466, 0.4578275, 0.40821073];
 export const CLIP_STD = [0.26862954, 0.26130258, 0.27577711];
 
 /** A fixed random orthogonal matrix [n, n] (Gram-Schmidt on seeded normals), row-major. */
-export function orthogonal(n: number, seed: number): Float32Array {
+function orthogonal(n: number, seed: number): Float32Array {
   const a = Array.from({ length: n }, (_, i) => Array.from(mulberry32Random(seed + i).normals(n)));
   for (let i = 0; i < n; i++) {
     for (let j = 0; j < i; j++) {

@@ -18,7 +18,7 @@ export const MODEL_DIRS = {
   dreamsim: "mini-world-dreamsim",
 } as const;
 
-export type FileSet = Map<string, Uint8Array>;
+type FileSet = Map<string, Uint8Array>;
 
 const enc = new TextEncoder();
 

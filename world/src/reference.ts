@@ -26,16 +26,12 @@ import {
   type WorldTables,
 } from "./world-spec";
 
-export const SEQ_LEN = 77;
+const SEQ_LEN = 77;
 
 const sigmoid = (v: number) => 1 / (1 + Math.exp(-v));
 const clip = (v: number, lo: number, hi: number) => Math.min(Math.max(v, lo), hi);
 /** Token-level text features [B, 77, C_TOKEN]: lexicon features (colours routed) + hash code. */
-export function tokenFeaturesRef(
-  ids: Int32Array,
-  lex: LexiconTable,
-  tables: WorldTables,
-): Float32Array {
+function tokenFeaturesRef(ids: Int32Array, lex: LexiconTable, tables: WorldTables): Float32Array {
   const out = new Float32Array(ids.length * C_TOKEN);
   for (let n = 0; n < ids.length; n++) {
     const id = ids[n];
@@ -76,12 +72,7 @@ export function textEncoderRef(
 }
 
 /** Mixture means [K, 4, h, w] (channel 3, grain, is zero-mean). */
-export function renderMeans(
-  wp: WorldParams,
-  tables: WorldTables,
-  h: number,
-  w: number,
-): Float64Array {
+function renderMeans(wp: WorldParams, tables: WorldTables, h: number, w: number): Float64Array {
   const out = new Float64Array(K * LATENT_CHANNELS * h * w);
   const hw = h * w;
   const mask = new Float64Array(J * hw);
@@ -122,7 +113,7 @@ export function renderMeans(
 }
 
 /** Orthonormal DCT-II matrix [n, n]: D[k][i] = s_k cos(pi (i + 0.5) k / n). */
-export function dctMatrix(n: number): Float64Array {
+function dctMatrix(n: number): Float64Array {
   const d = new Float64Array(n * n);
   for (let k = 0; k < n; k++) {
     const s = Math.sqrt(1 / n) * (1 + (Math.SQRT2 - 1) * Math.min(k, 1));
@@ -132,7 +123,7 @@ export function dctMatrix(n: number): Float64Array {
 }
 
 /** Y = Dh X Dw^T (forward) or Dh^T X Dw (inverse) for one [h, w] plane. */
-export function dct2(
+function dct2(
   x: ArrayLike<number>,
   dh: Float64Array,
   dw: Float64Array,
@@ -159,7 +150,7 @@ export function dct2(
 }
 
 /** Spectrum lambda [4, h, w] of one prompt (DCT-diagonal covariance per channel). */
-export function spectrum(wp: WorldParams, h: number, w: number): Float64Array {
+function spectrum(wp: WorldParams, h: number, w: number): Float64Array {
   const out = new Float64Array(LATENT_CHANNELS * h * w);
   for (let c = 0; c < LATENT_CHANNELS; c++) {
     for (let ky = 0; ky < h; ky++) {

@@ -25,7 +25,7 @@ export const LATENT_CHANNELS = 4;
 export const VAE_SCALING_FACTOR = 0.18215;
 /** Frequencies are measured on a 16x16 latent grid whatever the size, so spectra scale with it. */
 export const REFERENCE_GRID = 16;
-export const WORLD_SEED = 20241206;
+const WORLD_SEED = 20241206;
 /** How every world graph is serialised (opset 13 covers all the operators it uses). */
 export const WORLD_ONNX = { producer: "budgetfusion-mini-world", opset: 13 } as const;
 

@@ -16,7 +16,7 @@ import { predictCurves } from "../predictor/predict-curves";
 import { ortWeb } from "../runtime/ort-web";
 import { validationErrorFrom } from "../validation";
 
-export const PROBE_PROMPT = "a photograph of an astronaut riding a horse";
+const PROBE_PROMPT = "a photograph of an astronaut riding a horse";
 
 export class InvalidBundleError extends BudgetFusionError {
   constructor(message: string, options: ErrorOptions = {}) {
@@ -25,7 +25,7 @@ export class InvalidBundleError extends BudgetFusionError {
   }
 }
 
-export async function sha256Hex(bytes: Uint8Array): Promise<string> {
+async function sha256Hex(bytes: Uint8Array): Promise<string> {
   const digest = await crypto.subtle.digest("SHA-256", bytes);
   return [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, "0")).join("");
 }

@@ -55,8 +55,11 @@ export class Dispatcher extends DurableObject<EdgeBindings> {
     this.config = edgeConfig(env);
   }
 
-  /** A new job row is in D1 (or a worker came back): dispatch what is due if a worker is free. */
-  async submit(_jobId: string): Promise<void> {
+  /**
+   * A new job row is in D1 (or a worker came back): dispatch whatever is due if a worker is free.
+   * It reads the queue from D1, so it needs no job id.
+   */
+  async wake(): Promise<void> {
     await this.pump();
   }
 

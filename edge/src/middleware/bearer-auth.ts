@@ -13,7 +13,7 @@ async function digest(text: string): Promise<Uint8Array> {
 }
 
 /** Constant-time equality of two strings (compares fixed-length digests, no early exit). */
-export async function tokensEqual(given: string, expected: string): Promise<boolean> {
+async function tokensEqual(given: string, expected: string): Promise<boolean> {
   const [a, b] = await Promise.all([digest(given), digest(expected)]);
   let diff = 0;
   for (let i = 0; i < a.length; i++) diff |= a[i] ^ b[i];

@@ -26,7 +26,7 @@ async function sha256Hex(text: string): Promise<string> {
 const isolateCache = new Map<string, Float32Array>();
 const ISOLATE_CACHE_ENTRIES = 1024;
 
-export async function embedViaWorker(
+async function embedViaWorker(
   db: EdgeDb,
   modelId: string,
   width: number,

@@ -45,7 +45,7 @@ export function registerWorkerRoutes(app: EdgeApp) {
   app.use("/v1/workers/*", bearerAuth("WORKER_TOKEN"));
   // New or refreshed capacity may unblock queued jobs: let the dispatcher look.
   const kick = (env: EdgeBindings) =>
-    env.DISPATCHER.get(env.DISPATCHER.idFromName(DISPATCHER_NAME)).submit("");
+    env.DISPATCHER.get(env.DISPATCHER.idFromName(DISPATCHER_NAME)).wake();
   app.openapi(register, async (c) => {
     await upsertWorker(c.var.db, c.req.valid("json"), Date.now());
     c.executionCtx.waitUntil(kick(c.env));

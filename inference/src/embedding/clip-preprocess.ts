@@ -14,7 +14,7 @@ const sizeSchema = z.union([
 ]);
 
 /** The keys of preprocessor_config.json this module honours, with transformers' defaults. */
-export const preprocessorConfigSchema = z.object({
+const preprocessorConfigSchema = z.object({
   do_resize: z.boolean().default(true),
   size: sizeSchema.default({ shortest_edge: 224 }),
   resample: z.number().int().default(3),

@@ -18,7 +18,7 @@ import {
   preprocessImage,
 } from "./clip-preprocess";
 
-export const IMAGE_MODEL_FILES = ["onnx/vision_model.onnx", "onnx/model.onnx", "model.onnx"];
+const IMAGE_MODEL_FILES = ["onnx/vision_model.onnx", "onnx/model.onnx", "model.onnx"];
 
 /** `image_embeds` when the model has it, else its first output. */
 function outputName(session: PortSession): string {

@@ -11,7 +11,7 @@ import { dirname, join } from "node:path";
 import { ModelLoadError, ValidationError } from "@budgetfusion/shared/errors";
 import { z } from "zod";
 
-export const HF_ENDPOINT = "https://huggingface.co";
+const HF_ENDPOINT = "https://huggingface.co";
 
 /** Folders (and top-level files) of the diffusers ONNX layout the worker uses. */
 const NEEDED_PREFIXES = [

@@ -13,7 +13,7 @@ import { throwIfAborted } from "./cancel";
 const f32 = Math.fround;
 
 /** sample [B or 2B, C, h, w] at a timestep -> predicted noise of the same shape. */
-export type NoisePredictor = (sample: Float32Array, timestep: number) => Promise<Float32Array>;
+type NoisePredictor = (sample: Float32Array, timestep: number) => Promise<Float32Array>;
 
 export interface DenoiseOptions {
   /** A scheduler whose setTimesteps() has been called. */

@@ -49,7 +49,7 @@ export interface GenerateOptions {
   onStep?: (index: number, ms: number) => void;
 }
 
-export interface PipelineTimings {
+interface PipelineTimings {
   /** ONNX Runtime time per component and in total, ms. */
   textMs: number;
   unetMs: number;
@@ -207,7 +207,7 @@ export class SdPipeline {
 }
 
 /** [B,3,H,W] in about [-1,1] -> [B,H,W,3] clamp(x/2 + 0.5, 0, 1) (diffusers postprocess). */
-export function toHwcImage(
+function toHwcImage(
   chw: Float32Array,
   dims: readonly number[],
 ): { data: Float32Array; dims: number[] } {

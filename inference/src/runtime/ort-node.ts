@@ -27,7 +27,7 @@ export function availableExecutionProviders(): { name: string; bundled: boolean 
  * Checks requested providers against what the installed onnxruntime-node ships, so a missing
  * CUDA install is a clear ConfigError at startup rather than an opaque native error later.
  */
-export function checkExecutionProviders(requested: readonly string[]): void {
+function checkExecutionProviders(requested: readonly string[]): void {
   const known = new Map(availableExecutionProviders().map((b) => [b.name, b.bundled]));
   for (const ep of requested) {
     if (!known.has(ep)) {

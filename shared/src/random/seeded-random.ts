@@ -36,7 +36,7 @@ const TWO_POW_53 = 9007199254740992;
 const MAX_SEED = 0xffff_ffff;
 
 /** Checks that `seed` is an integer in [0, 2^32 - 1]; ValidationError naming field `seed`. */
-export function assertSeed(seed: number): void {
+function assertSeed(seed: number): void {
   if (!Number.isInteger(seed) || seed < 0 || seed > MAX_SEED) {
     throw new ValidationError(`seed must be an integer in [0, ${MAX_SEED}], got ${seed}`, {
       field: "seed",

@@ -24,7 +24,7 @@ import { defaultStepEncoding } from "@budgetfusion/shared/predictor/step-encodin
 import { sha256Hex } from "../dataset/image-files";
 import { ONNX_INPUT, ONNX_OPSET, ONNX_OUTPUT } from "../export/onnx-export";
 
-export const EDGE_TEXT_MODEL_MAX_BYTES = 20 * 1024 * 1024;
+const EDGE_TEXT_MODEL_MAX_BYTES = 20 * 1024 * 1024;
 
 export interface BundleInput {
   bundlesDir: string;

@@ -21,7 +21,7 @@ export interface MetricValues {
 }
 
 /** Float [0,1] RGB -> 8-bit, as the PNG held it (exact for decoded 8-bit PNGs). */
-export function toRgb8(image: RgbImage): Rgb8Image {
+function toRgb8(image: RgbImage): Rgb8Image {
   const data = new Uint8Array(image.data.length);
   for (let i = 0; i < data.length; i++) {
     const v = Math.round(image.data[i] * 255);
@@ -31,7 +31,7 @@ export function toRgb8(image: RgbImage): Rgb8Image {
 }
 
 /** cos(a_i, b) for the i-th row of `rows` ([n, width]) against `ref` ([width]). */
-export function cosineToReference(rows: Float32Array, ref: Float32Array, width: number): number[] {
+function cosineToReference(rows: Float32Array, ref: Float32Array, width: number): number[] {
   if (rows.length % width !== 0 || ref.length !== width) {
     throw new ShapeError(
       `embedding sizes ${rows.length} / ${ref.length} do not fit width ${width}`,

@@ -16,7 +16,7 @@
 import { deriveSeed, splitMix32Random } from "@budgetfusion/shared/random/seeded-random";
 import { headCount, headPrefix, type ModelConfig } from "./config";
 
-export interface ParamTensor {
+interface ParamTensor {
   data: Float32Array;
   shape: readonly number[];
 }

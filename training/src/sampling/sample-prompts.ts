@@ -32,7 +32,7 @@ export interface SampleOptions {
   onProgress?: (stage: "embed", done: number, total: number) => void;
 }
 
-export interface SampledPrompt {
+interface SampledPrompt {
   /** Stable integer id: the index in kept order. */
   id: number;
   text: string;

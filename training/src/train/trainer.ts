@@ -17,7 +17,7 @@ import { hasCheckpoint, readCheckpoint, writeCheckpoint } from "./checkpoint";
 import { createGradEngine, type GradEngine } from "./grad-engine";
 import { parseTrainConfig, type TrainConfig, type TrainConfigInput } from "./train-config";
 
-export interface EpochRecord {
+interface EpochRecord {
   epoch: number;
   trainLoss: number;
   /** Validation MSE (the training MSE when there is no validation split). */
