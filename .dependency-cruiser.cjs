@@ -6,6 +6,40 @@
  */
 const PACKAGES = "test/helpers|shared|inference|world|edge|gpu-worker|training|scripts|test";
 
+/** [rule, importing modules, forbidden targets, why]: the layering the packages are built on. */
+const LAYERS = [
+  [
+    "shared-is-the-base",
+    "^(shared)/",
+    "^(inference|world|edge|gpu-worker|training|scripts|test)/",
+    "shared/ is pure TypeScript every side uses: it imports no other workspace package.",
+  ],
+  [
+    "inference-is-a-library",
+    "^(inference)/",
+    "^(world|edge|gpu-worker|training|scripts)/",
+    "The inference package serves the GPU worker, training and the world; it imports none of them.",
+  ],
+  [
+    "world-does-not-know-training",
+    "^(world)/",
+    "^(edge|gpu-worker|training|scripts)/",
+    "Training uses the mini world, never the other way round; serving code neither.",
+  ],
+  [
+    "edge-runs-in-workerd",
+    "^(edge)/src/",
+    "^(inference|world|gpu-worker|training|scripts|test)/",
+    "The edge depends on shared only: Node packages (onnxruntime-node, fs) cannot run in workerd.",
+  ],
+  [
+    "apps-do-not-import-each-other",
+    "^(gpu-worker|training)/src/",
+    "^(gpu-worker|training)/src/",
+    "The GPU worker and training share code through inference and shared only.",
+  ],
+];
+
 /** @type {import('dependency-cruiser').IConfiguration} */
 module.exports = {
   forbidden: [
@@ -42,43 +76,13 @@ module.exports = {
       from: { path: "^test/(?!helpers/)" },
       to: { dependencyTypes: ["local"], dependencyTypesNot: ["aliased"], path: "^test/helpers/" },
     },
-    {
-      name: "shared-is-the-base",
+    ...LAYERS.map(([name, from, to, comment]) => ({
+      name,
       severity: "error",
-      comment: "shared/ is pure TypeScript every side uses: it imports no other workspace package.",
-      from: { path: "^shared/" },
-      to: { path: "^(inference|world|edge|gpu-worker|training|scripts|test)/" },
-    },
-    {
-      name: "inference-is-a-library",
-      severity: "error",
-      comment:
-        "The inference package serves the GPU worker, training and the world; it imports none of them.",
-      from: { path: "^inference/" },
-      to: { path: "^(world|edge|gpu-worker|training|scripts)/" },
-    },
-    {
-      name: "world-does-not-know-training",
-      severity: "error",
-      comment: "Training uses the mini world, never the other way round; serving code neither.",
-      from: { path: "^world/" },
-      to: { path: "^(edge|gpu-worker|training|scripts)/" },
-    },
-    {
-      name: "edge-runs-in-workerd",
-      severity: "error",
-      comment:
-        "The edge depends on shared only: Node packages (onnxruntime-node, fs) cannot run in workerd.",
-      from: { path: "^edge/src/" },
-      to: { path: "^(inference|world|gpu-worker|training|scripts|test)/" },
-    },
-    {
-      name: "apps-do-not-import-each-other",
-      severity: "error",
-      comment: "The GPU worker and training share code through inference and shared only.",
-      from: { path: "^(gpu-worker|training)/src/" },
-      to: { path: "^(gpu-worker|training)/src/", pathNot: "^$1/" },
-    },
+      comment,
+      from: { path: from },
+      to: { path: to, pathNot: "^$1/" },
+    })),
   ],
   options: {
     doNotFollow: { path: "node_modules" },

@@ -7,15 +7,6 @@ import { HttpGenerator } from "@budgetfusion/training/dataset/http-generator";
 import { describe, expect, it } from "vitest";
 import { fakeDeps } from "./worker-fakes";
 
-const request = {
-  prompt: "a red ball",
-  steps: 5,
-  seed: 7,
-  guidanceScale: 7.5,
-  width: 64,
-  height: 64,
-};
-
 describe("HttpGenerator against the GPU worker's real HTTP app (fake pipeline behind it)", () => {
   it("passes the worker's request validation and receives a PNG", async () => {
     const deps = fakeDeps();
@@ -24,8 +15,13 @@ describe("HttpGenerator against the GPU worker's real HTTP app (fake pipeline be
       app.request(new Request(input, init))) as typeof fetch;
     const gen = new HttpGenerator({ urls: ["http://worker"], fetchImpl, maxAttempts: 1 });
     const res = await gen.generate({
-      ...request,
+      prompt: "a red ball",
       negativePrompt: "blurry",
+      steps: 5,
+      seed: 7,
+      guidanceScale: 7.5,
+      width: 64,
+      height: 64,
       scheduler: { timestep_spacing: "trailing" },
     });
     expect([...res.png.subarray(0, 4)]).toEqual([137, 80, 78, 71]);
