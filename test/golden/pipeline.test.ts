@@ -1,7 +1,7 @@
 /**
  * End-to-end parity of the GPU worker's Stable Diffusion pipeline with diffusers (SPEC §2):
  * every case of fixtures/refs-public/pipeline.json through the real tokenizer, ONNX sessions,
- * Euler loop and VAE, from the fixture's recorded N(0,1) draw. Tolerances from fixtures/README.md:
+ * Euler loop and VAE, from the fixture's recorded N(0,1) draw. Tolerances from docs/fixtures.md:
  * prompt embeddings <= 1e-5, final latents and image <= 1e-4 max abs. Plus the CLI contract.
  */
 import { spawnSync } from "node:child_process";

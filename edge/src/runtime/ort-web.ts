@@ -1,5 +1,5 @@
 /**
- * OrtPort backed by onnxruntime-web inside workerd (STYLE "one module touches ORT"; recipe in
+ * OrtPort backed by onnxruntime-web inside workerd (STYLE §2: one module touches ORT; recipe in
  * docs/notes/onnx-in-workerd.md). This is the only edge module that imports onnxruntime-web.
  *
  * workerd forbids compiling WebAssembly from bytes at run time, so the ORT wasm is imported as a
