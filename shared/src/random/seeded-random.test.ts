@@ -59,9 +59,9 @@ describe("seeded standard normal", () => {
   });
 });
 
-// Values printed by the hand-written generators these streams replaced (training/src/model/rng.ts
-// and the mini world's world-spec.ts before the move): the committed models and bundle depend on
-// them bit for bit.
+// Values printed by the hand-written generators these streams replaced in commit 02ba39f (training's
+// model rng module and the mini world's world spec had their own): the committed models and bundle
+// depend on them bit for bit.
 describe("the training and mini-world streams", () => {
   it("splitmix32 gives training's former outputs and shuffles", () => {
     const r = splitMix32Random(1);

@@ -4,7 +4,7 @@
  * Float32Array in and out, float64 arithmetic on float32-rounded schedule values (diffusers keeps
  * its schedule in float32 tensors).
  *
- * Denoising-loop contract (diffusers' philosophy.md): construct from a config, call
+ * Denoising-loop contract (diffusers' schedulers, STYLE §3): construct from a config, call
  * setTimesteps(n) before every loop, multiply the initial N(0,1) draw by initNoiseSigma, then for
  * i in 0..n-1: out = model(scaleModelInput(x, i), timesteps[i]); x = step(out, i, x).prevSample.
  */
