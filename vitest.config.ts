@@ -22,6 +22,8 @@ export default defineConfig({
             "training/src/**/*.test.ts",
             "test/golden/**/*.test.ts",
             "test/integration/**/*.test.ts",
+            "scripts/**/*.test.ts",
+            "test/e2e/**/*.test.ts",
           ],
           testTimeout: 60_000,
         },

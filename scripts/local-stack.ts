@@ -14,6 +14,8 @@ import {
   bundleManifestSchema,
   manifestFiles,
 } from "@budgetfusion/shared/predictor/bundle-manifest";
+import { bundleViewSchema } from "@budgetfusion/shared/schemas/edge-api";
+import { z } from "zod";
 
 export const REPO = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 const BIN = join(REPO, "node_modules/.bin");
@@ -207,6 +209,7 @@ export async function seedBundle(
   edgeUrl: string,
   adminToken: string,
   dir: string,
+  fetchImpl: typeof fetch = fetch,
 ): Promise<string> {
   const { manifest, files } = readBundleDir(dir);
   const version = (JSON.parse(manifest) as { version: string }).version;
@@ -214,16 +217,36 @@ export async function seedBundle(
   form.append("manifest", manifest);
   for (const [name, bytes] of files) form.append(name, new Blob([bytes]), name);
   const auth = { authorization: `Bearer ${adminToken}` };
-  const up = await fetch(`${edgeUrl}/admin/bundles`, { method: "POST", headers: auth, body: form });
+  const up = await fetchImpl(`${edgeUrl}/admin/bundles`, {
+    method: "POST",
+    headers: auth,
+    body: form,
+  });
   if (up.status !== 201 && up.status !== 409)
     throw new Error(`bundle upload failed: ${up.status} ${await up.text()}`);
-  const act = await fetch(`${edgeUrl}/admin/bundles/${version}/activate`, {
+  const act = await fetchImpl(`${edgeUrl}/admin/bundles/${version}/activate`, {
     method: "POST",
     headers: auth,
   });
   if (!act.ok)
     throw new Error(`activation of ${version} failed: ${act.status} ${await act.text()}`);
   return version;
+}
+
+const bundleListSchema = z.object({ bundles: z.array(bundleViewSchema) });
+
+/** The version the edge serves now (GET /admin/bundles), undefined when none is active. */
+export async function activeBundleVersion(
+  edgeUrl: string,
+  adminToken: string,
+  fetchImpl: typeof fetch = fetch,
+): Promise<string | undefined> {
+  const res = await fetchImpl(`${edgeUrl}/admin/bundles`, {
+    headers: { authorization: `Bearer ${adminToken}` },
+  });
+  if (!res.ok) throw new Error(`listing bundles failed: ${res.status} ${await res.text()}`);
+  const { bundles } = bundleListSchema.parse(await res.json());
+  return bundles.find((b) => b.active)?.version;
 }
 
 export interface WorkerOptions {

@@ -1,44 +1,30 @@
 /**
  * `npm start`: the main job. Serves the edge at http://127.0.0.1:8787 (EDGE_PORT overrides) via
  * `wrangler dev` with local D1/R2/Durable Object state in .wrangler/state, applies the D1
- * migrations, seeds and activates the default predictor bundle through the admin API, and runs
- * a local GPU worker (gpu-worker/src/main.ts) that registers with the edge. Secrets for local
- * development are generated once into .dev.vars (gitignored). Ctrl-C stops everything.
+ * migrations, makes sure a predictor bundle is active (bundle-choice.ts: the default is seeded
+ * only while none is active, so a restart keeps the operator's choice), and runs a local GPU
+ * worker (gpu-worker/src/main.ts) that registers with the edge. Secrets for local development
+ * are generated once into .dev.vars (gitignored). Ctrl-C stops everything.
  *
  * Settings (environment or flags):
  *   EDGE_PORT (8787), WORKER_PORT (8788)
- *   BF_BUNDLE_DIR / --bundle DIR   predictor bundle directory (manifest.json + files); default:
- *                                  the newest artifacts/bundles/<version>/ with a manifest.json
+ *   BF_BUNDLE_DIR / --bundle DIR   predictor bundle directory (manifest.json + files), uploaded
+ *                                  and activated on every start; default: the version named in
+ *                                  artifacts/bundles/DEFAULT, activated only if none is active
+ *   BF_STATE_DIR / --state DIR     the edge's local D1/R2/Durable Object state (.wrangler/state)
  *   WORKER_MODEL_DIR / --model DIR diffusers-ONNX model for the worker; default
  *                                  artifacts/models/mini-world (built by `npm run world:build`)
  *   WORKER_CLIP_DIR / --clip DIR   CLIP for the worker's /v1/embed; default
  *                                  artifacts/models/mini-world-clip when present
  *   --no-worker                    serve the edge only
  */
-import { existsSync, readdirSync, statSync } from "node:fs";
+import { existsSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { DEFAULT_MODELS_ROOT, ensureWorldModels } from "@budgetfusion/world/build";
 import { MODEL_DIRS } from "@budgetfusion/world/model-files";
-import {
-  type Child,
-  devSecrets,
-  REPO,
-  seedBundle,
-  startEdge,
-  startWorker,
-  stop,
-} from "./local-stack";
-
-function newestBundle(): string | undefined {
-  const root = join(REPO, "artifacts/bundles");
-  if (!existsSync(root)) return undefined;
-  const dirs = readdirSync(root)
-    .map((d) => join(root, d))
-    .filter((d) => existsSync(join(d, "manifest.json")))
-    .sort((a, b) => statSync(b).mtimeMs - statSync(a).mtimeMs);
-  return dirs[0];
-}
+import { chooseBundle, serveBundle } from "./bundle-choice";
+import { type Child, devSecrets, REPO, startEdge, startWorker, stop } from "./local-stack";
 
 async function main() {
   const { values } = parseArgs({
@@ -46,12 +32,15 @@ async function main() {
       bundle: { type: "string" },
       model: { type: "string" },
       clip: { type: "string" },
+      state: { type: "string" },
       "no-worker": { type: "boolean", default: false },
     },
   });
   const edgePort = Number(process.env.EDGE_PORT ?? 8787);
   const workerPort = Number(process.env.WORKER_PORT ?? 8788);
-  const bundleDir = values.bundle ?? process.env.BF_BUNDLE_DIR ?? newestBundle();
+  const stateDir = resolve(
+    values.state ?? process.env.BF_STATE_DIR ?? join(REPO, ".wrangler/state"),
+  );
   const defaultWorld = join(DEFAULT_MODELS_ROOT, MODEL_DIRS.diffusion);
   const modelDir = resolve(values.model ?? process.env.WORKER_MODEL_DIR ?? defaultWorld);
   // The mini world's graphs are many tiny operators: one ORT thread is 1.5-4x faster per call.
@@ -78,18 +67,21 @@ async function main() {
   process.on("SIGTERM", () => void shutdown(0));
 
   try {
-    console.error(`[start] edge: wrangler dev on ${edgeUrl} (state in .wrangler/state)`);
-    children.push(
-      await startEdge({ port: edgePort, persistTo: join(REPO, ".wrangler/state"), echo: true }),
-    );
-    if (bundleDir === undefined) {
+    const bundle = chooseBundle({ flag: values.bundle, env: process.env.BF_BUNDLE_DIR });
+    console.error(`[start] edge: wrangler dev on ${edgeUrl} (state in ${stateDir})`);
+    children.push(await startEdge({ port: edgePort, persistTo: stateDir, echo: true }));
+    if (bundle === undefined) {
       console.error(
-        "[start] no predictor bundle: build one (npm run pipeline:smoke writes artifacts/bundles/<version>/)\n" +
-          "        or point BF_BUNDLE_DIR / --bundle at a bundle directory. /v1/budget answers 503 until then.",
+        "[start] no predictor bundle: artifacts/bundles/DEFAULT is missing; point BF_BUNDLE_DIR /\n" +
+          "        --bundle at a bundle directory. /v1/budget answers 503 until one is active.",
       );
     } else {
-      const version = await seedBundle(edgeUrl, secrets.ADMIN_TOKEN, resolve(bundleDir));
-      console.error(`[start] predictor bundle ${version} active (from ${bundleDir})`);
+      const served = await serveBundle(edgeUrl, secrets.ADMIN_TOKEN, bundle);
+      console.error(
+        served.kept
+          ? `[start] predictor bundle ${served.version} active (kept from the existing state; --bundle DIR replaces it)`
+          : `[start] predictor bundle ${served.version} active (from ${bundle.dir}, ${bundle.source})`,
+      );
     }
     if (!values["no-worker"]) {
       if (!existsSync(join(modelDir, "model_index.json"))) {

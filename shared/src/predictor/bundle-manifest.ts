@@ -38,9 +38,14 @@ const stepEncodingSchema = z.object({
 });
 export type StepEncoding = z.infer<typeof stepEncodingSchema>;
 
+/** A bundle version: also its folder name and its key in R2, so a safe path segment. */
+export const bundleVersionSchema = z
+  .string()
+  .regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, "1-64 of [A-Za-z0-9._-]");
+
 export const bundleManifestSchema = z.object({
   format: z.literal(BUNDLE_FORMAT),
-  version: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, "1-64 of [A-Za-z0-9._-]"),
+  version: bundleVersionSchema,
   created_at: z.string().datetime(),
   metrics: z.array(z.enum(METRIC_NAMES)).length(3),
   step_grid: z.array(z.number().int().min(1)).min(2),

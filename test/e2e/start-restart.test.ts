@@ -1,0 +1,94 @@
+/**
+ * `npm start` (scripts/start.ts, edge only) twice on one local state: the first start activates
+ * the bundle artifacts/bundles/DEFAULT names; the operator then activates another one through
+ * the admin API; the restart keeps the operator's choice instead of re-activating the default.
+ */
+import { type ChildProcess, spawn } from "node:child_process";
+import { readFileSync } from "node:fs";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { BUNDLES_ROOT } from "@budgetfusion/scripts/bundle-choice";
+import { activeBundleVersion, devSecrets, seedBundle } from "@budgetfusion/scripts/local-stack";
+import { DEFAULT_BUNDLE_FILE } from "@budgetfusion/shared/predictor/default-bundle";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { buildFixtureBundles } from "../workerd/build-fixture-bundle";
+
+const ROOT = resolve(import.meta.dirname, "../..");
+const PORT = 19100 + Math.floor(Math.random() * 800);
+const EDGE = `http://127.0.0.1:${PORT}`;
+const DEFAULT_VERSION = readFileSync(join(BUNDLES_ROOT, DEFAULT_BUNDLE_FILE), "utf8").trim();
+
+let dir: string;
+let running: ChildProcess | undefined;
+
+/** Runs `npm start --no-worker` on `dir`'s state until it prints ready; returns its log. */
+async function start(): Promise<string> {
+  const proc = spawn(
+    process.execPath,
+    ["--import", "tsx", "scripts/start.ts", "--no-worker", "--state", join(dir, "state")],
+    {
+      cwd: ROOT,
+      env: { ...process.env, EDGE_PORT: String(PORT) },
+      stdio: ["ignore", "ignore", "pipe"],
+    },
+  );
+  running = proc;
+  let log = "";
+  await new Promise<void>((done, fail) => {
+    proc.stderr?.on("data", (chunk: Buffer) => {
+      log += chunk.toString();
+      if (log.includes("[start] ready")) done();
+    });
+    proc.once("exit", (code) => fail(new Error(`npm start exited with ${code}:\n${log}`)));
+  });
+  return log;
+}
+
+/** SIGTERM, as Ctrl-C would: start.ts stops wrangler and exits. */
+async function stopStart(): Promise<void> {
+  const proc = running;
+  running = undefined;
+  if (proc === undefined || proc.exitCode !== null) return;
+  const exited = new Promise((r) => proc.once("exit", r));
+  proc.kill("SIGTERM");
+  await exited;
+}
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), "bf-start-restart-"));
+});
+
+afterAll(async () => {
+  await stopStart();
+  await rm(dir, { recursive: true, force: true });
+}, 60_000);
+
+describe("npm start on existing state", () => {
+  it("activates the DEFAULT bundle once, then keeps the operator's choice across a restart", async () => {
+    const { ADMIN_TOKEN } = devSecrets();
+    const first = await start();
+    expect(first).toContain(`predictor bundle ${DEFAULT_VERSION} active (from`);
+    expect(await activeBundleVersion(EDGE, ADMIN_TOKEN)).toBe(DEFAULT_VERSION);
+
+    // The operator deploys and activates another bundle.
+    await buildFixtureBundles(join(dir, "bundles"));
+    expect(await seedBundle(EDGE, ADMIN_TOKEN, join(dir, "bundles", "fx-edge16"))).toBe(
+      "fx-edge16",
+    );
+    await stopStart();
+
+    const second = await start();
+    expect(second).toContain("predictor bundle fx-edge16 active (kept from the existing state");
+    expect(await activeBundleVersion(EDGE, ADMIN_TOKEN)).toBe("fx-edge16");
+    const budget = await fetch(`${EDGE}/v1/budget`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ prompt: "a white and empty wall", include_curves: false }),
+    });
+    expect(budget.status).toBe(200);
+    expect(((await budget.json()) as { predictor_version: string }).predictor_version).toBe(
+      "fx-edge16",
+    );
+  }, 600_000);
+});
