@@ -7,16 +7,17 @@
  *     (the edge tokenizes, embeds and predicts each one), plus /healthz for the HTTP floor;
  *   - Worker bundle size (wrangler deploy --dry-run --outdir, each file gzipped);
  *   - workerd RSS before the first budget request and every 250 warm requests.
- * Bundle: BF_BUNDLE_DIR, else the newest artifacts/bundles/<v>/, else the fx-edge16 test fixture
+ * Bundle: BF_BUNDLE_DIR, else the one artifacts/bundles/DEFAULT names, else the fx-edge16 fixture
  * (tiny-clip + exported predictors; dev tooling may read ../shared/fixtures).
  * Goal (issue 3): warm p50 <= 5 ms, p99 <= 20 ms. Results: stdout and reports/edge-bench.json.
  */
 import { execFileSync } from "node:child_process";
-import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
 import { loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { gzipSync } from "node:zlib";
+import { chooseBundle } from "@budgetfusion/scripts/bundle-choice";
 import {
   type Child,
   devSecrets,
@@ -96,14 +97,8 @@ function bundleSize(outdir: string) {
 }
 
 async function bundleDir(tmp: string): Promise<string> {
-  if (process.env.BF_BUNDLE_DIR) return process.env.BF_BUNDLE_DIR;
-  const root = join(REPO, "artifacts/bundles");
-  if (existsSync(root)) {
-    const dirs = readdirSync(root)
-      .map((d) => join(root, d))
-      .filter((d) => existsSync(join(d, "manifest.json")));
-    if (dirs.length > 0) return dirs.sort((a, b) => statSync(b).mtimeMs - statSync(a).mtimeMs)[0];
-  }
+  const chosen = chooseBundle({ env: process.env.BF_BUNDLE_DIR });
+  if (chosen) return chosen.dir;
   const { buildFixtureBundles } = await import("../workerd/build-fixture-bundle");
   await buildFixtureBundles(join(tmp, "bundles"));
   return join(tmp, "bundles", "fx-edge16");

@@ -50,6 +50,8 @@ export const bundleManifestSchema = z.object({
   metrics: z.array(z.enum(METRIC_NAMES)).length(3),
   step_grid: z.array(z.number().int().min(1)).min(2),
   dense_steps: z.number().int().min(2),
+  /** t_N, the dense reference step count the metrics were measured against (129), not the
+   * paper's 65-step REFERENCE condition. */
   reference_steps: z.number().int().min(1),
   diffusion_model: z.object({
     id: z.string().min(1),

@@ -72,6 +72,7 @@ export type BudgetRequest = z.infer<typeof budgetRequestSchema>;
 export const budgetResponseSchema = z.object({
   steps: z.number().int(),
   per_metric: perMetricStepsSchema,
+  /** The paper's REFERENCE condition (65 steps), which savings are counted against. */
   reference_steps: z.number().int(),
   /** 1 - steps / reference_steps (negative when the budget exceeds the reference). */
   savings_vs_reference: z.number(),

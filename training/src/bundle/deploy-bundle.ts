@@ -5,14 +5,8 @@
  * then POST /admin/bundles/<version>/activate. Checksums are verified locally first so a
  * corrupt bundle never leaves the machine.
  */
-import { readFile } from "node:fs/promises";
-import { join } from "node:path";
-import { ModelLoadError, UpstreamError, ValidationError } from "@budgetfusion/shared/errors";
-import {
-  bundleManifestSchema,
-  manifestFiles,
-} from "@budgetfusion/shared/predictor/bundle-manifest";
-import { sha256Hex } from "../dataset/image-files";
+import { UpstreamError } from "@budgetfusion/shared/errors";
+import { readVerifiedBundle } from "./bundle-files";
 
 export interface DeployOptions {
   edge: string;
@@ -44,28 +38,11 @@ async function expectOk(res: Response, what: string): Promise<unknown> {
 
 export async function deployBundle(o: DeployOptions): Promise<DeployResult> {
   const fetchImpl = o.fetchImpl ?? fetch;
-  const manifestText = await readFile(join(o.bundleDir, "manifest.json"), "utf8").catch((cause) => {
-    throw new ModelLoadError(`no manifest.json in ${o.bundleDir}`, { field: "--bundle", cause });
-  });
-  const parsed = bundleManifestSchema.safeParse(JSON.parse(manifestText));
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    throw new ValidationError(`manifest.json: ${issue.path.join(".")}: ${issue.message}`, {
-      field: issue.path.join("."),
-    });
-  }
-  const manifest = parsed.data;
+  const { manifestText, manifest, files } = await readVerifiedBundle(o.bundleDir);
   const form = new FormData();
   form.append("manifest", new Blob([manifestText], { type: "application/json" }), "manifest.json");
-  for (const ref of manifestFiles(manifest)) {
-    const bytes = new Uint8Array(await readFile(join(o.bundleDir, ref.file)));
-    if (sha256Hex(bytes) !== ref.sha256) {
-      throw new ValidationError(`${ref.file} does not match its sha256 in the manifest`, {
-        field: ref.file,
-      });
-    }
+  for (const { ref, bytes } of files)
     form.append(ref.file, new Blob([bytes], { type: "application/octet-stream" }), ref.file);
-  }
   const auth = { authorization: `Bearer ${o.token}` };
   const upload = await expectOk(
     await fetchImpl(new URL("/admin/bundles", o.edge), {

@@ -1,6 +1,7 @@
 /**
  * `npm run train` end to end on a tiny dataset (two epochs, two threads): it writes the ONNX
- * files, checkpoint and summary; bad flags get one line on stderr and exit status 2.
+ * files, checkpoint and summary, reporting progress; bad flags get one line on stderr and exit
+ * status 2.
  */
 import { spawnSync } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
@@ -59,7 +60,10 @@ describe("train CLI", () => {
     );
     expect(r.stderr).not.toMatch(/Error/);
     expect(r.status).toBe(0);
-    expect(r.stdout).toMatch(/epoch 2\/2 .* seq\/s .*loss .*val .*ETA/);
+    // The progress reporter's last line: 2 epochs x 10 sequences, rate, ETA, loss and val loss.
+    expect(r.stderr).toMatch(
+      /train: 20\/20 seq \(100%\) \| [\d.]+ seq\/s \| ETA 0:00:00 \| epoch 2\/2 loss [\d.]+ val [\d.]+\n/,
+    );
     for (const f of [
       "predictor.onnx",
       "predictor-lsnr.onnx",
@@ -83,6 +87,8 @@ describe("train CLI", () => {
     [["--out", "o"], /--data/],
     [["--data", "x.json", "--out", "o", "--hidden", "abc"], /--hidden/],
     [["--data", "x.json", "--out", "o", "--arch", "gru"], /--arch/],
+    [["--data", data, "--out", join(dir, "never"), "--layers", "99"], /^train: --layers: /],
+    [["--data", "missing.json", "--out", "o"], /--data: dataset: cannot read/],
   ])("rejects %j with one line and status 2", (args, msg) => {
     const r = train(...(args as string[]));
     expect(r.status).toBe(2);

@@ -17,10 +17,10 @@ import { ConfigError } from "@budgetfusion/shared/errors";
 import { eq } from "drizzle-orm";
 import type { DatasetDb } from "../db/open-dataset-db";
 import { images, prompts as promptsTable, runMeta } from "../db/schema";
+import { type ProgressSink, silentProgress } from "../progress/progress";
 import type { Generator } from "./generator";
 import { noiseSeed } from "./generator";
 import { type ImageKey, keyString, scanImages, sha256Hex, writeImageAtomic } from "./image-files";
-import { type ProgressSink, silentProgress } from "./progress";
 
 interface DatasetPrompt {
   id: number;

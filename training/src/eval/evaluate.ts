@@ -44,7 +44,11 @@ export interface EvalInput {
   baselines?: Record<string, Record<MetricName, Float32Array>>;
   cost: SdCost;
   plateau: PlateauParams;
-  referenceSteps?: number;
+  /**
+   * The REFERENCE condition's step count: the paper's 65 (PAPER_REFERENCE_STEPS), not the dense
+   * reference t_N = 129 the metrics are measured against.
+   */
+  paperReferenceSteps?: number;
   defaults?: readonly number[];
   /**
    * Seed-averaged metrics of images generated at t*_OURS, t_UNIFORM and REFERENCE per prompt.
@@ -63,6 +67,7 @@ export interface ConditionPlan {
   promptIds: readonly number[];
   ours: readonly number[];
   uniform: number;
+  /** The paper's REFERENCE step count (65). */
   reference: number;
 }
 
@@ -124,7 +129,7 @@ function qualityBlock(
 }
 
 export async function evaluate(input: EvalInput) {
-  const referenceSteps = input.referenceSteps ?? PAPER_REFERENCE_STEPS;
+  const paperReferenceSteps = input.paperReferenceSteps ?? PAPER_REFERENCE_STEPS;
   const ids = input.promptIds;
   const dense = ids.map((id) => {
     const perStep = input.measured.get(id);
@@ -185,10 +190,10 @@ export async function evaluate(input: EvalInput) {
     promptIds: ids,
     ours: tOurs,
     uniform: tUniform,
-    reference: referenceSteps,
+    reference: paperReferenceSteps,
   };
   const stepsOf = (cond: Condition, i: number) =>
-    cond === "ours" ? tOurs[i] : cond === "uniform" ? tUniform : referenceSteps;
+    cond === "ours" ? tOurs[i] : cond === "uniform" ? tUniform : paperReferenceSteps;
   const interpolated = qualityBlock(ids.length, stepsOf, eta, (i, m, cond) =>
     quality(m, dense[i][m][stepsOf(cond, i) - 1]),
   );
@@ -212,7 +217,7 @@ export async function evaluate(input: EvalInput) {
   );
   const tOracleUniform = Math.max(1, Math.round(stat(tOracle).mean));
   const oracleStepsOf = (cond: Condition, i: number) =>
-    cond === "ours" ? tOracle[i] : cond === "uniform" ? tOracleUniform : referenceSteps;
+    cond === "ours" ? tOracle[i] : cond === "uniform" ? tOracleUniform : paperReferenceSteps;
   const oracle = {
     uniform_steps: tOracleUniform,
     ...qualityBlock(ids.length, oracleStepsOf, eta, (i, m, cond) =>
@@ -278,8 +283,9 @@ export async function evaluate(input: EvalInput) {
       })),
     },
     uniform_steps: tUniform,
-    reference_steps: referenceSteps,
-    eta_tflops: { ours: etaOurs, uniform: eta(tUniform), reference: eta(referenceSteps) },
+    /** The REFERENCE condition's step count (the paper's 65), as the report prints it. */
+    reference_steps: paperReferenceSteps,
+    eta_tflops: { ours: etaOurs, uniform: eta(tUniform), reference: eta(paperReferenceSteps) },
     relative_quality: primary.relative_quality,
     table2_quality_per_tflop: primary.table2_quality_per_tflop,
     quality: primary.quality,

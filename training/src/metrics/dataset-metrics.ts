@@ -7,16 +7,17 @@ import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { NotFoundError } from "@budgetfusion/shared/errors";
 import { and, avg, count, eq, sql } from "drizzle-orm";
-import { type ProgressSink, silentProgress } from "../dataset/progress";
 import type { DatasetDb } from "../db/open-dataset-db";
 import { imageMetrics, images, metrics } from "../db/schema";
+import { type ProgressSink, silentProgress } from "../progress/progress";
 import { type MetricModels, metricsAgainstReference } from "./perceptual-metrics";
 
 export interface MetricStageOptions {
   runDir: string;
   db: DatasetDb;
   models: MetricModels;
-  referenceSteps: number;
+  /** t_N, the dense reference step count whose image every other is measured against (129). */
+  denseReferenceSteps: number;
   progress?: ProgressSink;
 }
 
@@ -46,10 +47,10 @@ export async function computeDatasetMetrics(
       .from(images)
       .where(and(eq(images.promptId, g.promptId), eq(images.seed, g.seed)))
       .all();
-    const ref = rows.find((r) => r.steps === options.referenceSteps);
+    const ref = rows.find((r) => r.steps === options.denseReferenceSteps);
     if (!ref) {
       throw new NotFoundError(
-        `prompt ${g.promptId} seed ${g.seed} has no ${options.referenceSteps}-step reference image`,
+        `prompt ${g.promptId} seed ${g.seed} has no ${options.denseReferenceSteps}-step reference image`,
         {
           field: "images",
         },

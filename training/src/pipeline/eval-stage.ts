@@ -1,14 +1,21 @@
 /**
- * Evaluation stage (SPEC §6): predicted curves of every trained variant on the held-out prompts
- * (run through onnxruntime from the exported ONNX files, as serving does), compute cost from the
- * SD model's ONNX graphs, and the generation run that gives both the measured quality at each
- * condition's exact step count and seconds per image, OURS vs REFERENCE, with one generator in
- * one run.
+ * Evaluate stage (SPEC §6; docs/training.md §5). Input: the exported models of the train stage,
+ * the held-out prompts' measured curves, the generator and the metric models. Work: predicted
+ * curves of every trained variant on the held-out prompts (run through onnxruntime from the
+ * exported ONNX files, as serving does), compute cost from the SD model's ONNX graphs (or
+ * --flops), and the generation run that gives both the measured quality at each condition's
+ * exact step count and seconds per image, OURS vs REFERENCE (the paper's 65 steps), with one
+ * generator in one run. Output: `<reports-dir>/<name>/evaluation.{json,md}` and the SVG plots;
+ * summary: the report folder, its files and the relative quality.
  */
 import { readFile } from "node:fs/promises";
-import { join } from "node:path";
-import { DENSE_STEPS } from "@budgetfusion/shared/grid/step-grid";
-import type { PlateauParams } from "@budgetfusion/shared/plateau/step-budget";
+import { join, resolve } from "node:path";
+import {
+  DENSE_REFERENCE_STEPS,
+  DENSE_STEPS,
+  PAPER_REFERENCE_STEPS,
+} from "@budgetfusion/shared/grid/step-grid";
+import { DEFAULT_PLATEAU, type PlateauParams } from "@budgetfusion/shared/plateau/step-budget";
 import {
   METRIC_NAMES,
   type MetricName,
@@ -28,19 +35,24 @@ import {
   stat,
   type Variant,
 } from "../eval/evaluate";
-import type { SdCost } from "../eval/sd-cost";
+import { measureSdCost, type SdCost, sdCostSchema } from "../eval/sd-cost";
 import {
   type MetricModels,
   type MetricValues,
   metricsAgainstReference,
 } from "../metrics/perceptual-metrics";
-import { modelPath, VARIANT_SPECS } from "./train-stage";
+import { type ProgressSink, silentProgress } from "../progress/progress";
+import { writeReport } from "../report/write-report";
+import { generationSettings } from "./dataset-stage";
+import type { PipelineOptions } from "./pipeline-options";
+import type { PipelineStage } from "./pipeline-run";
+import { checkTrainedStepEncoding, modelPath, VARIANT_SPECS } from "./train-stage";
 import { featuresFor, type PromptRows } from "./training-data";
 
 /** Neighbours of the k-NN reference predictor. */
 const KNN_K = 5;
 
-export interface EvalStageOptions {
+interface EvalStageOptions {
   runDir: string;
   db: DatasetDb;
   ort: OrtPort;
@@ -64,10 +76,12 @@ export interface EvalStageOptions {
     negativePrompt?: string;
     scheduler?: Record<string, unknown>;
   };
-  referenceSteps: number;
+  /** The REFERENCE condition's step count: the paper's 65, not the dense reference t_N = 129. */
+  paperReferenceSteps: number;
   /** The step encoding the predictors were trained with. */
   stepEncoding: StepEncoding;
-  log?: (line: string) => void;
+  /** Counts the held-out prompts as their images are generated and measured. */
+  progress?: ProgressSink;
 }
 
 /** Runs one exported predictor on features [n, 129, D] -> scores [n, 129]. */
@@ -90,7 +104,7 @@ async function predictOnnx(
   }
 }
 
-export async function runEvalStage(o: EvalStageOptions) {
+async function runEvalStage(o: EvalStageOptions) {
   const n = o.test.ids.length;
   const predicted: Partial<Record<Variant, Record<MetricName, Float32Array>>> = {};
   for (const variant of o.variants) {
@@ -113,8 +127,10 @@ export async function runEvalStage(o: EvalStageOptions) {
   }
 
   const timing: Record<Condition, number[]> = { ours: [], uniform: [], reference: [] };
+  const progress = o.progress ?? silentProgress;
   const generated = async (plan: ConditionPlan) => {
     const out = new Map<number, Record<Condition, MetricValues>>();
+    progress.start(plan.promptIds.length, 0);
     for (const [i, promptId] of plan.promptIds.entries()) {
       const sums = Object.fromEntries(
         CONDITIONS.map((c) => [c, { lsnr: 0, dsim: 0, iclip: 0 }]),
@@ -123,9 +139,18 @@ export async function runEvalStage(o: EvalStageOptions) {
         const ref = o.db
           .select()
           .from(images)
-          .where(and(eq(images.promptId, promptId), eq(images.steps, 129), eq(images.seed, seed)))
+          .where(
+            and(
+              eq(images.promptId, promptId),
+              eq(images.steps, DENSE_REFERENCE_STEPS),
+              eq(images.seed, seed),
+            ),
+          )
           .get();
-        if (!ref) throw new Error(`prompt ${promptId} seed ${seed} has no 129-step image`);
+        if (!ref)
+          throw new Error(
+            `prompt ${promptId} seed ${seed} has no ${DENSE_REFERENCE_STEPS}-step reference image`,
+          );
         const refPng = new Uint8Array(await readFile(join(o.runDir, ref.file)));
         const pngs: Uint8Array[] = [];
         for (const cond of CONDITIONS) {
@@ -150,8 +175,9 @@ export async function runEvalStage(o: EvalStageOptions) {
         });
       }
       out.set(promptId, sums);
-      o.log?.(`evaluated prompt ${promptId}: t* ${plan.ours[i]}, uniform ${plan.uniform}`);
+      progress.increment(1, `prompt ${promptId}: t* ${plan.ours[i]}, uniform ${plan.uniform}`);
     }
+    progress.stop();
     return out;
   };
 
@@ -166,7 +192,7 @@ export async function runEvalStage(o: EvalStageOptions) {
     },
     cost: o.cost,
     plateau: o.plateau,
-    referenceSteps: o.referenceSteps,
+    paperReferenceSteps: o.paperReferenceSteps,
     generated,
   });
   const ours = stat(timing.ours);
@@ -178,3 +204,89 @@ export async function runEvalStage(o: EvalStageOptions) {
   };
   return { evaluation: { ...evaluation, time }, predicted };
 }
+
+/** The run's settings as the report records them. */
+function reportSettings(o: PipelineOptions) {
+  return {
+    name: o.name,
+    model: o.model ?? o.workers,
+    clip: o.clip,
+    dreamsim: o.dreamsim,
+    prompts: o.prompts,
+    max_prompts: o["max-prompts"],
+    threshold: o.threshold,
+    seeds: o.seeds,
+    width: o.width,
+    height: o.height,
+    guidance: o.guidance,
+    scheduler_overrides: o.scheduler,
+    hidden: o.hidden,
+    mlp: o.mlp,
+    epochs: o.epochs,
+    batch: o.batch,
+    patience: o.patience,
+    lr: o.lr,
+    diff_weight: o["diff-weight"],
+    tail_pad: o["tail-pad"],
+    step_position: o["step-position"],
+    step_norm: o["step-norm"],
+    dropout: o.dropout,
+    plateau: DEFAULT_PLATEAU,
+  };
+}
+
+/** `<reports-dir>/<name>`, where the evaluate stage writes and the bundle stage reads. */
+export function reportDirOf(o: PipelineOptions): string {
+  return resolve(o["reports-dir"], o.name);
+}
+
+export const evaluateStage: PipelineStage = {
+  name: "evaluate",
+  async run(run) {
+    const o = run.o;
+    const stepEncoding = await run.stepEncoding();
+    await checkTrainedStepEncoding(run.dir, stepEncoding);
+    const cost: SdCost = o.flops
+      ? sdCostSchema.parse(JSON.parse(await readFile(o.flops, "utf8")))
+      : await measureSdCost(run.ort, o.model as string, {
+          width: o.width,
+          height: o.height,
+          guidanceScale: o.guidance,
+        });
+    const texts = await run.texts();
+    const { evaluation, predicted } = await runEvalStage({
+      runDir: run.dir,
+      db: run.db(),
+      ort: run.ort,
+      test: await run.promptRows("test"),
+      train: await run.promptRows("train"),
+      texts,
+      width: (await run.promptSet()).width,
+      variants: o.variants,
+      measured: run.measured(),
+      stepGrid: o.stepGrid,
+      cost,
+      plateau: DEFAULT_PLATEAU,
+      generator: await run.generator(),
+      metricModels: await run.metricModels(),
+      seeds: o.seeds,
+      generation: generationSettings(o),
+      paperReferenceSteps: PAPER_REFERENCE_STEPS,
+      stepEncoding,
+      progress: run.progress("evaluate", "prompts"),
+    });
+    const reportDir = reportDirOf(o);
+    const files = await writeReport({
+      dir: reportDir,
+      model: o.name,
+      evaluation,
+      settings: reportSettings(o),
+      predicted,
+      measured: run.measured(),
+      texts,
+      stepGrid: o.stepGrid,
+      cost,
+    });
+    return { reportDir, files, relative_quality: evaluation.relative_quality };
+  },
+};

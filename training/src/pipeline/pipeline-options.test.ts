@@ -23,6 +23,18 @@ describe("pipeline options", () => {
     expect(o.width).toBe(64);
     expect(o.seeds).toBe(3);
     expect(o.out).toBe("runs/smoke");
+    // The bundle stays in the run folder (ignored by git) unless published.
+    expect(o["bundles-dir"]).toBe("runs/smoke/bundles");
+    expect(o.publish).toBe(false);
+  });
+
+  it("--publish and --set-default go together, with the bundle stage", () => {
+    const base = { model: "m", clip: "c", prompts: "p" };
+    expect(parse({ ...base, publish: true, "set-default": true })["set-default"]).toBe(true);
+    expect(() => parse({ ...base, "set-default": true })).toThrow(/--set-default needs --publish/);
+    expect(() => parse({ ...base, publish: true, until: "train" })).toThrow(/^--publish/);
+    expect(parse({ ...base, out: "/r", "bundles-dir": "/b" })["bundles-dir"]).toBe("/b");
+    expect(parse({ ...base, out: "/r" })["bundles-dir"]).toBe("/r/bundles");
   });
 
   it("--mini-world needs --data and fills the committed run's settings; explicit flags win", () => {

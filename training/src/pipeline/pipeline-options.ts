@@ -9,79 +9,161 @@ import { STEP_GRID } from "@budgetfusion/shared/grid/step-grid";
 import { MODEL_DIRS } from "@budgetfusion/world/model-files";
 import { RECOMMENDED_GUIDANCE } from "@budgetfusion/world/world-config";
 import { z } from "zod";
+import { flagsSchema, switchFlag, valueFlag } from "../cli/cli";
 
 const csvNumbers = z
   .string()
   .transform((s) => s.split(",").map((v) => Number(v.trim())))
   .pipe(z.array(z.number().int().positive()).min(1));
+const int = () => z.coerce.number().int();
+const safeName = z
+  .string()
+  .regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, "1-64 of [A-Za-z0-9._-]")
+  .optional();
+const STAGE_LIST = "sample, dataset, metrics, train, evaluate, bundle";
 
-export const pipelineArgsSchema = z.object({
-  smoke: z.boolean().default(false),
-  fixtures: z.string().optional(),
-  /** The mini-world preset (docs/mini-world.md); needs --data, the shared data folder. */
-  "mini-world": z.boolean().default(false),
-  data: z.string().optional(),
-  model: z.string().optional(),
-  workers: z.string().optional(),
-  "worker-token": z.string().optional(),
-  clip: z.string().optional(),
-  dreamsim: z.string().optional(),
-  prompts: z.string().optional(),
-  column: z.string().default("caption"),
-  "max-prompts": z.coerce.number().int().positive().optional(),
-  "max-candidates": z.coerce.number().int().positive().optional(),
-  threshold: z.coerce.number().gt(-1).max(1).default(0.75),
-  order: z.enum(["shuffle", "file"]).default("shuffle"),
-  seed: z.coerce.number().int().nonnegative().default(0),
-  out: z.string().optional(),
-  name: z
-    .string()
-    .regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/)
-    .optional(),
-  seeds: z.coerce.number().int().min(1).max(64).default(4),
-  width: z.coerce.number().int().positive().optional(),
-  height: z.coerce.number().int().positive().optional(),
-  guidance: z.coerce.number().min(0).max(30).default(7.5),
-  "negative-prompt": z.string().optional(),
-  /** JSON object merged over scheduler_config.json, e.g. '{"timestep_spacing":"trailing"}'. */
-  scheduler: z.string().optional(),
-  concurrency: z.coerce.number().int().min(1).max(256).default(1),
-  hidden: z.coerce.number().int().positive().default(64),
-  mlp: z.coerce.number().int().positive().default(64),
-  /** Epochs for L-SNR, D-SIM, I-CLIP (paper 25,25,50). */
-  epochs: csvNumbers.default([25, 25, 50]),
-  batch: z.coerce.number().int().positive().default(32),
-  /** Early stopping: epochs without a better validation loss. */
-  patience: z.coerce.number().int().min(1).default(5),
-  lr: z.coerce.number().positive().default(1e-4),
-  /** Weight of the first-difference loss term (training/src/model/curve-loss.ts); 0 = paper. */
-  "diff-weight": z.coerce.number().min(0).default(0),
-  /** BiLSTM tail padding (training/src/model/config.ts tailPad); 0 = paper. */
-  "tail-pad": z.coerce.number().int().min(0).max(256).default(0),
-  /** Position the step encoding encodes (shared/src/predictor/step-encoding.ts). */
-  "step-position": z.enum(["step", "log_step"]).default("step"),
-  /** L2 norm of the step encoding t̄ relative to the unit prompt embedding p̄. */
-  "step-norm": z.coerce.number().positive().max(10).default(1),
-  /** Dropout on the LSTM output during training (the paper gives no value). */
-  dropout: z.coerce.number().min(0).max(0.95).default(0.1),
-  threads: z.coerce.number().int().min(1).max(64).default(2),
-  variants: z.string().default("full,no_step_encoding,mlp_tanh"),
-  "reports-dir": z.string().default("reports"),
-  "bundles-dir": z.string().default("artifacts/bundles"),
-  version: z
-    .string()
-    .regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/)
-    .optional(),
-  /** JSON file with {textFlops, unetStepFlops, vaeFlops, ...} when the model cannot be run here. */
-  flops: z.string().optional(),
-  /** Stop after this stage (sample, dataset, metrics, train, evaluate, bundle). */
-  until: z.enum(["sample", "dataset", "metrics", "train", "evaluate", "bundle"]).default("bundle"),
-});
+/** Every flag of `npm run pipeline`, with its help line and its validation. */
+export const PIPELINE_FLAGS = {
+  smoke: switchFlag("preset: a tiny run on the fixture models (needs --fixtures)"),
+  fixtures: valueFlag("DIR", "the shared fixtures folder, for --smoke", z.string().optional()),
+  "mini-world": switchFlag(
+    "preset: the committed mini-world run (docs/mini-world.md; needs --data)",
+  ),
+  data: valueFlag("DIR", "the shared data folder, for --mini-world", z.string().optional()),
+  model: valueFlag(
+    "DIR",
+    "diffusers-ONNX model to generate with, in this process",
+    z.string().optional(),
+  ),
+  workers: valueFlag(
+    "URL[,URL]",
+    "GPU workers to generate with instead of --model",
+    z.string().optional(),
+  ),
+  "worker-token": valueFlag("TOKEN", "bearer token of the --workers", z.string().optional()),
+  clip: valueFlag(
+    "DIR",
+    "CLIP model (transformers.js layout): sampling, I-CLIP",
+    z.string().optional(),
+  ),
+  dreamsim: valueFlag("DIR", "image model for D-SIM (default: --clip)", z.string().optional()),
+  prompts: valueFlag(
+    "FILE[,FILE]",
+    "caption files (.txt, or .tsv with --column)",
+    z.string().optional(),
+  ),
+  column: valueFlag("NAME", "caption column of a .tsv", z.string().default("caption")),
+  "max-prompts": valueFlag("N", "keep at most N prompts", int().positive().optional()),
+  "max-candidates": valueFlag(
+    "N",
+    "consider only the first N captions after ordering",
+    int().positive().optional(),
+  ),
+  threshold: valueFlag(
+    "S",
+    "diversity filter: keep a caption iff its cosine to every kept one is below S",
+    z.coerce.number().gt(-1).max(1).default(0.75),
+  ),
+  order: valueFlag(
+    "shuffle|file",
+    "caption order before filtering",
+    z.enum(["shuffle", "file"]).default("shuffle"),
+  ),
+  seed: valueFlag("N", "seed of sampling, split and training", int().nonnegative().default(0)),
+  out: valueFlag("DIR", "run folder (default: runs/<name>)", z.string().optional()),
+  name: valueFlag("NAME", "run name (default: the model folder's name)", safeName),
+  seeds: valueFlag("N", "noise seeds per prompt and step count", int().min(1).max(64).default(4)),
+  width: valueFlag("PX", "image width (default: 512)", int().positive().optional()),
+  height: valueFlag("PX", "image height (default: 512)", int().positive().optional()),
+  guidance: valueFlag(
+    "G",
+    "classifier-free guidance scale",
+    z.coerce.number().min(0).max(30).default(7.5),
+  ),
+  "negative-prompt": valueFlag("TEXT", "negative prompt", z.string().optional()),
+  scheduler: valueFlag(
+    "JSON",
+    'object merged over scheduler_config.json, e.g. \'{"timestep_spacing":"trailing"}\'',
+    z.string().optional(),
+  ),
+  concurrency: valueFlag("N", "generations in flight at once", int().min(1).max(256).default(1)),
+  hidden: valueFlag("H", "LSTM hidden size", int().positive().default(64)),
+  mlp: valueFlag("M", "MLP head width", int().positive().default(64)),
+  epochs: valueFlag(
+    "E,E,E",
+    "epochs for L-SNR, D-SIM, I-CLIP (the paper's)",
+    csvNumbers.default([25, 25, 50]),
+  ),
+  batch: valueFlag("N", "batch size", int().positive().default(32)),
+  patience: valueFlag(
+    "N",
+    "early stopping: epochs without a better validation loss",
+    int().min(1).default(5),
+  ),
+  lr: valueFlag("RATE", "Adam learning rate", z.coerce.number().positive().default(1e-4)),
+  "diff-weight": valueFlag(
+    "W",
+    "weight of the first-difference loss term (model/curve-loss.ts); 0 = paper",
+    z.coerce.number().min(0).default(0),
+  ),
+  "tail-pad": valueFlag(
+    "N",
+    "BiLSTM tail padding in steps (model/config.ts); 0 = paper",
+    int().min(0).max(256).default(0),
+  ),
+  "step-position": valueFlag(
+    "step|log_step",
+    "position the step encoding encodes (shared/src/predictor/step-encoding.ts)",
+    z.enum(["step", "log_step"]).default("step"),
+  ),
+  "step-norm": valueFlag(
+    "R",
+    "L2 norm of the step encoding relative to the unit prompt embedding",
+    z.coerce.number().positive().max(10).default(1),
+  ),
+  dropout: valueFlag(
+    "P",
+    "dropout on the LSTM output in training (the paper gives none)",
+    z.coerce.number().min(0).max(0.95).default(0.1),
+  ),
+  threads: valueFlag("N", "training threads", int().min(1).max(64).default(2)),
+  variants: valueFlag(
+    "V[,V]",
+    "models to train and evaluate: full, no_step_encoding, mlp_tanh",
+    z.string().default("full,no_step_encoding,mlp_tanh"),
+  ),
+  "reports-dir": valueFlag("DIR", "reports root", z.string().default("reports")),
+  "bundles-dir": valueFlag(
+    "DIR",
+    "where the bundle stage writes (default: <out>/bundles, ignored by git)",
+    z.string().optional(),
+  ),
+  publish: switchFlag(
+    "also copy the bundle into artifacts/bundles/<version>/ (committed; npm start can serve it)",
+  ),
+  "set-default": switchFlag(
+    "with --publish: name the bundle in artifacts/bundles/DEFAULT, what npm start serves",
+  ),
+  version: valueFlag("NAME", "bundle version (default: <name>-<data hash>)", safeName),
+  flops: valueFlag(
+    "FILE",
+    "JSON {textFlops, unetStepFlops, vaeFlops, ...} when the model cannot be run here",
+    z.string().optional(),
+  ),
+  until: valueFlag(
+    "STAGE",
+    `stop after this stage (${STAGE_LIST})`,
+    z.enum(["sample", "dataset", "metrics", "train", "evaluate", "bundle"]).default("bundle"),
+  ),
+};
+
+export const pipelineArgsSchema = flagsSchema(PIPELINE_FLAGS);
 export type PipelineArgs = z.output<typeof pipelineArgsSchema>;
 
 export interface PipelineOptions extends Omit<PipelineArgs, "scheduler" | "variants"> {
   name: string;
   out: string;
+  "bundles-dir": string;
   clip: string;
   dreamsim: string;
   prompts: string;
@@ -218,10 +300,18 @@ export function resolvePipelineOptions(
     throw new ValidationError("--epochs needs three values (L-SNR,D-SIM,I-CLIP)", {
       field: "--epochs",
     });
+  if (a["set-default"] && !a.publish)
+    throw new ValidationError("--set-default needs --publish", { field: "--set-default" });
+  if (a.publish && a.until !== "bundle")
+    throw new ValidationError("--publish needs the bundle stage (drop --until)", {
+      field: "--publish",
+    });
+  const out = a.out ?? join("runs", name);
   return {
     ...a,
     name,
-    out: a.out ?? join("runs", name),
+    out,
+    "bundles-dir": a["bundles-dir"] ?? join(out, "bundles"),
     clip: a.clip as string,
     dreamsim: a.dreamsim ?? (a.clip as string),
     prompts: a.prompts as string,

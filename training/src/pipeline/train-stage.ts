@@ -1,13 +1,17 @@
 /**
- * Training stage (SPEC §4 and the Table 1 ablations of SPEC §6): for each variant (full BiLSTM,
- * BiLSTM without step encoding, MLP+Tanh) and each metric, train a per-metric predictor with
- * the training engineer's trainPredictor and export it to ONNX
- * (`<run>/models/<variant>/<metric>.onnx`). Resumable per file. Validation: every 10th training
+ * Training stage (SPEC §4 and the Table 1 ablations of SPEC §6). Input: the training split's
+ * embeddings and dense targets (training-data.ts, from the prompt set and the measured metrics).
+ * Output: for each variant (full BiLSTM, BiLSTM without step encoding, MLP+Tanh) and each metric
+ * a predictor trained with trainPredictor and exported to ONNX,
+ * `<run>/models/<variant>/<metric>.onnx`, plus `models/step-encoding.json`; summary: epochs and
+ * validation loss per model. Resumable per file; rerun when a requested model file is missing.
+ * Validation: every 10th training
  * prompt when there are at least 10, else none (the held-out test split is never used here).
  * Targets are normalised per metric on the training rows only (train/target-norm.ts) and the
  * inverse map is baked into the ONNX, so exported scores stay in metric units; lo/hi go to
  * `<metric>.norm.json` beside the model and into the stage summary.
  */
+import { existsSync } from "node:fs";
 import { access, mkdir, readFile, rename, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { ConfigError } from "@budgetfusion/shared/errors";
@@ -19,12 +23,15 @@ import {
 } from "@budgetfusion/shared/predictor/bundle-manifest";
 import { exportPredictorOnnx } from "../export/onnx-export";
 import type { Architecture } from "../model/config";
+import type { ProgressSink } from "../progress/progress";
 import { fitTargetNorm, normaliseTargets, type TargetNorm } from "../train/target-norm";
+import { trainerProgress } from "../train/train-progress";
 import { trainPredictor } from "../train/trainer";
+import type { PipelineStage } from "./pipeline-run";
 import type { PromptRows } from "./training-data";
 import { featuresFor } from "./training-data";
 
-export interface TrainStageOptions {
+interface TrainStageOptions {
   runDir: string;
   train: PromptRows;
   width: number;
@@ -45,6 +52,8 @@ export interface TrainStageOptions {
   threads: number;
   seed: number;
   log?: (line: string) => void;
+  /** A reporter per model trained (label e.g. "train full/lsnr"). */
+  progress?: (label: string) => ProgressSink;
 }
 
 export const VARIANT_SPECS: Record<string, { architecture: Architecture; stepEncoding: boolean }> =
@@ -105,7 +114,7 @@ function pick(data: Float32Array, rowLen: number, rows: number[]): Float32Array 
   return out;
 }
 
-export async function runTrainStage(o: TrainStageOptions) {
+async function runTrainStage(o: TrainStageOptions) {
   await checkTrainedStepEncoding(o.runDir, o.stepEncoding);
   await mkdir(join(o.runDir, "models"), { recursive: true });
   await writeFile(stepEncodingPath(o.runDir), `${JSON.stringify(o.stepEncoding)}\n`);
@@ -135,6 +144,7 @@ export async function runTrainStage(o: TrainStageOptions) {
       )
         continue;
       const started = performance.now();
+      const progress = o.progress?.(`train ${variant}/${metric}`);
       const rawTrain = pick(o.train.targets[metric], DENSE_STEPS, trainRows);
       const norm = fitTargetNorm(rawTrain);
       const result = await trainPredictor({
@@ -167,7 +177,9 @@ export async function runTrainStage(o: TrainStageOptions) {
           threads: o.threads,
           seed: o.seed,
         },
+        onProgress: progress && trainerProgress(progress),
       });
+      progress?.stop();
       const onnx = exportPredictorOnnx(
         result.params,
         { architecture: spec.architecture, tailPad: o.tailPad },
@@ -197,3 +209,34 @@ export async function runTrainStage(o: TrainStageOptions) {
   }
   return { trainPrompts: trainRows.length, valPrompts: valRows.length, models: summary };
 }
+
+type TrainSummary = Awaited<ReturnType<typeof runTrainStage>>;
+
+export const trainStage: PipelineStage<TrainSummary> = {
+  name: "train",
+  rerun: (run) =>
+    run.o.variants.some((v) => METRIC_NAMES.some((m) => !existsSync(modelPath(run.dir, v, m)))),
+  async run(run) {
+    const o = run.o;
+    return runTrainStage({
+      runDir: run.dir,
+      train: await run.promptRows("train"),
+      width: (await run.promptSet()).width,
+      variants: o.variants,
+      hidden: o.hidden,
+      mlp: o.mlp,
+      epochs: { lsnr: o.epochs[0], dsim: o.epochs[1], iclip: o.epochs[2] },
+      batch: o.batch,
+      patience: o.patience,
+      lr: o.lr,
+      diffWeight: o["diff-weight"],
+      tailPad: o["tail-pad"],
+      stepEncoding: await run.stepEncoding(),
+      dropout: o.dropout,
+      threads: o.threads,
+      seed: o.seed,
+      log: run.log,
+      progress: (label) => run.progress(label, "seq"),
+    });
+  },
+};

@@ -26,17 +26,17 @@ interface EpochRecord {
   seqPerSec: number;
 }
 
+/** One progress event: after every batch, and once more per epoch with its validation loss. */
 export interface TrainProgress {
   epoch: number;
   maxEpochs: number;
-  batch: number;
-  batches: number;
-  seqPerSec: number;
+  /** Sequences of this epoch trained so far, of `sequencesPerEpoch`. */
+  sequences: number;
+  sequencesPerEpoch: number;
   /** Mean training loss of the epoch so far. */
   trainLoss: number;
   /** Set on the epoch's last event. */
   valLoss?: number;
-  etaSeconds: number;
 }
 
 export interface TrainInput {
@@ -209,18 +209,13 @@ async function runLoop(
       adam.update(params, engine.grads);
       lossSum += loss * idx.length;
       const done = Math.min(n, (b + 1) * config.batchSize);
-      const secs = (performance.now() - t0) / 1000;
-      const rate = done / Math.max(secs, 1e-9);
-      const left = (n - done) / rate + (config.maxEpochs - epoch - 1) * (n / rate);
       if (b < batches - 1)
         input.onProgress?.({
           epoch,
           maxEpochs: config.maxEpochs,
-          batch: b + 1,
-          batches,
-          seqPerSec: rate,
+          sequences: done,
+          sequencesPerEpoch: n,
           trainLoss: lossSum / done,
-          etaSeconds: left,
         });
     }
     const trainLoss = lossSum / n;
@@ -246,12 +241,10 @@ async function runLoop(
     input.onProgress?.({
       epoch,
       maxEpochs: config.maxEpochs,
-      batch: batches,
-      batches,
-      seqPerSec: n / seconds,
+      sequences: n,
+      sequencesPerEpoch: n,
       trainLoss,
       valLoss,
-      etaSeconds: (config.maxEpochs - epoch - 1) * seconds,
     });
     st.nextEpoch = epoch + 1;
     if (input.checkpointDir) {

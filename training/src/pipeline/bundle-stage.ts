@@ -1,0 +1,82 @@
+/**
+ * Bundle stage (docs/training.md §6). Input: the full variant's three ONNX models and their
+ * target normalisation (train stage), the report's evaluation.json (evaluate stage), the CLIP
+ * text model to ship (--clip), the dataset rows (for training_data_hash). Output:
+ * `<bundles-dir>/<version>/manifest.json` + files, by default inside the run folder
+ * (`runs/<name>/bundles/`, ignored by git); `--publish` then copies it into artifacts/bundles/
+ * (publish-bundle.ts). Summary: the bundle's folder and version.
+ */
+import { readFile } from "node:fs/promises";
+import { join } from "node:path";
+import { DEFAULT_PLATEAU } from "@budgetfusion/shared/plateau/step-budget";
+import { METRIC_NAMES } from "@budgetfusion/shared/predictor/bundle-manifest";
+import { writeBundle } from "../bundle/write-bundle";
+import { reportDirOf } from "./eval-stage";
+import type { PipelineOptions } from "./pipeline-options";
+import type { PipelineStage } from "./pipeline-run";
+import { checkTrainedStepEncoding, modelPath, readTargetNorm } from "./train-stage";
+import { trainingDataHash } from "./training-data";
+
+async function schedulerConfigOf(o: PipelineOptions): Promise<Record<string, unknown>> {
+  const base = o.model
+    ? (JSON.parse(
+        await readFile(join(o.model, "scheduler", "scheduler_config.json"), "utf8"),
+      ) as Record<string, unknown>)
+    : {};
+  return { ...base, ...o.scheduler };
+}
+
+export interface BundleSummary {
+  dir: string;
+  version: string;
+}
+
+export const bundleStage: PipelineStage<BundleSummary> = {
+  name: "bundle",
+  async run(run) {
+    const o = run.o;
+    const stepEncoding = await run.stepEncoding();
+    await checkTrainedStepEncoding(run.dir, stepEncoding);
+    const hash = trainingDataHash(run.db());
+    const evaluation = JSON.parse(
+      await readFile(join(reportDirOf(o), "evaluation.json"), "utf8"),
+    ) as Record<string, unknown>;
+    // lo/hi of the per-metric target normalisation the bundled (full) models were trained with.
+    const targetNorm = Object.fromEntries(
+      await Promise.all(
+        METRIC_NAMES.map(async (m) => [m, await readTargetNorm(run.dir, "full", m)] as const),
+      ),
+    );
+    const { dir, manifest } = await writeBundle({
+      bundlesDir: o["bundles-dir"],
+      version: o.version ?? `${o.name}-${hash.slice(0, 8)}`,
+      predictorFiles: {
+        lsnr: modelPath(run.dir, "full", "lsnr"),
+        dsim: modelPath(run.dir, "full", "dsim"),
+        iclip: modelPath(run.dir, "full", "iclip"),
+      },
+      hidden: o.hidden,
+      layers: 2,
+      embeddingWidth: (await run.promptSet()).width,
+      stepEncoding,
+      clipDir: o.clip,
+      diffusionModelId: (await run.generator()).modelId,
+      schedulerConfig: await schedulerConfigOf(o),
+      plateau: DEFAULT_PLATEAU,
+      trainingDataHash: hash,
+      evaluation: {
+        report: `reports/${o.name}/evaluation.json`,
+        n_test: evaluation.n_test,
+        relative_quality: evaluation.relative_quality,
+        table1_mae_dense: evaluation.table1_mae_dense,
+        t_star: (evaluation.t_star as { with_floor: unknown }).with_floor,
+        time: evaluation.time,
+        target_normalisation: targetNorm,
+      },
+      stepGrid: o.stepGrid,
+      generation: { guidanceScale: o.guidance, width: o.width, height: o.height },
+    });
+    run.log(`bundle ${manifest.version} written to ${dir}`);
+    return { dir, version: manifest.version };
+  },
+};
