@@ -6,6 +6,7 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
+import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { BUNDLES_ROOT } from "@budgetfusion/scripts/bundle-choice";
@@ -15,12 +16,27 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { buildFixtureBundles } from "../workerd/build-fixture-bundle";
 
 const ROOT = resolve(import.meta.dirname, "../..");
-const PORT = 19100 + Math.floor(Math.random() * 800);
-const EDGE = `http://127.0.0.1:${PORT}`;
+/** A random port in 19100-19899 that nothing listens on now (others test on this machine too). */
+async function freePort(): Promise<number> {
+  for (;;) {
+    const port = 19100 + Math.floor(Math.random() * 800);
+    const free = await new Promise<boolean>((done) => {
+      const server = createServer()
+        .once("error", () => done(false))
+        .listen(port, "127.0.0.1", () => server.close(() => done(true)));
+    });
+    if (free) return port;
+  }
+}
+
+let PORT: number;
+let EDGE: string;
 const DEFAULT_VERSION = readFileSync(join(BUNDLES_ROOT, DEFAULT_BUNDLE_FILE), "utf8").trim();
 
 let dir: string;
 let running: ChildProcess | undefined;
+/** What the running `npm start` printed, for the failure message. */
+let startLog = "";
 
 /** Runs `npm start --no-worker` on `dir`'s state until it prints ready; returns its log. */
 async function start(): Promise<string> {
@@ -34,15 +50,15 @@ async function start(): Promise<string> {
     },
   );
   running = proc;
-  let log = "";
+  startLog = "";
   await new Promise<void>((done, fail) => {
     proc.stderr?.on("data", (chunk: Buffer) => {
-      log += chunk.toString();
-      if (log.includes("[start] ready")) done();
+      startLog += chunk.toString();
+      if (startLog.includes("[start] ready")) done();
     });
-    proc.once("exit", (code) => fail(new Error(`npm start exited with ${code}:\n${log}`)));
+    proc.once("exit", (code) => fail(new Error(`npm start exited with ${code}:\n${startLog}`)));
   });
-  return log;
+  return startLog;
 }
 
 /** SIGTERM, as Ctrl-C would: start.ts stops wrangler and exits. */
@@ -57,6 +73,8 @@ async function stopStart(): Promise<void> {
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), "bf-start-restart-"));
+  PORT = await freePort();
+  EDGE = `http://127.0.0.1:${PORT}`;
 });
 
 afterAll(async () => {
@@ -71,9 +89,13 @@ describe("npm start on existing state", () => {
     expect(first).toContain(`predictor bundle ${DEFAULT_VERSION} active (from`);
     expect(await activeBundleVersion(EDGE, ADMIN_TOKEN)).toBe(DEFAULT_VERSION);
 
-    // The operator deploys and activates another bundle.
+    // The operator deploys and activates another bundle; a stuck edge fails with its log.
     await buildFixtureBundles(join(dir, "bundles"));
-    expect(await seedBundle(EDGE, ADMIN_TOKEN, join(dir, "bundles", "fx-edge16"))).toBe(
+    const bounded: typeof fetch = (input, init) =>
+      fetch(input, { ...init, signal: AbortSignal.timeout(120_000) }).catch((err) => {
+        throw new Error(`${String(input)}: ${err}; npm start printed:\n${startLog.slice(-4000)}`);
+      });
+    expect(await seedBundle(EDGE, ADMIN_TOKEN, join(dir, "bundles", "fx-edge16"), bounded)).toBe(
       "fx-edge16",
     );
     await stopStart();
