@@ -2,18 +2,24 @@
  * The GPU worker's HTTP app (SPEC §7): assembly only — request metrics, routes, one error
  * handler. Built from injected deps so tests drive it with app.request and fake pipelines.
  */
+import { NotFoundError } from "@budgetfusion/shared/errors";
 import { Hono } from "hono";
-import type { ContentfulStatusCode } from "hono/utils/http-status";
-import { toHttpError } from "./http-errors";
+import { requestId } from "hono/request-id";
+import { errorResponse, handleError, type WorkerEnv } from "./http-errors";
 import type { WorkerDeps } from "./routes/deps";
 import { embedHandler } from "./routes/embed";
 import { generateHandler } from "./routes/generate";
 
 export type { ImageGenerator, WorkerDeps, WorkerState } from "./routes/deps";
 
-export function createApp(deps: WorkerDeps): Hono {
+/** Longest client-chosen X-Request-Id kept (the edge's limit); others get a fresh UUID. */
+const MAX_REQUEST_ID_CHARS = 64;
+
+export function createApp(deps: WorkerDeps): Hono<WorkerEnv> {
   const log = deps.log ?? ((msg, err) => console.error(`[gpu-worker] ${msg}`, err));
-  const app = new Hono();
+  const app = new Hono<WorkerEnv>();
+
+  app.use("*", requestId({ limitLength: MAX_REQUEST_ID_CHARS }));
 
   app.use("*", async (c, next) => {
     await next();
@@ -50,18 +56,9 @@ export function createApp(deps: WorkerDeps): Hono {
   app.post("/v1/embed", embedHandler(deps));
 
   app.notFound((c) =>
-    c.json(
-      { error: { code: "not_found", message: `no route ${c.req.method} ${c.req.path}` } },
-      404,
-    ),
+    errorResponse(c, new NotFoundError(`no route ${c.req.method} ${c.req.path}`)),
   );
-
-  app.onError((err, c) => {
-    const { status, body, headers } = toHttpError(err, log);
-    for (const [k, v] of Object.entries(headers)) c.header(k, v);
-    // Hono types the status as a literal union; the table only holds valid codes.
-    return c.json(body, status as ContentfulStatusCode);
-  });
+  app.onError((err, c) => handleError(err, c, log));
 
   return app;
 }

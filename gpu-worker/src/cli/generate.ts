@@ -12,7 +12,8 @@
 import { writeFile } from "node:fs/promises";
 import { parseArgs } from "node:util";
 import { BudgetFusionError, ValidationError } from "@budgetfusion/shared/errors";
-import { generateRequestSchema, issueField } from "@budgetfusion/shared/schemas/worker-api";
+import { generateRequestSchema } from "@budgetfusion/shared/schemas/worker-api";
+import { issueField } from "@budgetfusion/shared/schemas/zod-issues";
 import { defaultHubCache, resolveModel } from "../hub/resolve-model";
 import { encodeImagePng } from "../image/png";
 import { readFloat32File, writeFloat32File } from "../io/float32-file";

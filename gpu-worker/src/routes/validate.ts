@@ -3,7 +3,7 @@
  * ValidationError naming its field (dotted path), so bad input is a 400, never a 500.
  */
 import { ValidationError } from "@budgetfusion/shared/errors";
-import { issueField } from "@budgetfusion/shared/schemas/worker-api";
+import { validationError } from "@budgetfusion/shared/schemas/zod-issues";
 import type { z } from "zod";
 
 export async function parseJsonBody<T extends z.ZodType>(
@@ -17,10 +17,6 @@ export async function parseJsonBody<T extends z.ZodType>(
     throw new ValidationError("request body must be valid JSON", { field: "body" });
   }
   const r = schema.safeParse(body);
-  if (!r.success) {
-    const issue = r.error.issues[0];
-    const field = issueField(issue);
-    throw new ValidationError(`${field}: ${issue.message}`, { field });
-  }
+  if (!r.success) throw validationError(r.error.issues);
   return r.data;
 }

@@ -119,23 +119,3 @@ export type WorkerStatus = z.infer<typeof workerStatusSchema>;
 export const registerResponseSchema = z.looseObject({
   heartbeat_interval_s: z.number().positive().optional(),
 });
-
-/** Error body of every 4xx/5xx. */
-export const workerErrorSchema = z.object({
-  error: z.object({
-    code: z.string(),
-    message: z.string(),
-    field: z.string().optional(),
-    details: z.unknown().optional(),
-  }),
-});
-export type WorkerErrorBody = z.infer<typeof workerErrorSchema>;
-
-/** Dotted path of a zod issue ("prompt.2"), or `fallback` for the root. */
-export function issueField(issue: z.core.$ZodIssue | undefined, fallback = "body"): string {
-  if (issue?.code === "unrecognized_keys" && issue.keys.length > 0) {
-    return [...issue.path.map(String), issue.keys[0]].join(".");
-  }
-  const path = issue?.path.map(String).join(".") ?? "";
-  return path === "" ? fallback : path;
-}
