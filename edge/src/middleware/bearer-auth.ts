@@ -6,7 +6,6 @@
 import { UnauthorizedError } from "@budgetfusion/shared/errors";
 import { createMiddleware } from "hono/factory";
 import type { AppEnv } from "../app-env";
-import type { EdgeBindings } from "../env";
 
 async function digest(text: string): Promise<Uint8Array> {
   return new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text)));
@@ -22,7 +21,7 @@ export async function tokensEqual(given: string, expected: string): Promise<bool
 
 export function bearerAuth(secret: "ADMIN_TOKEN" | "WORKER_TOKEN") {
   return createMiddleware<AppEnv>(async (c, next) => {
-    const expected = (c.env as EdgeBindings)[secret];
+    const expected = c.env[secret];
     const header = c.req.header("authorization") ?? "";
     const match = /^Bearer\s+(.+)$/i.exec(header);
     if (expected === undefined || expected === "" || match === null) {

@@ -4,8 +4,8 @@
  */
 import { createMiddleware } from "hono/factory";
 import type { AppEnv } from "../app-env";
+import { edgeConfig } from "../config";
 import { d1Database } from "../db/client";
-import { edgeConfig } from "../env";
 
 export const requestContext = createMiddleware<AppEnv>(async (c, next) => {
   c.set("config", edgeConfig(c.env));

@@ -11,7 +11,6 @@ import { createRoute, z } from "@hono/zod-openapi";
 import type { EdgeApp } from "../app-env";
 import { heartbeatWorker, upsertWorker } from "../db/queries/workers";
 import { DISPATCHER_NAME } from "../dispatch/dispatcher";
-import type { EdgeBindings } from "../env";
 import { bearerAuth } from "../middleware/bearer-auth";
 import { errorResponse, jsonBody } from "./common";
 
@@ -44,7 +43,7 @@ const heartbeat = createRoute({
 export function registerWorkerRoutes(app: EdgeApp) {
   app.use("/v1/workers/*", bearerAuth("WORKER_TOKEN"));
   // New or refreshed capacity may unblock queued jobs: let the dispatcher look.
-  const kick = (env: EdgeBindings) =>
+  const kick = (env: Env) =>
     env.DISPATCHER.get(env.DISPATCHER.idFromName(DISPATCHER_NAME)).submit("");
   app.openapi(register, async (c) => {
     await upsertWorker(c.var.db, c.req.valid("json"), Date.now());
