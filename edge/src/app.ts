@@ -48,6 +48,8 @@ export function createApp(): EdgeApp {
     errorResponse(c, new NotFoundError(`no route ${c.req.method} ${c.req.path}`)),
   );
   app.onError((err, c) => {
+    // bearerAuth's refusals arrive finished: our error body plus its WWW-Authenticate challenge.
+    if (err instanceof HTTPException && err.res !== undefined) return err.getResponse();
     const domain =
       err instanceof BudgetFusionError
         ? err

@@ -6,7 +6,6 @@ import type { BudgetFusionError } from "@budgetfusion/shared/errors";
 import { errorBody, errorHeaders } from "@budgetfusion/shared/schemas/error-body";
 import type { Context } from "hono";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
-import type { AppEnv } from "./app-env";
 
 const STATUS_BY_CODE: Record<string, ContentfulStatusCode> = {
   invalid_request: 400,
@@ -31,6 +30,7 @@ function statusFor(code: string): ContentfulStatusCode {
   return STATUS_BY_CODE[code] ?? 500;
 }
 
-export function errorResponse(c: Context<AppEnv>, err: BudgetFusionError): Response {
+/** For any context (handler, middleware, onError): requestId is hono/request-id's variable. */
+export function errorResponse(c: Context, err: BudgetFusionError): Response {
   return c.json(errorBody(err, c.var.requestId), statusFor(err.code), errorHeaders(err));
 }

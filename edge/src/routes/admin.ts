@@ -19,7 +19,7 @@ import {
   rollback,
 } from "../db/queries/bundles";
 import { isHealthy, listWorkers } from "../db/queries/workers";
-import { bearerAuth } from "../middleware/bearer-auth";
+import { requireToken } from "../middleware/bearer-auth";
 import { forgetActiveVersion, predictorFor } from "../predictor/active-predictor";
 import { bundleKey } from "../storage/r2-blob-store";
 import { errorResponse } from "./common";
@@ -89,7 +89,7 @@ const workersRoute = createRoute({
 });
 
 export function registerAdminRoutes(app: EdgeApp) {
-  app.use("/admin/*", bearerAuth("ADMIN_TOKEN"));
+  app.use("/admin/*", requireToken("ADMIN_TOKEN", "admin"));
   app.openAPIRegistry.registerComponent("securitySchemes", "adminToken", {
     type: "http",
     scheme: "bearer",

@@ -11,7 +11,7 @@ import { createRoute, z } from "@hono/zod-openapi";
 import type { EdgeApp } from "../app-env";
 import { heartbeatWorker, upsertWorker } from "../db/queries/workers";
 import { DISPATCHER_NAME } from "../dispatch/dispatcher";
-import { bearerAuth } from "../middleware/bearer-auth";
+import { requireToken } from "../middleware/bearer-auth";
 import { errorResponse, jsonBody } from "./common";
 
 const ok = {
@@ -41,7 +41,7 @@ const heartbeat = createRoute({
 });
 
 export function registerWorkerRoutes(app: EdgeApp) {
-  app.use("/v1/workers/*", bearerAuth("WORKER_TOKEN"));
+  app.use("/v1/workers/*", requireToken("WORKER_TOKEN", "workers"));
   // New or refreshed capacity may unblock queued jobs: let the dispatcher look.
   const kick = (env: Env) =>
     env.DISPATCHER.get(env.DISPATCHER.idFromName(DISPATCHER_NAME)).submit("");
