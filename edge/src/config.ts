@@ -10,13 +10,19 @@ export interface EdgeConfig {
   heartbeatTtlMs: number;
   attemptTimeoutMs: number;
   maxAttempts: number;
+  /** Largest bundle upload accepted (multipart bytes), POST /admin/bundles. */
+  bundleUploadMaxBytes: number;
 }
+
+/** 32 MiB: several times today's bundles, and well inside a Worker's 128 MB of memory. */
+const DEFAULT_BUNDLE_UPLOAD_MAX_BYTES = 32 * 1024 * 1024;
 
 type Var =
   | "HEARTBEAT_INTERVAL_S"
   | "HEARTBEAT_MISSES"
   | "JOB_ATTEMPT_TIMEOUT_S"
-  | "JOB_MAX_ATTEMPTS";
+  | "JOB_MAX_ATTEMPTS"
+  | "BUNDLE_UPLOAD_MAX_BYTES";
 
 function positive(env: Env, key: Var, fallback: number): number {
   // A var deleted from wrangler.toml is absent at run time, whatever the generated type says.
@@ -36,5 +42,8 @@ export function edgeConfig(env: Env): EdgeConfig {
     heartbeatTtlMs: heartbeatIntervalS * positive(env, "HEARTBEAT_MISSES", 3) * 1000,
     attemptTimeoutMs: positive(env, "JOB_ATTEMPT_TIMEOUT_S", 300) * 1000,
     maxAttempts: positive(env, "JOB_MAX_ATTEMPTS", 5),
+    bundleUploadMaxBytes: Math.floor(
+      positive(env, "BUNDLE_UPLOAD_MAX_BYTES", DEFAULT_BUNDLE_UPLOAD_MAX_BYTES),
+    ),
   };
 }

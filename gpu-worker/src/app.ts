@@ -5,7 +5,8 @@
 import { NotFoundError } from "@budgetfusion/shared/errors";
 import { Hono } from "hono";
 import { requestId } from "hono/request-id";
-import { errorResponse, handleError, type WorkerEnv } from "./http-errors";
+import { errorResponse, handleError } from "./http-errors";
+import { BODY_LIMITS, limitBody } from "./routes/body-limit";
 import type { WorkerDeps } from "./routes/deps";
 import { embedHandler } from "./routes/embed";
 import { generateHandler } from "./routes/generate";
@@ -15,9 +16,9 @@ export type { ImageGenerator, WorkerDeps, WorkerState } from "./routes/deps";
 /** Longest client-chosen X-Request-Id kept (the edge's limit); others get a fresh UUID. */
 const MAX_REQUEST_ID_CHARS = 64;
 
-export function createApp(deps: WorkerDeps): Hono<WorkerEnv> {
+export function createApp(deps: WorkerDeps): Hono {
   const log = deps.log ?? ((msg, err) => console.error(`[gpu-worker] ${msg}`, err));
-  const app = new Hono<WorkerEnv>();
+  const app = new Hono();
 
   app.use("*", requestId({ limitLength: MAX_REQUEST_ID_CHARS }));
 
@@ -52,8 +53,8 @@ export function createApp(deps: WorkerDeps): Hono<WorkerEnv> {
     return c.text(text, 200, { "content-type": deps.metrics.registry.contentType });
   });
 
-  app.post("/v1/generate", generateHandler(deps));
-  app.post("/v1/embed", embedHandler(deps));
+  app.post("/v1/generate", limitBody(BODY_LIMITS.generate), generateHandler(deps));
+  app.post("/v1/embed", limitBody(BODY_LIMITS.embed), embedHandler(deps));
 
   app.notFound((c) =>
     errorResponse(c, new NotFoundError(`no route ${c.req.method} ${c.req.path}`)),

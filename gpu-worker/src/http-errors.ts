@@ -7,13 +7,7 @@ import { BudgetFusionError } from "@budgetfusion/shared/errors";
 import { errorBody, errorHeaders, frameworkError } from "@budgetfusion/shared/schemas/error-body";
 import type { Context } from "hono";
 import { HTTPException } from "hono/http-exception";
-import type { RequestIdVariables } from "hono/request-id";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
-
-/** The worker app's Hono Env: the request id every error body echoes. */
-export interface WorkerEnv {
-  Variables: RequestIdVariables;
-}
 
 /** The worker cannot serve yet or any more (models loading, shutting down). */
 export class NotReadyError extends BudgetFusionError {
@@ -54,7 +48,8 @@ const STATUS_BY_CODE: Record<string, number> = {
 /** Seconds a client should wait before retrying a 503. */
 const RETRY_AFTER_UNAVAILABLE_S = 5;
 
-export function errorResponse(c: Context<WorkerEnv>, err: BudgetFusionError): Response {
+/** For any context (handler, middleware, onError): requestId is hono/request-id's variable. */
+export function errorResponse(c: Context, err: BudgetFusionError): Response {
   const status = STATUS_BY_CODE[err.code] ?? 500;
   const headers = errorHeaders(err);
   if (status === 503) headers["retry-after"] ??= String(RETRY_AFTER_UNAVAILABLE_S);
@@ -65,7 +60,7 @@ export function errorResponse(c: Context<WorkerEnv>, err: BudgetFusionError): Re
 /** onError: the response for anything a route threw; server-side failures are logged. */
 export function handleError(
   err: unknown,
-  c: Context<WorkerEnv>,
+  c: Context,
   log: (msg: string, err: unknown) => void,
 ): Response {
   if (err instanceof BudgetFusionError) {

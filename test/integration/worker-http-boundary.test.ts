@@ -1,14 +1,54 @@
 /**
  * The GPU worker's HTTP boundary, built from hono's own middleware (through app.request with the
  * fake pipeline): request ids (hono/request-id) echoed in the header and in every error body,
- * which is the edge's error body (shared/src/schemas/error-body.ts).
+ * which is the edge's error body (shared/src/schemas/error-body.ts); body limits
+ * (hono/body-limit) answering 413 with the limit named, without reading an oversized body.
  */
+
 import { errorBodySchema } from "@budgetfusion/shared/schemas/error-body";
+import { MAX_BATCH, MAX_EMBED_TEXTS } from "@budgetfusion/shared/schemas/worker-api";
 import { describe, expect, it } from "vitest";
 import { createApp } from "../../gpu-worker/src/app";
+import { BODY_LIMITS } from "../../gpu-worker/src/routes/body-limit";
 import { fakeDeps, postJson } from "./worker-fakes";
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
+const HUNDRED_MB = 100 * 1024 * 1024;
+const CHUNK = 1024;
+
+/** A lazily produced body of `total` bytes that counts how much of it was pulled. */
+function countingBody(total: number) {
+  let pulled = 0;
+  const stream = new ReadableStream<Uint8Array>(
+    {
+      pull(controller) {
+        if (pulled >= total) return controller.close();
+        const n = Math.min(CHUNK, total - pulled);
+        pulled += n;
+        controller.enqueue(new Uint8Array(n).fill(0x20));
+      },
+    },
+    { highWaterMark: 0 },
+  );
+  return { stream, pulled: () => pulled };
+}
+
+function post(path: string, body: BodyInit, headers: Record<string, string> = {}) {
+  return new Request(`http://worker${path}`, {
+    method: "POST",
+    headers: { "content-type": "application/json", ...headers },
+    body,
+    duplex: "half",
+  } as RequestInit);
+}
+
+async function expectTooLarge(res: Response, limit: number) {
+  expect(res.status).toBe(413);
+  const { error } = errorBodySchema.parse(await res.json());
+  expect(error).toMatchObject({ code: "payload_too_large", field: "body" });
+  expect(error.details).toEqual({ limit_bytes: limit });
+  expect(error.message).toContain(`${limit} bytes`);
+}
 
 describe("request id and error body", () => {
   const app = createApp(fakeDeps());
@@ -43,5 +83,52 @@ describe("request id and error body", () => {
     const res = await app.request("/healthz");
     expect(res.status).toBe(200);
     expect(res.headers.get("x-request-id")).toMatch(UUID);
+  });
+});
+
+describe("body limits", () => {
+  const app = createApp(fakeDeps());
+
+  it.each([
+    ["/v1/generate", BODY_LIMITS.generate],
+    ["/v1/embed", BODY_LIMITS.embed],
+  ])("%s refuses a streamed 100 MB body after reading about %i bytes", async (path, limit) => {
+    const body = countingBody(HUNDRED_MB);
+    await expectTooLarge(await app.request(post(path, body.stream)), limit);
+    expect(body.pulled()).toBeLessThanOrEqual(limit + CHUNK);
+  });
+
+  it("refuses a declared Content-Length over the limit without reading a byte", async () => {
+    const unreadable = new ReadableStream<Uint8Array>({
+      pull() {
+        throw new Error("the body was read");
+      },
+    });
+    const req = post("/v1/generate", unreadable, { "content-length": String(HUNDRED_MB) });
+    await expectTooLarge(await app.request(req), BODY_LIMITS.generate);
+  });
+
+  it("takes the largest valid bodies (every character JSON-escaped to 6 bytes)", async () => {
+    const text = "\u0001".repeat(2000);
+    const generate = {
+      prompt: Array(MAX_BATCH).fill(text),
+      negative_prompt: text,
+      steps: 200,
+      guidance_scale: 7.5,
+      seed: 4294967295,
+      width: 64,
+      height: 64,
+      scheduler: { timestep_spacing: "trailing", prediction_type: "v_prediction" },
+    };
+    const generateBytes = JSON.stringify(generate).length;
+    expect(generateBytes).toBeGreaterThan(100_000);
+    expect(generateBytes).toBeLessThan(BODY_LIMITS.generate);
+    const g = await app.request(post("/v1/generate", JSON.stringify(generate)));
+    expect(g.status).toBe(200);
+    const embed = { texts: Array(MAX_EMBED_TEXTS).fill(text) };
+    expect(JSON.stringify(embed).length).toBeLessThan(BODY_LIMITS.embed);
+    // Past the limit and validation: only the missing CLIP model stops it.
+    const e = await app.request(post("/v1/embed", JSON.stringify(embed)));
+    expect(errorBodySchema.parse(await e.json()).error.code).toBe("not_configured");
   });
 });

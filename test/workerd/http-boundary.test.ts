@@ -1,12 +1,52 @@
 /**
  * The edge's HTTP boundary, built from hono's own middleware: request ids (hono/request-id)
  * echoed in the header and in every error body; bearer auth (hono/bearer-auth) answering 401
- * with a WWW-Authenticate challenge and the JSON error body.
+ * with a WWW-Authenticate challenge and the JSON error body; body limits (hono/body-limit)
+ * answering 413 with the limit named, without reading an oversized body.
  */
-import { SELF } from "cloudflare:test";
+import { createExecutionContext, env, SELF } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
+import { createApp } from "../../edge/src/app";
 import { tokensEqual } from "../../edge/src/middleware/bearer-auth";
-import { ADMIN, type ErrorJson, registration, WORKER } from "./helpers";
+import { BODY_LIMITS } from "../../edge/src/middleware/body-limit";
+import { ADMIN, type ErrorJson, postJson, registration, WORKER } from "./helpers";
+
+const HUNDRED_MB = 100 * 1024 * 1024;
+const CHUNK = 1024;
+
+/** A lazily produced body of `total` bytes that counts how much of it was pulled. */
+function countingBody(total: number) {
+  let pulled = 0;
+  const stream = new ReadableStream<Uint8Array>(
+    {
+      pull(controller) {
+        if (pulled >= total) return controller.close();
+        const n = Math.min(CHUNK, total - pulled);
+        pulled += n;
+        controller.enqueue(new Uint8Array(n).fill(0x20));
+      },
+    },
+    { highWaterMark: 0 },
+  );
+  return { stream, pulled: () => pulled };
+}
+
+/** A body that fails the request if anything reads it. */
+function unreadableBody() {
+  return new ReadableStream<Uint8Array>({
+    pull() {
+      throw new Error("the body was read");
+    },
+  });
+}
+
+async function expectTooLarge(res: Response, limit: number) {
+  expect(res.status).toBe(413);
+  const { error } = (await res.json()) as ErrorJson & { error: { details: unknown } };
+  expect(error).toMatchObject({ code: "payload_too_large", field: "body" });
+  expect(error.details).toEqual({ limit_bytes: limit });
+  expect(error.message).toContain(`${limit} bytes`);
+}
 
 async function expectUnauthorized(res: Response, challenge: string) {
   expect(res.status).toBe(401);
@@ -89,5 +129,71 @@ describe("request id", () => {
     expect(a.status).toBe(200);
     expect(a.headers.get("x-request-id")).toMatch(/.{36}/);
     expect(a.headers.get("x-request-id")).not.toBe(b.headers.get("x-request-id"));
+  });
+});
+
+describe("body limits", () => {
+  it.each([
+    ["/v1/budget", BODY_LIMITS.budget, {}],
+    ["/v1/generate", BODY_LIMITS.generate, {}],
+    ["/v1/workers/register", BODY_LIMITS.workerStatus, WORKER],
+    ["/v1/workers/w-1/heartbeat", BODY_LIMITS.workerStatus, WORKER],
+  ])(
+    "%s refuses a streamed 100 MB body after reading about %i bytes",
+    async (path, limit, auth) => {
+      const body = countingBody(HUNDRED_MB);
+      const res = await SELF.fetch(`http://edge${path}`, {
+        method: "POST",
+        headers: { "content-type": "application/json", ...auth },
+        body: body.stream,
+      });
+      await expectTooLarge(res, limit);
+      // Read up to the limit plus what the runtime buffers in flight, not the 100 MB.
+      expect(body.pulled()).toBeLessThan(limit + 4 * CHUNK);
+    },
+  );
+
+  it("refuses a declared Content-Length over the limit without reading a byte", async () => {
+    const req = new Request("http://edge/v1/budget", {
+      method: "POST",
+      headers: { "content-type": "application/json", "content-length": String(HUNDRED_MB) },
+      body: unreadableBody(),
+    });
+    await expectTooLarge(await createApp().fetch(req, env, createExecutionContext()), 16384);
+  });
+
+  it("takes the largest valid bodies (every character JSON-escaped to 6 bytes)", async () => {
+    const prompt = "\u0001".repeat(2000);
+    const budget = { prompt, min_steps: 1, max_steps: 129, quality: 0.95, include_curves: true };
+    expect(JSON.stringify(budget).length).toBeGreaterThan(12_000);
+    expect(JSON.stringify(budget).length).toBeLessThan(BODY_LIMITS.budget);
+    // Past the limit and validation: only the missing predictor stops it.
+    const b = await postJson("/v1/budget", budget);
+    expect(((await b.json()) as ErrorJson).error.code).toBe("not_ready");
+    const generate = { prompt, negative_prompt: prompt, steps: 20, seed: 1, width: 64, height: 64 };
+    expect(JSON.stringify(generate).length).toBeLessThan(BODY_LIMITS.generate);
+    expect((await postJson("/v1/generate", generate)).status).toBe(202);
+  });
+
+  it("limits bundle uploads by the BUNDLE_UPLOAD_MAX_BYTES setting, 32 MiB by default", async () => {
+    expect(env.BUNDLE_UPLOAD_MAX_BYTES).toBe(String(32 * 1024 * 1024));
+    const upload = (stream: ReadableStream<Uint8Array>) =>
+      new Request("http://edge/admin/bundles", {
+        method: "POST",
+        headers: { ...ADMIN, "content-type": "multipart/form-data; boundary=x" },
+        body: stream,
+      });
+    const small = { ...env, BUNDLE_UPLOAD_MAX_BYTES: "100000" };
+    const body = countingBody(HUNDRED_MB);
+    const res = await createApp().fetch(upload(body.stream), small, createExecutionContext());
+    await expectTooLarge(res, 100_000);
+    expect(body.pulled()).toBeLessThanOrEqual(100_000 + CHUNK);
+    // The guard runs first: without the admin token nothing is read at all.
+    const anonymous = new Request("http://edge/admin/bundles", {
+      method: "POST",
+      body: unreadableBody(),
+    });
+    const refused = await createApp().fetch(anonymous, small, createExecutionContext());
+    expect(refused.status).toBe(401);
   });
 });

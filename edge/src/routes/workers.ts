@@ -12,6 +12,7 @@ import type { EdgeApp } from "../app-env";
 import { heartbeatWorker, upsertWorker } from "../db/queries/workers";
 import { DISPATCHER_NAME } from "../dispatch/dispatcher";
 import { requireToken } from "../middleware/bearer-auth";
+import { BODY_LIMITS, limitBody } from "../middleware/body-limit";
 import { errorResponse, jsonBody } from "./common";
 
 const ok = {
@@ -23,19 +24,27 @@ const register = createRoute({
   method: "post",
   path: "/v1/workers/register",
   security: [{ workerToken: [] }],
+  middleware: limitBody(BODY_LIMITS.workerStatus),
   request: { body: jsonBody(workerRegistrationSchema) },
-  responses: { 200: ok, 400: errorResponse("Invalid body"), 401: errorResponse("Bad token") },
+  responses: {
+    200: ok,
+    400: errorResponse("Invalid body"),
+    401: errorResponse("Bad token"),
+    413: errorResponse(`Body over ${BODY_LIMITS.workerStatus} bytes`),
+  },
 });
 
 const heartbeat = createRoute({
   method: "post",
   path: "/v1/workers/{id}/heartbeat",
   security: [{ workerToken: [] }],
+  middleware: limitBody(BODY_LIMITS.workerStatus),
   request: { params: z.object({ id: z.string() }), body: jsonBody(workerRegistrationSchema) },
   responses: {
     200: ok,
     400: errorResponse("Invalid body"),
     401: errorResponse("Bad token"),
+    413: errorResponse(`Body over ${BODY_LIMITS.workerStatus} bytes`),
     404: errorResponse("Unknown worker: register again"),
   },
 });
