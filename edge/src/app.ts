@@ -7,9 +7,10 @@ import { frameworkError } from "@budgetfusion/shared/schemas/error-body";
 import { validationError } from "@budgetfusion/shared/schemas/zod-issues";
 import { OpenAPIHono } from "@hono/zod-openapi";
 import { HTTPException } from "hono/http-exception";
+import { methodNotAllowed } from "hono/method-not-allowed";
 import { requestId } from "hono/request-id";
 import type { AppEnv, EdgeApp } from "./app-env";
-import { errorResponse } from "./http-errors";
+import { errorResponse, refuseMethod } from "./http-errors";
 import { requestContext } from "./middleware/context";
 import { registerAdminRoutes } from "./routes/admin";
 import { registerBudgetRoutes } from "./routes/budget";
@@ -28,6 +29,8 @@ export function createApp(): EdgeApp {
     },
   });
   app.use("*", requestId({ limitLength: MAX_REQUEST_ID_CHARS }));
+  // A known path asked with another method is a 405 naming the allowed ones, not a 404.
+  app.use("*", methodNotAllowed({ app, onMethodNotAllowed: refuseMethod }));
   app.use("*", requestContext);
   registerHealthRoutes(app);
   registerBudgetRoutes(app);

@@ -2,7 +2,7 @@
  * The single map from domain error codes (shared/src/errors.ts) to HTTP statuses, and the one
  * JSON error response every 4xx/5xx is (body: shared/src/schemas/error-body.ts).
  */
-import type { BudgetFusionError } from "@budgetfusion/shared/errors";
+import { type BudgetFusionError, MethodNotAllowedError } from "@budgetfusion/shared/errors";
 import { errorBody, errorHeaders } from "@budgetfusion/shared/schemas/error-body";
 import type { Context } from "hono";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
@@ -33,4 +33,9 @@ function statusFor(code: string): ContentfulStatusCode {
 /** For any context (handler, middleware, onError): requestId is hono/request-id's variable. */
 export function errorResponse(c: Context, err: BudgetFusionError): Response {
   return c.json(errorBody(err, c.var.requestId), statusFor(err.code), errorHeaders(err));
+}
+
+/** hono/method-not-allowed's answer: 405 with the Allow header and the error body. */
+export function refuseMethod(c: Context, allowed: string[]): Response {
+  return errorResponse(c, new MethodNotAllowedError(c.req.method, c.req.path, allowed));
 }

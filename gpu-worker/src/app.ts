@@ -4,12 +4,12 @@
  */
 import { NotFoundError } from "@budgetfusion/shared/errors";
 import { Hono } from "hono";
+import { methodNotAllowed } from "hono/method-not-allowed";
 import { requestId } from "hono/request-id";
-import { errorResponse, handleError } from "./http-errors";
-import { BODY_LIMITS, limitBody } from "./routes/body-limit";
+import { errorResponse, handleError, refuseMethod } from "./http-errors";
 import type { WorkerDeps } from "./routes/deps";
-import { embedHandler } from "./routes/embed";
-import { generateHandler } from "./routes/generate";
+import { embedHandlers } from "./routes/embed";
+import { generateHandlers } from "./routes/generate";
 
 export type { ImageGenerator, WorkerDeps, WorkerState } from "./routes/deps";
 
@@ -24,10 +24,13 @@ export function createApp(deps: WorkerDeps): Hono {
 
   app.use("*", async (c, next) => {
     await next();
-    // routePath is the matched pattern, so unknown paths do not explode label cardinality.
-    const route = c.req.routePath === "*" ? "unmatched" : c.req.routePath;
+    // routePath is the matched pattern, so unknown paths do not explode label cardinality; when
+    // it is this middleware's own "/*" (hono's name for "*"), no route matched the path.
+    const route = c.req.routePath === "/*" ? "unmatched" : c.req.routePath;
     deps.metrics.requests.inc({ route, status: String(c.res.status) });
   });
+  // A known path asked with another method is a 405 naming the allowed ones, not a 404.
+  app.use("*", methodNotAllowed({ app, onMethodNotAllowed: refuseMethod }));
 
   app.get("/healthz", (c) => c.json({ status: "ok" }));
 
@@ -53,8 +56,8 @@ export function createApp(deps: WorkerDeps): Hono {
     return c.text(text, 200, { "content-type": deps.metrics.registry.contentType });
   });
 
-  app.post("/v1/generate", limitBody(BODY_LIMITS.generate), generateHandler(deps));
-  app.post("/v1/embed", limitBody(BODY_LIMITS.embed), embedHandler(deps));
+  app.post("/v1/generate", ...generateHandlers(deps));
+  app.post("/v1/embed", ...embedHandlers(deps));
 
   app.notFound((c) =>
     errorResponse(c, new NotFoundError(`no route ${c.req.method} ${c.req.path}`)),

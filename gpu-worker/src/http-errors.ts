@@ -3,7 +3,7 @@
  * per error code and the JSON error body both apps share (shared/src/schemas/error-body.ts).
  * Unknown errors are logged and become internal_error 500 without internals.
  */
-import { BudgetFusionError } from "@budgetfusion/shared/errors";
+import { BudgetFusionError, MethodNotAllowedError } from "@budgetfusion/shared/errors";
 import { errorBody, errorHeaders, frameworkError } from "@budgetfusion/shared/schemas/error-body";
 import type { Context } from "hono";
 import { HTTPException } from "hono/http-exception";
@@ -55,6 +55,11 @@ export function errorResponse(c: Context, err: BudgetFusionError): Response {
   if (status === 503) headers["retry-after"] ??= String(RETRY_AFTER_UNAVAILABLE_S);
   // Hono types the status as a literal union; the table only holds valid codes.
   return c.json(errorBody(err, c.var.requestId), status as ContentfulStatusCode, headers);
+}
+
+/** hono/method-not-allowed's answer: 405 with the Allow header and the error body. */
+export function refuseMethod(c: Context, allowed: string[]): Response {
+  return errorResponse(c, new MethodNotAllowedError(c.req.method, c.req.path, allowed));
 }
 
 /** onError: the response for anything a route threw; server-side failures are logged. */

@@ -2,7 +2,9 @@
  * The GPU worker's HTTP boundary, built from hono's own middleware (through app.request with the
  * fake pipeline): request ids (hono/request-id) echoed in the header and in every error body,
  * which is the edge's error body (shared/src/schemas/error-body.ts); body limits
- * (hono/body-limit) answering 413 with the limit named, without reading an oversized body.
+ * (hono/body-limit) answering 413 with the limit named, without reading an oversized body;
+ * 415 naming content-type for a body that is not JSON; 405 with Allow (hono/method-not-allowed)
+ * for a known path asked with another method.
  */
 
 import { errorBodySchema } from "@budgetfusion/shared/schemas/error-body";
@@ -130,5 +132,71 @@ describe("body limits", () => {
     // Past the limit and validation: only the missing CLIP model stops it.
     const e = await app.request(post("/v1/embed", JSON.stringify(embed)));
     expect(errorBodySchema.parse(await e.json()).error.code).toBe("not_configured");
+  });
+});
+
+describe("content types", () => {
+  const deps = fakeDeps();
+  const app = createApp(deps);
+
+  it.each([
+    ["/v1/generate", "text/plain;charset=UTF-8"],
+    ["/v1/generate", "application/x-www-form-urlencoded"],
+    ["/v1/embed", "multipart/form-data; boundary=x"],
+  ])("%s with %s is a 415 naming content-type", async (path, type) => {
+    const res = await app.request(post(path, '{"texts":["a"]}', { "content-type": type }));
+    expect(res.status).toBe(415);
+    const { error } = errorBodySchema.parse(await res.json());
+    expect(error).toMatchObject({ code: "unsupported_media_type", field: "content-type" });
+    expect(error.message).toContain(type);
+    expect(error.message).toContain("application/json");
+  });
+
+  it("a body without any content type is a 415, and nothing is queued", async () => {
+    const res = await app.request("/v1/generate", {
+      method: "POST",
+      body: new TextEncoder().encode(JSON.stringify({ prompt: "a", steps: 2 })),
+    });
+    expect(res.status).toBe(415);
+    expect(errorBodySchema.parse(await res.json()).error.message).toContain("missing");
+    expect(deps.generator.calls).toHaveLength(0);
+  });
+
+  it("accepts JSON with parameters and +json types", async () => {
+    for (const type of ["application/json; charset=utf-8", "application/vnd.bf+json"]) {
+      const res = await app.request(
+        post("/v1/generate", '{"prompt":"a","steps":2}', { "content-type": type }),
+      );
+      expect(res.status).toBe(200);
+    }
+  });
+});
+
+describe("methods", () => {
+  const app = createApp(fakeDeps());
+
+  it.each([
+    ["GET", "/v1/generate", ["POST"]],
+    ["PUT", "/v1/embed", ["POST"]],
+    ["POST", "/healthz", ["GET", "HEAD"]],
+    ["DELETE", "/metrics", ["GET", "HEAD"]],
+  ])("%s %s is a 405 allowing %j", async (method, path, allowed) => {
+    const res = await app.request(path, { method });
+    expect(res.status).toBe(405);
+    expect(res.headers.get("allow")?.split(", ").sort()).toEqual([...allowed].sort());
+    const { error } = errorBodySchema.parse(await res.json());
+    expect(error.code).toBe("method_not_allowed");
+    expect(error.requestId).toBe(res.headers.get("x-request-id"));
+  });
+
+  it("unknown paths stay 404; 404s and 405s are counted apart from the routes", async () => {
+    const fresh = createApp(fakeDeps());
+    expect((await fresh.request("/v1/generates", { method: "POST" })).status).toBe(404);
+    expect((await fresh.request("/v1/generate", { method: "GET" })).status).toBe(405);
+    expect((await fresh.request("/readyz", { method: "HEAD" })).status).toBe(200);
+    const text = await (await fresh.request("/metrics")).text();
+    expect(text).toContain('bf_worker_requests_total{route="unmatched",status="404"} 1');
+    expect(text).toContain('bf_worker_requests_total{route="unmatched",status="405"} 1');
+    expect(text).toContain('bf_worker_requests_total{route="/readyz",status="200"} 1');
   });
 });

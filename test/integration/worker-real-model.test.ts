@@ -16,6 +16,8 @@ import { JobQueue } from "../../gpu-worker/src/queue/job-queue";
 import { NodeOrtPort } from "../../gpu-worker/src/runtime/ort-node";
 import { type ArrayRef, fixturePath, maxAbsDiff, readF32, readJson } from "../helpers/fixtures";
 
+const JSON_TYPE = { "content-type": "application/json" };
+
 describe("worker app on tiny-sd2 and tiny-clip", () => {
   let pipeline: SdPipeline;
   let embedder: ClipTextEmbedder;
@@ -43,7 +45,11 @@ describe("worker app on tiny-sd2 and tiny-clip", () => {
       width: 64,
       height: 64,
     };
-    const res = await app.request("/v1/generate", { method: "POST", body: JSON.stringify(body) });
+    const res = await app.request("/v1/generate", {
+      method: "POST",
+      headers: JSON_TYPE,
+      body: JSON.stringify(body),
+    });
     expect(res.status).toBe(200);
     expect(res.headers.get("x-bf-model")).toBe("tiny-sd2");
     const png = new Uint8Array(await res.arrayBuffer());
@@ -60,6 +66,7 @@ describe("worker app on tiny-sd2 and tiny-clip", () => {
     // A different seed is a different image.
     const other = await app.request("/v1/generate", {
       method: "POST",
+      headers: JSON_TYPE,
       body: JSON.stringify({ ...body, seed: 43 }),
     });
     const a = decodePngToRgb(png).data;
@@ -76,7 +83,11 @@ describe("worker app on tiny-sd2 and tiny-clip", () => {
       height: 64,
       scheduler: { prediction_type: "epsilon", timestep_spacing: "trailing" },
     };
-    const res = await app.request("/v1/generate", { method: "POST", body: JSON.stringify(body) });
+    const res = await app.request("/v1/generate", {
+      method: "POST",
+      headers: JSON_TYPE,
+      body: JSON.stringify(body),
+    });
     expect(res.status).toBe(200);
     const png = new Uint8Array(await res.arrayBuffer());
     const opts = {
@@ -97,6 +108,7 @@ describe("worker app on tiny-sd2 and tiny-clip", () => {
     const clip = readJson<{ prompts: string[]; text_embeds: ArrayRef }>("refs-public", "clip.json");
     const res = await app.request("/v1/embed", {
       method: "POST",
+      headers: JSON_TYPE,
       body: JSON.stringify({ texts: clip.prompts }),
     });
     expect(res.status).toBe(200);

@@ -2,7 +2,9 @@
  * The edge's HTTP boundary, built from hono's own middleware: request ids (hono/request-id)
  * echoed in the header and in every error body; bearer auth (hono/bearer-auth) answering 401
  * with a WWW-Authenticate challenge and the JSON error body; body limits (hono/body-limit)
- * answering 413 with the limit named, without reading an oversized body.
+ * answering 413 with the limit named, without reading an oversized body; 415 naming
+ * content-type for a body that is not JSON; 405 with Allow (hono/method-not-allowed) for a known
+ * path asked with another method.
  */
 import { createExecutionContext, env, SELF } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
@@ -195,5 +197,75 @@ describe("body limits", () => {
     });
     const refused = await createApp().fetch(anonymous, small, createExecutionContext());
     expect(refused.status).toBe(401);
+  });
+});
+
+describe("content types", () => {
+  async function expectUnsupported(res: Response) {
+    expect(res.status).toBe(415);
+    const { error } = (await res.json()) as ErrorJson;
+    expect(error).toMatchObject({ code: "unsupported_media_type", field: "content-type" });
+    expect(error.message).toContain("application/json");
+  }
+  const send = (path: string, body: BodyInit, headers: Record<string, string>) =>
+    SELF.fetch(`http://edge${path}`, { method: "POST", headers, body });
+
+  it.each([
+    ["/v1/budget", { "content-type": "text/plain" }],
+    ["/v1/budget", { "content-type": "application/x-www-form-urlencoded" }],
+    ["/v1/generate", { "content-type": "multipart/form-data; boundary=x" }],
+    ["/v1/workers/register", { ...WORKER, "content-type": "text/plain" }],
+  ])("%s with %j is a 415 naming content-type", async (path, headers) => {
+    await expectUnsupported(await send(path, '{"prompt":"a"}', headers));
+  });
+
+  it("a body without any content type is a 415 too", async () => {
+    const bytes = new TextEncoder().encode('{"prompt":"a"}');
+    const res = await send("/v1/budget", bytes, {});
+    expect(res.headers.get("content-type")).toContain("application/json");
+    await expectUnsupported(res);
+  });
+
+  it("accepts JSON with parameters", async () => {
+    const res = await send("/v1/budget", '{"prompt":"a"}', {
+      "content-type": "application/json; charset=utf-8",
+    });
+    expect(((await res.json()) as ErrorJson).error.code).toBe("not_ready");
+  });
+});
+
+describe("methods", () => {
+  async function expectAllowed(res: Response, allowed: string[]) {
+    expect(res.status).toBe(405);
+    expect(res.headers.get("allow")?.split(", ").sort()).toEqual([...allowed].sort());
+    const { error } = (await res.json()) as ErrorJson;
+    expect(error.code).toBe("method_not_allowed");
+    expect(error.requestId).toBe(res.headers.get("x-request-id"));
+  }
+  const call = (method: string, path: string, headers: Record<string, string> = {}) =>
+    SELF.fetch(`http://edge${path}`, { method, headers });
+
+  it.each([
+    ["GET", "/v1/budget", ["POST"]],
+    ["PUT", "/v1/generate", ["POST"]],
+    ["DELETE", `/v1/jobs/${crypto.randomUUID()}`, ["GET", "HEAD"]],
+    ["POST", "/healthz", ["GET", "HEAD"]],
+    ["POST", "/", ["GET", "HEAD"]],
+    ["POST", "/openapi.json", ["GET", "HEAD"]],
+  ])("%s %s is a 405 allowing %j", async (method, path, allowed) => {
+    await expectAllowed(await call(method, path), allowed);
+  });
+
+  it("guarded paths check the token before the method", async () => {
+    expect((await call("GET", "/admin/bundles/v1/activate")).status).toBe(401);
+    await expectAllowed(await call("GET", "/admin/bundles/v1/activate", ADMIN), ["POST"]);
+    await expectAllowed(await call("DELETE", "/admin/bundles", ADMIN), ["GET", "HEAD", "POST"]);
+    await expectAllowed(await call("GET", "/v1/workers/w-1/heartbeat", WORKER), ["POST"]);
+  });
+
+  it("unknown paths stay 404 and HEAD is served where GET is", async () => {
+    expect((await call("GET", "/v2/nothing")).status).toBe(404);
+    expect((await call("POST", "/v1/budgets")).status).toBe(404);
+    expect((await call("HEAD", "/healthz")).status).toBe(200);
   });
 });
