@@ -4,7 +4,8 @@
  * with a WWW-Authenticate challenge and the JSON error body; body limits (hono/body-limit)
  * answering 413 with the limit named, without reading an oversized body; 415 naming
  * content-type for a body that is not JSON; 405 with Allow (hono/method-not-allowed) for a known
- * path asked with another method.
+ * path asked with another method; secure headers (hono/secure-headers) and a nonce-based
+ * Content-Security-Policy on the page at /.
  */
 import { createExecutionContext, env, SELF } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
@@ -267,5 +268,51 @@ describe("methods", () => {
     expect((await call("GET", "/v2/nothing")).status).toBe(404);
     expect((await call("POST", "/v1/budgets")).status).toBe(404);
     expect((await call("HEAD", "/healthz")).status).toBe(200);
+  });
+});
+
+describe("the page's secure headers", () => {
+  it("allows only its own nonce-tagged script and style, and fetches to its own origin", async () => {
+    const res = await SELF.fetch("http://edge/");
+    expect(res.status).toBe(200);
+    const csp = res.headers.get("content-security-policy") ?? "";
+    const nonce = /script-src 'nonce-([A-Za-z0-9+/=]+)'/.exec(csp)?.[1];
+    expect(nonce).toBeDefined();
+    const directives = Object.fromEntries(
+      csp.split("; ").map((d) => [d.split(" ")[0], d.split(" ").slice(1).join(" ")]),
+    );
+    expect(directives).toEqual({
+      "default-src": "'none'",
+      "script-src": `'nonce-${nonce}'`,
+      "style-src": `'nonce-${nonce}'`,
+      "connect-src": "'self'",
+      "base-uri": "'none'",
+      "form-action": "'none'",
+      "frame-ancestors": "'none'",
+    });
+    expect(csp).not.toContain("unsafe-inline");
+    const html = await res.text();
+    // Every inline script and style carries this request's nonce, and nothing else is inline.
+    expect(html.match(/<script[^>]*>/g)).toEqual([`<script nonce="${nonce}">`]);
+    expect(html.match(/<style[^>]*>/g)).toEqual([`<style nonce="${nonce}">`]);
+    expect(html).not.toMatch(/\son[a-z]+=/i);
+    expect(html).not.toMatch(/\sstyle=/i);
+  });
+
+  it("sends hono's secure headers, with a fresh nonce per request", async () => {
+    const [a, b] = await Promise.all([SELF.fetch("http://edge/"), SELF.fetch("http://edge/")]);
+    for (const [name, value] of [
+      ["x-content-type-options", "nosniff"],
+      ["x-frame-options", "SAMEORIGIN"],
+      ["referrer-policy", "no-referrer"],
+      ["cross-origin-opener-policy", "same-origin"],
+      ["strict-transport-security", "max-age=15552000; includeSubDomains"],
+    ]) {
+      expect(a.headers.get(name)).toBe(value);
+    }
+    expect(a.headers.get("content-security-policy")).not.toBe(
+      b.headers.get("content-security-policy"),
+    );
+    await Promise.all([a.text(), b.text()]);
   });
 });
