@@ -12,28 +12,10 @@ import { MAX_BATCH, MAX_EMBED_TEXTS } from "@budgetfusion/shared/schemas/worker-
 import { describe, expect, it } from "vitest";
 import { createApp } from "../../gpu-worker/src/app";
 import { BODY_LIMITS } from "../../gpu-worker/src/routes/body-limit";
+import { CHUNK_BYTES, countingBody, HUNDRED_MB, unreadableBody } from "../helpers/request-bodies";
 import { fakeDeps, postJson } from "./worker-fakes";
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
-const HUNDRED_MB = 100 * 1024 * 1024;
-const CHUNK = 1024;
-
-/** A lazily produced body of `total` bytes that counts how much of it was pulled. */
-function countingBody(total: number) {
-  let pulled = 0;
-  const stream = new ReadableStream<Uint8Array>(
-    {
-      pull(controller) {
-        if (pulled >= total) return controller.close();
-        const n = Math.min(CHUNK, total - pulled);
-        pulled += n;
-        controller.enqueue(new Uint8Array(n).fill(0x20));
-      },
-    },
-    { highWaterMark: 0 },
-  );
-  return { stream, pulled: () => pulled };
-}
 
 function post(path: string, body: BodyInit, headers: Record<string, string> = {}) {
   return new Request(`http://worker${path}`, {
@@ -97,16 +79,11 @@ describe("body limits", () => {
   ])("%s refuses a streamed 100 MB body after reading about %i bytes", async (path, limit) => {
     const body = countingBody(HUNDRED_MB);
     await expectTooLarge(await app.request(post(path, body.stream)), limit);
-    expect(body.pulled()).toBeLessThanOrEqual(limit + CHUNK);
+    expect(body.pulled()).toBeLessThanOrEqual(limit + CHUNK_BYTES);
   });
 
   it("refuses a declared Content-Length over the limit without reading a byte", async () => {
-    const unreadable = new ReadableStream<Uint8Array>({
-      pull() {
-        throw new Error("the body was read");
-      },
-    });
-    const req = post("/v1/generate", unreadable, { "content-length": String(HUNDRED_MB) });
+    const req = post("/v1/generate", unreadableBody(), { "content-length": String(HUNDRED_MB) });
     await expectTooLarge(await app.request(req), BODY_LIMITS.generate);
   });
 

@@ -12,36 +12,8 @@ import { describe, expect, it } from "vitest";
 import { createApp } from "../../edge/src/app";
 import { tokensEqual } from "../../edge/src/middleware/bearer-auth";
 import { BODY_LIMITS } from "../../edge/src/middleware/body-limit";
+import { CHUNK_BYTES, countingBody, HUNDRED_MB, unreadableBody } from "../helpers/request-bodies";
 import { ADMIN, type ErrorJson, postJson, registration, WORKER } from "./helpers";
-
-const HUNDRED_MB = 100 * 1024 * 1024;
-const CHUNK = 1024;
-
-/** A lazily produced body of `total` bytes that counts how much of it was pulled. */
-function countingBody(total: number) {
-  let pulled = 0;
-  const stream = new ReadableStream<Uint8Array>(
-    {
-      pull(controller) {
-        if (pulled >= total) return controller.close();
-        const n = Math.min(CHUNK, total - pulled);
-        pulled += n;
-        controller.enqueue(new Uint8Array(n).fill(0x20));
-      },
-    },
-    { highWaterMark: 0 },
-  );
-  return { stream, pulled: () => pulled };
-}
-
-/** A body that fails the request if anything reads it. */
-function unreadableBody() {
-  return new ReadableStream<Uint8Array>({
-    pull() {
-      throw new Error("the body was read");
-    },
-  });
-}
 
 async function expectTooLarge(res: Response, limit: number) {
   expect(res.status).toBe(413);
@@ -152,7 +124,7 @@ describe("body limits", () => {
       });
       await expectTooLarge(res, limit);
       // Read up to the limit plus what the runtime buffers in flight, not the 100 MB.
-      expect(body.pulled()).toBeLessThan(limit + 4 * CHUNK);
+      expect(body.pulled()).toBeLessThan(limit + 4 * CHUNK_BYTES);
     },
   );
 
@@ -190,7 +162,7 @@ describe("body limits", () => {
     const body = countingBody(HUNDRED_MB);
     const res = await createApp().fetch(upload(body.stream), small, createExecutionContext());
     await expectTooLarge(res, 100_000);
-    expect(body.pulled()).toBeLessThanOrEqual(100_000 + CHUNK);
+    expect(body.pulled()).toBeLessThanOrEqual(100_000 + CHUNK_BYTES);
     // The guard runs first: without the admin token nothing is read at all.
     const anonymous = new Request("http://edge/admin/bundles", {
       method: "POST",

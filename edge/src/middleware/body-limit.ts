@@ -3,7 +3,7 @@
  * route's limit is refused with 413 payload_too_large naming the limit, without being read
  * whole: at once when Content-Length says so, else as soon as the streamed bytes pass it.
  */
-import { PayloadTooLargeError } from "@budgetfusion/shared/errors";
+import { refuseBodyOver } from "@budgetfusion/shared/schemas/error-body";
 import { bodyLimit } from "hono/body-limit";
 import { createMiddleware } from "hono/factory";
 import type { AppEnv } from "../app-env";
@@ -21,14 +21,8 @@ export const BODY_LIMITS = {
   workerStatus: 8 * 1024,
 } as const;
 
-export function limitBody(maxSize: number) {
-  return bodyLimit({
-    maxSize,
-    onError: () => {
-      throw new PayloadTooLargeError(maxSize);
-    },
-  });
-}
+export const limitBody = (maxSize: number) =>
+  bodyLimit({ maxSize, onError: refuseBodyOver(maxSize) });
 
 /** POST /admin/bundles: its limit is the BUNDLE_UPLOAD_MAX_BYTES setting (bundles hold models). */
 export const limitBundleUpload = createMiddleware<AppEnv>((c, next) =>

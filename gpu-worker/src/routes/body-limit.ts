@@ -3,7 +3,7 @@
  * refused with 413 payload_too_large naming the limit, without being read whole: at once when
  * Content-Length says so, else as soon as the streamed bytes pass it.
  */
-import { PayloadTooLargeError } from "@budgetfusion/shared/errors";
+import { refuseBodyOver } from "@budgetfusion/shared/schemas/error-body";
 import { bodyLimit } from "hono/body-limit";
 
 /**
@@ -17,11 +17,5 @@ export const BODY_LIMITS = {
   embed: 1024 * 1024,
 } as const;
 
-export function limitBody(maxSize: number) {
-  return bodyLimit({
-    maxSize,
-    onError: () => {
-      throw new PayloadTooLargeError(maxSize);
-    },
-  });
-}
+export const limitBody = (maxSize: number) =>
+  bodyLimit({ maxSize, onError: refuseBodyOver(maxSize) });

@@ -7,6 +7,7 @@ import { z } from "zod";
 import {
   BudgetFusionError,
   MethodNotAllowedError,
+  PayloadTooLargeError,
   QueueFullError,
   UnsupportedMediaTypeError,
   ValidationError,
@@ -46,6 +47,13 @@ export function errorHeaders(err: BudgetFusionError): Record<string, string> {
   }
   if (err instanceof MethodNotAllowedError) return { allow: err.allowed.join(", ") };
   return {};
+}
+
+/** The refusal a body-limit middleware calls when a body passes `limitBytes`: a 413 naming it. */
+export function refuseBodyOver(limitBytes: number): () => never {
+  return () => {
+    throw new PayloadTooLargeError(limitBytes);
+  };
 }
 
 /**
