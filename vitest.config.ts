@@ -16,6 +16,8 @@ export default defineConfig({
           environment: "node",
           include: [
             "shared/src/**/*.test.ts",
+            "inference/src/**/*.test.ts",
+            "world/src/**/*.test.ts",
             "gpu-worker/src/**/*.test.ts",
             "training/src/**/*.test.ts",
             "test/golden/**/*.test.ts",

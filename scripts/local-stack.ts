@@ -23,7 +23,7 @@ export interface Secrets {
   WORKER_TOKEN: string;
 }
 
-/** Wrangler keeps its config and logs inside the project (notes/onnx-in-workerd.md). */
+/** Wrangler keeps its config and logs inside the project (docs/notes/onnx-in-workerd.md). */
 export function wranglerEnv(): NodeJS.ProcessEnv {
   const home = join(REPO, ".wrangler-home");
   mkdirSync(home, { recursive: true });
@@ -75,7 +75,7 @@ process.once("exit", () => {
   }
 });
 
-export function launch(
+function launch(
   name: string,
   cmd: string,
   args: string[],
@@ -123,7 +123,7 @@ export async function stop(child: Child, graceMs = 5_000): Promise<void> {
   clearTimeout(timer);
 }
 
-export async function waitFor(
+async function waitFor(
   what: string,
   check: () => Promise<boolean>,
   timeoutMs: number,
@@ -144,7 +144,7 @@ export async function waitFor(
   );
 }
 
-export async function applyMigrations(persistTo: string, echo: boolean) {
+async function applyMigrations(persistTo: string, echo: boolean) {
   const child = launch(
     "migrate",
     join(BIN, "wrangler"),
@@ -190,7 +190,7 @@ export async function startEdge(opts: EdgeOptions): Promise<Child> {
 }
 
 /** A bundle directory's manifest.json and the files it references (nothing else is sent). */
-export function readBundleDir(dir: string): {
+function readBundleDir(dir: string): {
   manifest: string;
   files: Map<string, Uint8Array<ArrayBuffer>>;
 } {

@@ -18,7 +18,8 @@
 import { existsSync, readdirSync, statSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
-import { ensureWorldModels } from "../training/src/world/build";
+import { DEFAULT_MODELS_ROOT, ensureWorldModels } from "@budgetfusion/world/build";
+import { MODEL_DIRS } from "@budgetfusion/world/model-files";
 import {
   type Child,
   devSecrets,
@@ -51,14 +52,14 @@ async function main() {
   const edgePort = Number(process.env.EDGE_PORT ?? 8787);
   const workerPort = Number(process.env.WORKER_PORT ?? 8788);
   const bundleDir = values.bundle ?? process.env.BF_BUNDLE_DIR ?? newestBundle();
-  const defaultWorld = join(REPO, "artifacts/models/mini-world");
+  const defaultWorld = join(DEFAULT_MODELS_ROOT, MODEL_DIRS.diffusion);
   const modelDir = resolve(values.model ?? process.env.WORKER_MODEL_DIR ?? defaultWorld);
   // The mini world's graphs are many tiny operators: one ORT thread is 1.5-4x faster per call.
   if (modelDir === defaultWorld) process.env.WORKER_INTRA_OP_THREADS ??= "1";
   // Set-up: build the mini world's models when missing or stale (deterministic, a few seconds).
   if (ensureWorldModels())
     console.error("[start] built artifacts/models/mini-world* (world:build)");
-  const defaultClip = join(REPO, "artifacts/models/mini-world-clip");
+  const defaultClip = join(DEFAULT_MODELS_ROOT, MODEL_DIRS.clip);
   const clipDir =
     values.clip ??
     process.env.WORKER_CLIP_DIR ??

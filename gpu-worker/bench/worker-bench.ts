@@ -14,9 +14,9 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
-import { loadModelDir } from "../src/pipeline/model-dir";
-import { SdPipeline } from "../src/pipeline/sd-pipeline";
-import { NodeOrtPort } from "../src/runtime/ort-node";
+import { loadModelDir } from "@budgetfusion/inference/pipeline/model-dir";
+import { SdPipeline } from "@budgetfusion/inference/pipeline/sd-pipeline";
+import { NodeOrtPort } from "@budgetfusion/inference/runtime/ort-node";
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const REPO = resolve(HERE, "..", "..");

@@ -5,17 +5,17 @@
  * stop taking work, drain what is queued and running, then exit.
  */
 import { hostname } from "node:os";
+import { loadClipTextEmbedder } from "@budgetfusion/inference/embedding/clip-text-embedder";
+import { defaultHubCache, resolveModel } from "@budgetfusion/inference/hub/resolve-model";
+import { SdPipeline } from "@budgetfusion/inference/pipeline/sd-pipeline";
+import { NodeOrtPort } from "@budgetfusion/inference/runtime/ort-node";
 import { type ServerType, serve } from "@hono/node-server";
 import { collectDefaultMetrics } from "prom-client";
 import { createApp, type WorkerState } from "./app";
 import { parseConfig } from "./config";
 import { EdgeClient } from "./edge-client";
-import { defaultHubCache, resolveModel } from "./hub/resolve-model";
 import { createMetrics } from "./metrics";
-import { ClipTextEmbedder } from "./pipeline/clip-text-embedder";
-import { SdPipeline } from "./pipeline/sd-pipeline";
 import { JobQueue } from "./queue/job-queue";
-import { NodeOrtPort } from "./runtime/ort-node";
 
 const log = (line: string) => console.error(`[gpu-worker] ${line}`);
 
@@ -85,11 +85,7 @@ async function main(): Promise<void> {
   });
   pipeline = await SdPipeline.load(port, model);
   if (config.clipDir !== undefined) {
-    state.embedder = await ClipTextEmbedder.load(
-      port,
-      config.clipDir,
-      config.clipDir.split("/").filter(Boolean).pop() ?? "clip",
-    );
+    state.embedder = await loadClipTextEmbedder(port, config.clipDir);
   }
   state.generator = pipeline;
   log(`model ${pipeline.modelId} ready in ${(performance.now() - started).toFixed(0)} ms`);

@@ -11,10 +11,16 @@
  * float64; only the summation order differs).
  */
 import { readFileSync } from "node:fs";
+import { decodePngToRgb, encodeRgbToPng } from "@budgetfusion/shared/image/png-image";
+import { lsnr, lsnrOfPng } from "@budgetfusion/shared/metrics/lsnr";
+import {
+  type ArrayRef,
+  fixturePath,
+  maxAbsDiff,
+  readF32,
+  readJson,
+} from "@budgetfusion/test-helpers/fixtures";
 import { describe, expect, it } from "vitest";
-import { decodePngToRgb, encodeRgbToPng } from "../../shared/src/image/png-image";
-import { lsnr, lsnrOfPng } from "../../shared/src/metrics/lsnr";
-import { type ArrayRef, fixturePath, maxAbsDiff, readF32, readJson } from "../helpers/fixtures";
 
 interface PipelineCase {
   name: string;

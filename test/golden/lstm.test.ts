@@ -5,12 +5,13 @@
  * Measure: per tensor, max|ours - torch| / max|torch| (maxScaledDiff) <= 1e-5; the loss (a
  * scalar) |ours - torch| / |torch| <= 1e-5.
  */
+
+import { maxScaledDiff, readF32 } from "@budgetfusion/test-helpers/fixtures";
+import { LSTM_REF_DIR, type LstmCase, lstmRefCases } from "@budgetfusion/test-helpers/lstm-ref";
+import { parseModelConfig } from "@budgetfusion/training/model/config";
+import { type ParamMap, paramSpecs, viewParams } from "@budgetfusion/training/model/params";
+import { predictorForward, predictorForwardBackward } from "@budgetfusion/training/model/predictor";
 import { describe, expect, it } from "vitest";
-import { parseModelConfig } from "../../training/src/model/config";
-import { type ParamMap, paramSpecs, viewParams } from "../../training/src/model/params";
-import { predictorForward, predictorForwardBackward } from "../../training/src/model/predictor";
-import { maxScaledDiff, readF32 } from "../helpers/fixtures";
-import { LSTM_REF_DIR, type LstmCase, lstmRefCases } from "../helpers/lstm-ref";
 
 const dir = LSTM_REF_DIR;
 const ref = { cases: lstmRefCases() };

@@ -8,16 +8,16 @@
 import { readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { join } from "node:path";
+import { createNodeOrt } from "@budgetfusion/inference/runtime/ort-node";
+import { splitMix32Random } from "@budgetfusion/shared/random/seeded-random";
+import { maxScaledDiff, readF32 } from "@budgetfusion/test-helpers/fixtures";
+import { LSTM_REF_DIR, type LstmCase, lstmRefCases } from "@budgetfusion/test-helpers/lstm-ref";
+import { exportPredictorOnnx } from "@budgetfusion/training/export/onnx-export";
+import { type Architecture, parseModelConfig } from "@budgetfusion/training/model/config";
+import { initParams, paramSpecs, viewParams } from "@budgetfusion/training/model/params";
+import { predict } from "@budgetfusion/training/train/predict";
 import type { onnx as OnnxNs } from "onnx-proto";
 import { afterAll, describe, expect, it } from "vitest";
-import { exportPredictorOnnx } from "../../training/src/export/onnx-export";
-import { type Architecture, parseModelConfig } from "../../training/src/model/config";
-import { initParams, paramSpecs, viewParams } from "../../training/src/model/params";
-import { Rng } from "../../training/src/model/rng";
-import { createNodeOrt } from "../../training/src/runtime/ort-node";
-import { predict } from "../../training/src/train/predict";
-import { maxScaledDiff, readF32 } from "../helpers/fixtures";
-import { LSTM_REF_DIR, type LstmCase, lstmRefCases } from "../helpers/lstm-ref";
 
 const { onnx } = createRequire(import.meta.url)("onnx-proto") as { onnx: typeof OnnxNs };
 const ort = createNodeOrt(1);
@@ -84,7 +84,7 @@ describe.each(["mlp-tanh", "bilstm-3head"] as Architecture[])("%s exported to ON
   const specs = paramSpecs(cfg);
   const { flat, map: params } = viewParams(specs);
   initParams(specs, flat, 21);
-  const r = new Rng(22);
+  const r = splitMix32Random(22);
   const x = Float32Array.from({ length: n * T * D }, () => r.uniform(-1, 1));
   const want = predict(params, { architecture: arch }, x, n);
 
@@ -104,7 +104,7 @@ describe("bilstm-3head per-head export", () => {
   const specs = paramSpecs(cfg);
   const { flat, map: params } = viewParams(specs);
   initParams(specs, flat, 31);
-  const r = new Rng(32);
+  const r = splitMix32Random(32);
   const x = Float32Array.from({ length: n * T * D }, () => r.uniform(-1, 1));
   const want = predict(params, { architecture: arch }, x, n);
 

@@ -9,11 +9,17 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { loadModelDir } from "@budgetfusion/inference/pipeline/model-dir";
+import { SdPipeline } from "@budgetfusion/inference/pipeline/sd-pipeline";
+import { NodeOrtPort } from "@budgetfusion/inference/runtime/ort-node";
+import {
+  type ArrayRef,
+  fixturePath,
+  maxAbsDiff,
+  readF32,
+  readJson,
+} from "@budgetfusion/test-helpers/fixtures";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { loadModelDir } from "../../gpu-worker/src/pipeline/model-dir";
-import { SdPipeline } from "../../gpu-worker/src/pipeline/sd-pipeline";
-import { NodeOrtPort } from "../../gpu-worker/src/runtime/ort-node";
-import { type ArrayRef, fixturePath, maxAbsDiff, readF32, readJson } from "../helpers/fixtures";
 
 interface PipelineCase {
   name: string;

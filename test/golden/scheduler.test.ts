@@ -4,8 +4,8 @@
  * element-wise for schedule values, relative to the tensor's max |value| for samples (single
  * float32 ulps near zero would otherwise dominate an element-wise ratio).
  */
-import { describe, expect, it } from "vitest";
-import { EulerDiscreteScheduler } from "../../shared/src/schedulers/euler-discrete";
+
+import { EulerDiscreteScheduler } from "@budgetfusion/shared/schedulers/euler-discrete";
 import {
   type ArrayRef,
   fixturePath,
@@ -13,7 +13,8 @@ import {
   maxScaledDiff,
   readF32,
   readJson,
-} from "../helpers/fixtures";
+} from "@budgetfusion/test-helpers/fixtures";
+import { describe, expect, it } from "vitest";
 
 interface ScheduleCase {
   timestep_spacing: string;

@@ -6,10 +6,10 @@
  * `<|endoftext|>`, padding to the longest row, one prompt longer than 77 tokens). Exact equality.
  */
 import { readFile } from "node:fs/promises";
+import { NotFoundError } from "@budgetfusion/shared/errors";
+import { ClipTokenizer, loadClipTokenizer } from "@budgetfusion/shared/tokenizer/clip-tokenizer";
+import { fixturePath, readJson } from "@budgetfusion/test-helpers/fixtures";
 import { describe, expect, it } from "vitest";
-import { NotFoundError } from "../../shared/src/errors";
-import { ClipTokenizer, loadClipTokenizer } from "../../shared/src/tokenizer/clip-tokenizer";
-import { fixturePath, readJson } from "../helpers/fixtures";
 
 interface PipelineCase {
   name: string;

@@ -6,7 +6,7 @@ import { readFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 
-export const WORKSPACE_SHARED = resolve(dirname(fileURLToPath(import.meta.url)), "../../../shared");
+const WORKSPACE_SHARED = resolve(dirname(fileURLToPath(import.meta.url)), "../../../shared");
 export const FIXTURES = join(WORKSPACE_SHARED, "fixtures");
 
 export interface ArrayRef {

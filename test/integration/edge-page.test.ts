@@ -12,9 +12,6 @@ import { existsSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { stepBudget } from "@budgetfusion/shared/plateau/step-budget";
-import { chromium } from "playwright-core";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   type Child,
   devSecrets,
@@ -22,8 +19,11 @@ import {
   startEdge,
   startWorker,
   stop,
-} from "../../scripts/local-stack";
-import { FIXTURES } from "../helpers/fixtures";
+} from "@budgetfusion/scripts/local-stack";
+import { stepBudget } from "@budgetfusion/shared/plateau/step-budget";
+import { FIXTURES } from "@budgetfusion/test-helpers/fixtures";
+import { chromium } from "playwright-core";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { buildFixtureBundles } from "../workerd/build-fixture-bundle";
 import type { FixtureBundle } from "../workerd/fixture-contract";
 

@@ -13,11 +13,11 @@ import {
   bundleManifestSchema,
   manifestFiles,
 } from "@budgetfusion/shared/predictor/bundle-manifest";
+import { FIXTURES } from "@budgetfusion/test-helpers/fixtures";
+import { openDatasetDb } from "@budgetfusion/training/db/open-dataset-db";
+import { images, metrics } from "@budgetfusion/training/db/schema";
 import * as ort from "onnxruntime-node";
 import { describe, expect, it } from "vitest";
-import { openDatasetDb } from "../../training/src/db/open-dataset-db";
-import { images, metrics } from "../../training/src/db/schema";
-import { FIXTURES } from "../helpers/fixtures";
 
 const ROOT = resolve(import.meta.dirname, "../..");
 const PIPELINE = join(ROOT, "training/src/cli/pipeline.ts");

@@ -3,9 +3,10 @@
  * 400s naming the field, PNG vs JSON responses, 429 + Retry-After when the queue is full, 504 on
  * timeout, cancellation when the client goes away, readiness and Prometheus metrics.
  */
+
+import { createApp } from "@budgetfusion/gpu-worker/app";
 import { decodePngToRgb } from "@budgetfusion/shared/image/png-image";
 import { describe, expect, it } from "vitest";
-import { createApp } from "../../gpu-worker/src/app";
 import { fakeDeps, postJson, until } from "./worker-fakes";
 
 const OK = { prompt: "a red bicycle", steps: 4, width: 64, height: 64, seed: 7 };

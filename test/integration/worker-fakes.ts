@@ -2,10 +2,11 @@
  * Fakes for the GPU worker's app tests: a generator whose calls can be held open and that honours
  * the abort signal like the real pipeline (checked between "steps").
  */
-import type { ImageGenerator, WorkerDeps } from "../../gpu-worker/src/app";
-import { createMetrics } from "../../gpu-worker/src/metrics";
-import type { GenerateOptions } from "../../gpu-worker/src/pipeline/sd-pipeline";
-import { JobQueue } from "../../gpu-worker/src/queue/job-queue";
+
+import type { ImageGenerator, WorkerDeps } from "@budgetfusion/gpu-worker/app";
+import { createMetrics } from "@budgetfusion/gpu-worker/metrics";
+import { JobQueue } from "@budgetfusion/gpu-worker/queue/job-queue";
+import type { GenerateOptions } from "@budgetfusion/inference/pipeline/sd-pipeline";
 
 export class FakeGenerator implements ImageGenerator {
   readonly modelId = "fake-sd";

@@ -7,12 +7,17 @@
  * for a known path asked with another method.
  */
 
+import { createApp } from "@budgetfusion/gpu-worker/app";
+import { BODY_LIMITS } from "@budgetfusion/gpu-worker/routes/body-limit";
 import { errorBodySchema } from "@budgetfusion/shared/schemas/error-body";
 import { MAX_BATCH, MAX_EMBED_TEXTS } from "@budgetfusion/shared/schemas/worker-api";
+import {
+  CHUNK_BYTES,
+  countingBody,
+  HUNDRED_MB,
+  unreadableBody,
+} from "@budgetfusion/test-helpers/request-bodies";
 import { describe, expect, it } from "vitest";
-import { createApp } from "../../gpu-worker/src/app";
-import { BODY_LIMITS } from "../../gpu-worker/src/routes/body-limit";
-import { CHUNK_BYTES, countingBody, HUNDRED_MB, unreadableBody } from "../helpers/request-bodies";
 import { fakeDeps, postJson } from "./worker-fakes";
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;

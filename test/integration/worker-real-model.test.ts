@@ -3,30 +3,37 @@
  * a seeded request through the HTTP app yields exactly the image the pipeline computes from the
  * documented seeded N(0,1) draw, request scheduler overrides reach the Euler loop, and /v1/embed matches the reference CLIP text embeddings (fixtures/refs-public/clip.json).
  */
-import { decodePngToRgb } from "@budgetfusion/shared/image/png-image";
-import { seededLatents } from "@budgetfusion/shared/random/seeded-normal";
+
+import { createApp, type WorkerState } from "@budgetfusion/gpu-worker/app";
+import { createMetrics } from "@budgetfusion/gpu-worker/metrics";
+import { JobQueue } from "@budgetfusion/gpu-worker/queue/job-queue";
+import { loadClipTextEmbedder } from "@budgetfusion/inference/embedding/clip-text-embedder";
+import { loadModelDir } from "@budgetfusion/inference/pipeline/model-dir";
+import { SdPipeline } from "@budgetfusion/inference/pipeline/sd-pipeline";
+import { NodeOrtPort } from "@budgetfusion/inference/runtime/ort-node";
+import type { TextEmbedder } from "@budgetfusion/shared/embedding/clip-text-embedder";
+import { decodePngToRgb, encodeImagePng } from "@budgetfusion/shared/image/png-image";
+import { seededLatents } from "@budgetfusion/shared/random/seeded-random";
+import {
+  type ArrayRef,
+  fixturePath,
+  maxAbsDiff,
+  readF32,
+  readJson,
+} from "@budgetfusion/test-helpers/fixtures";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createApp, type WorkerState } from "../../gpu-worker/src/app";
-import { encodeImagePng } from "../../gpu-worker/src/image/png";
-import { createMetrics } from "../../gpu-worker/src/metrics";
-import { ClipTextEmbedder } from "../../gpu-worker/src/pipeline/clip-text-embedder";
-import { loadModelDir } from "../../gpu-worker/src/pipeline/model-dir";
-import { SdPipeline } from "../../gpu-worker/src/pipeline/sd-pipeline";
-import { JobQueue } from "../../gpu-worker/src/queue/job-queue";
-import { NodeOrtPort } from "../../gpu-worker/src/runtime/ort-node";
-import { type ArrayRef, fixturePath, maxAbsDiff, readF32, readJson } from "../helpers/fixtures";
 
 const JSON_TYPE = { "content-type": "application/json" };
 
 describe("worker app on tiny-sd2 and tiny-clip", () => {
   let pipeline: SdPipeline;
-  let embedder: ClipTextEmbedder;
+  let embedder: TextEmbedder;
   let app: ReturnType<typeof createApp>;
 
   beforeAll(async () => {
     const port = new NodeOrtPort();
     pipeline = await SdPipeline.load(port, await loadModelDir(fixturePath("tiny-sd2")));
-    embedder = await ClipTextEmbedder.load(port, fixturePath("tiny-clip"), "tiny-clip");
+    embedder = await loadClipTextEmbedder(port, fixturePath("tiny-clip"));
     const queue = new JobQueue({ concurrency: 2, queueLimit: 4 });
     const state: WorkerState = { generator: pipeline, embedder, embedConfigured: true };
     app = createApp({ state, queue, metrics: createMetrics(queue), requestTimeoutMs: 60_000 });

@@ -6,8 +6,8 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { fixturePath } from "@budgetfusion/test-helpers/fixtures";
 import { afterAll, describe, expect, it } from "vitest";
-import { fixturePath } from "../helpers/fixtures";
 
 const REPO = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
 const PORT = 18789;

@@ -24,8 +24,8 @@ import {
   predictorFeatures,
 } from "@budgetfusion/shared/predictor/step-encoding";
 import { ClipTokenizer } from "@budgetfusion/shared/tokenizer/clip-tokenizer";
+import { FIXTURES } from "@budgetfusion/test-helpers/fixtures";
 import * as ort from "onnxruntime-node";
-import { FIXTURES } from "../helpers/fixtures";
 import { fakeEmbedding } from "./fake-embedding";
 import { FAKE_EMBED_MODEL, FAKE_EMBED_WIDTH } from "./fake-gpu-workers";
 import { type FixtureBundle, PROBE_PROMPTS } from "./fixture-contract";

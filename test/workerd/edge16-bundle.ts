@@ -10,10 +10,10 @@ import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { type BundleManifest, METRIC_NAMES } from "@budgetfusion/shared/predictor/bundle-manifest";
 import { defaultStepEncoding } from "@budgetfusion/shared/predictor/step-encoding";
-import { exportPredictorOnnx } from "../../training/src/export/onnx-export";
-import { parseModelConfig } from "../../training/src/model/config";
-import { initParams, paramSpecs, viewParams } from "../../training/src/model/params";
-import { FIXTURES } from "../helpers/fixtures";
+import { FIXTURES } from "@budgetfusion/test-helpers/fixtures";
+import { exportPredictorOnnx } from "@budgetfusion/training/export/onnx-export";
+import { parseModelConfig } from "@budgetfusion/training/model/config";
+import { initParams, paramSpecs, viewParams } from "@budgetfusion/training/model/params";
 
 const sha256 = (b: Uint8Array) => createHash("sha256").update(b).digest("hex");
 const ref = (file: string, bytes: Uint8Array) => ({

@@ -1,7 +1,7 @@
 /** Liveness and readiness (readiness = an active predictor version that loads). */
 import { env, SELF } from "cloudflare:test";
+import { forgetActiveVersion } from "@budgetfusion/edge/predictor/active-predictor";
 import { describe, expect, it } from "vitest";
-import { forgetActiveVersion } from "../../edge/src/predictor/active-predictor";
 
 describe("health", () => {
   it("healthz answers ok", async () => {

@@ -12,7 +12,7 @@ export function fixtureBundle(version: string): FixtureBundle {
   return found;
 }
 
-export async function fixtureFile(version: string, file: string): Promise<Uint8Array> {
+async function fixtureFile(version: string, file: string): Promise<Uint8Array> {
   const res = await fetch(`http://fixtures.fake/${version}/${file}`);
   if (!res.ok) throw new Error(`fixture ${version}/${file}: ${res.status}`);
   return new Uint8Array(await res.arrayBuffer());

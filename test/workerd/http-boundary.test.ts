@@ -8,11 +8,16 @@
  * Content-Security-Policy on the page at /.
  */
 import { createExecutionContext, env, SELF } from "cloudflare:test";
+import { createApp } from "@budgetfusion/edge/app";
+import { tokensEqual } from "@budgetfusion/edge/middleware/bearer-auth";
+import { BODY_LIMITS } from "@budgetfusion/edge/middleware/body-limit";
+import {
+  CHUNK_BYTES,
+  countingBody,
+  HUNDRED_MB,
+  unreadableBody,
+} from "@budgetfusion/test-helpers/request-bodies";
 import { describe, expect, it } from "vitest";
-import { createApp } from "../../edge/src/app";
-import { tokensEqual } from "../../edge/src/middleware/bearer-auth";
-import { BODY_LIMITS } from "../../edge/src/middleware/body-limit";
-import { CHUNK_BYTES, countingBody, HUNDRED_MB, unreadableBody } from "../helpers/request-bodies";
 import { ADMIN, type ErrorJson, postJson, registration, WORKER } from "./helpers";
 
 async function expectTooLarge(res: Response, limit: number) {

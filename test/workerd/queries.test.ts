@@ -3,14 +3,13 @@
  * the activation log and rollback, and the job state machine's conditional transitions.
  */
 import { env } from "cloudflare:test";
-import { beforeEach, describe, expect, it } from "vitest";
-import { d1Database } from "../../edge/src/db/client";
+import { d1Database } from "@budgetfusion/edge/db/client";
 import {
   activate,
   activeVersion,
   insertVersion,
   rollback,
-} from "../../edge/src/db/queries/bundles";
+} from "@budgetfusion/edge/db/queries/bundles";
 import {
   claimJob,
   dueJobs,
@@ -19,7 +18,8 @@ import {
   insertJob,
   requeueJob,
   staleJobs,
-} from "../../edge/src/db/queries/jobs";
+} from "@budgetfusion/edge/db/queries/jobs";
+import { beforeEach, describe, expect, it } from "vitest";
 
 const db = d1Database(env.DB);
 

@@ -6,12 +6,12 @@
  */
 
 import { env, runDurableObjectAlarm, SELF } from "cloudflare:test";
+import { d1Database } from "@budgetfusion/edge/db/client";
+import { completeJob, getJob, insertJob } from "@budgetfusion/edge/db/queries/jobs";
+import { DISPATCHER_NAME } from "@budgetfusion/edge/dispatch/dispatcher";
 import { stepBudget } from "@budgetfusion/shared/plateau/step-budget";
 import type { JobResponse } from "@budgetfusion/shared/schemas/edge-api";
 import { beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { d1Database } from "../../edge/src/db/client";
-import { completeJob, getJob, insertJob } from "../../edge/src/db/queries/jobs";
-import { DISPATCHER_NAME } from "../../edge/src/dispatch/dispatcher";
 import { PROBE_PROMPTS } from "./fixture-contract";
 import {
   ADMIN,

@@ -1,5 +1,5 @@
 /**
- * Training throughput benchmark (SPEC §4; notes/training-in-typescript.md): sequences/second
+ * Training throughput benchmark (SPEC §4; docs/notes/training-in-typescript.md): sequences/second
  * for one optimiser step (forward + BPTT + Adam) on random data, for the default CPU size and
  * the paper size, on 1 and 2 threads, and the projected hours per epoch at 16,500 sequences
  * (the paper's training set). Goal: paper size < 1 h per epoch on this 2-core machine.
@@ -9,9 +9,9 @@
  */
 import { loadavg } from "node:os";
 import { parseArgs } from "node:util";
+import { splitMix32Random } from "@budgetfusion/shared/random/seeded-random";
 import { headCount, type ModelConfig } from "../src/model/config";
 import { initParams, paramSpecs } from "../src/model/params";
-import { Rng } from "../src/model/rng";
 import { Adam } from "../src/train/adam";
 import { createGradEngine } from "../src/train/grad-engine";
 
@@ -66,7 +66,7 @@ async function bench(size: string, threads: number): Promise<void> {
   const engine = createGradEngine({ cfg, specs, T, heads, threads, diffWeight: 0 });
   try {
     initParams(specs, engine.params, 1);
-    const r = new Rng(2);
+    const r = splitMix32Random(2);
     const x = Float32Array.from({ length: B * T * D }, () => r.uniform(-1, 1));
     const y = Float32Array.from({ length: B * T }, () => r.next());
     await engine.setDataset("train", x, y);

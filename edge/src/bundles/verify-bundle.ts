@@ -12,12 +12,11 @@ import {
   manifestFiles,
 } from "@budgetfusion/shared/predictor/bundle-manifest";
 import { validationError } from "@budgetfusion/shared/schemas/zod-issues";
-import { embedOnEdge } from "../predictor/embed-prompt";
 import { loadPredictor } from "../predictor/load-predictor";
 import { predictCurves } from "../predictor/predict-curves";
 import { ortWeb } from "../runtime/ort-web";
 
-export const PROBE_PROMPT = "a photograph of an astronaut riding a horse";
+const PROBE_PROMPT = "a photograph of an astronaut riding a horse";
 
 export class InvalidBundleError extends BudgetFusionError {
   constructor(message: string, options: ErrorOptions = {}) {
@@ -26,7 +25,7 @@ export class InvalidBundleError extends BudgetFusionError {
   }
 }
 
-export async function sha256Hex(bytes: Uint8Array): Promise<string> {
+async function sha256Hex(bytes: Uint8Array): Promise<string> {
   const digest = await crypto.subtle.digest("SHA-256", bytes);
   return [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, "0")).join("");
 }
@@ -104,9 +103,9 @@ export async function probeBundle(manifest: BundleManifest, files: Map<string, U
     // A GPU-worker embedding cannot be probed here (no worker needed to upload): use a unit
     // vector of the right width, which exercises the predictors all the same.
     const embedding =
-      predictor.textEncoder === undefined
+      predictor.textEmbedder === undefined
         ? Float32Array.from({ length: manifest.embedding.width }, (_, i) => (i === 0 ? 1 : 0))
-        : await embedOnEdge(predictor.textEncoder, PROBE_PROMPT);
+        : await predictor.textEmbedder.embed([PROBE_PROMPT]);
     const curves = await predictCurves(predictor, embedding);
     const budget = stepBudget(curves, {
       weights: manifest.plateau.weights,

@@ -38,6 +38,7 @@ const WATCHDOG_MS = 1_000;
 
 export const DISPATCHER_NAME = "global";
 
+/** @public workerd instantiates it for the DISPATCHER binding (wrangler.toml, via src/index.ts). */
 export class Dispatcher extends DurableObject<Env> {
   private readonly db: EdgeDb;
   private readonly config: EdgeConfig;
@@ -55,8 +56,11 @@ export class Dispatcher extends DurableObject<Env> {
     this.config = edgeConfig(env);
   }
 
-  /** A new job row is in D1 (or a worker came back): dispatch what is due if a worker is free. */
-  async submit(_jobId: string): Promise<void> {
+  /**
+   * A new job row is in D1 (or a worker came back): dispatch whatever is due if a worker is free.
+   * It reads the queue from D1, so it needs no job id.
+   */
+  async wake(): Promise<void> {
     await this.pump();
   }
 

@@ -2,6 +2,7 @@
  * POST /v1/budget's computation: prompt -> p̄ -> dense curves -> t* (SPEC §5 plateau rule with
  * the bundle's weights and eps) or, when the caller gives `quality`, the quality-target rule.
  */
+import { PAPER_REFERENCE_STEPS } from "@budgetfusion/shared/grid/step-grid";
 import { stepsForQuality } from "@budgetfusion/shared/plateau/quality-target";
 import { stepBudget } from "@budgetfusion/shared/plateau/step-budget";
 import type { BudgetRequest, BudgetResponse } from "@budgetfusion/shared/schemas/edge-api";
@@ -9,9 +10,6 @@ import type { EdgeDb } from "../db/client";
 import { embedPrompt } from "./embed-prompt";
 import type { LoadedPredictor } from "./load-predictor";
 import { predictCurves } from "./predict-curves";
-
-/** The paper's REFERENCE condition (SPEC §1), reported for comparison. */
-export const REFERENCE_STEPS = 65;
 
 export async function computeBudget(
   db: EdgeDb,
@@ -34,8 +32,8 @@ export async function computeBudget(
   const response: BudgetResponse = {
     steps: result.steps,
     per_metric: result.perMetric,
-    reference_steps: REFERENCE_STEPS,
-    savings_vs_reference: 1 - result.steps / REFERENCE_STEPS,
+    reference_steps: PAPER_REFERENCE_STEPS,
+    savings_vs_reference: 1 - result.steps / PAPER_REFERENCE_STEPS,
     predictor_version: version,
     mode: req.quality === undefined ? "plateau" : "quality",
   };

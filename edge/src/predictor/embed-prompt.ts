@@ -1,46 +1,22 @@
 /**
  * The prompt embedding p̄ (SPEC §4): CLIP text embedding, L2-normalised. Either computed at the
- * edge with the bundle's text model (transformers.js layout: input_ids + attention_mask int64
- * -> text_embeds), or, when the encoder is too large for a Worker (manifest.embedding.runs_at =
- * "gpu-worker"), fetched from a GPU worker's POST /v1/embed and cached in D1.
+ * edge with the bundle's text model (the shared ClipTextEmbedder, the same code the GPU worker and
+ * training embed with), or, when the encoder is too large for a Worker
+ * (manifest.embedding.runs_at = "gpu-worker"), fetched from a GPU worker's POST /v1/embed and
+ * cached in D1.
  *
  * Cache choice: D1, keyed by sha256(model_id + "\n" + prompt). D1 is already bound, strongly
  * consistent and survives isolates and deploys; KV is eventually consistent and would need
  * another binding; the Cache API is per-data-centre and only caches Responses. A small
  * in-isolate map in front of D1 saves the round trip for repeated prompts.
  */
-import { ShapeError, UpstreamError } from "@budgetfusion/shared/errors";
+import { l2NormalizeRows } from "@budgetfusion/shared/embedding/clip-text-embedder";
+import { UpstreamError } from "@budgetfusion/shared/errors";
 import { embedResponseSchema } from "@budgetfusion/shared/schemas/worker-api";
 import type { EdgeDb } from "../db/client";
 import { getCachedEmbedding, putCachedEmbedding } from "../db/queries/embeddings";
 import { pickEmbedWorker } from "../db/queries/workers";
-import type { EdgeTextEncoder, LoadedPredictor } from "./load-predictor";
-
-/** In place: x / ||x||_2 (left as is when the norm is 0). */
-export function l2Normalise(x: Float32Array): Float32Array {
-  let sum = 0;
-  for (const v of x) sum += v * v;
-  const norm = Math.sqrt(sum);
-  if (norm > 0) for (let i = 0; i < x.length; i++) x[i] /= norm;
-  return x;
-}
-
-export async function embedOnEdge(encoder: EdgeTextEncoder, prompt: string): Promise<Float32Array> {
-  // One prompt needs no padding: CLIP's causal attention makes positions after <|endoftext|>
-  // irrelevant to the pooled embedding, so "longest" (no pad) equals max_length padding to 77
-  // (the parity test's reference pads to 77) at a fraction of the text-model cost.
-  const enc = encoder.tokenizer.encode([prompt], { padding: "longest" });
-  const dims = [1, enc.length];
-  const out = await encoder.session.run({
-    input_ids: { type: "int64", data: BigInt64Array.from(enc.inputIds, BigInt), dims },
-    attention_mask: { type: "int64", data: BigInt64Array.from(enc.attentionMask, BigInt), dims },
-  });
-  const embeds = out.text_embeds;
-  if (embeds === undefined || !(embeds.data instanceof Float32Array)) {
-    throw new ShapeError("text model has no float32 output text_embeds", { field: "text_embeds" });
-  }
-  return l2Normalise(Float32Array.from(embeds.data));
-}
+import type { LoadedPredictor } from "./load-predictor";
 
 async function sha256Hex(text: string): Promise<string> {
   const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text));
@@ -50,7 +26,7 @@ async function sha256Hex(text: string): Promise<string> {
 const isolateCache = new Map<string, Float32Array>();
 const ISOLATE_CACHE_ENTRIES = 1024;
 
-export async function embedViaWorker(
+async function embedViaWorker(
   db: EdgeDb,
   modelId: string,
   width: number,
@@ -85,7 +61,7 @@ export async function embedViaWorker(
       `embedding worker ${worker.id} uses ${model_id} (width ${embeddings[0]?.length}), bundle needs ${modelId} (width ${width})`,
     );
   }
-  const vector = l2Normalise(Float32Array.from(embeddings[0]));
+  const vector = l2NormalizeRows(Float32Array.from(embeddings[0]), width);
   if (isolateCache.size >= ISOLATE_CACHE_ENTRIES) isolateCache.clear();
   isolateCache.set(key, vector);
   await putCachedEmbedding(db, key, modelId, vector);
@@ -95,6 +71,8 @@ export async function embedViaWorker(
 /** p̄ for the bundle, wherever its manifest says the encoder runs. */
 export function embedPrompt(db: EdgeDb, predictor: LoadedPredictor, prompt: string) {
   const { embedding } = predictor.manifest;
-  if (predictor.textEncoder !== undefined) return embedOnEdge(predictor.textEncoder, prompt);
+  // One prompt is one batch padded to its own length: CLIP's causal attention makes positions
+  // after <|endoftext|> irrelevant, so this equals max_length padding at a fraction of the cost.
+  if (predictor.textEmbedder !== undefined) return predictor.textEmbedder.embed([prompt]);
   return embedViaWorker(db, embedding.model_id, embedding.width, prompt);
 }

@@ -4,6 +4,10 @@
  * runs at the edge, the CLIP text model with its tokenizer. Used by serving (files from R2) and
  * by upload verification (files from the request), so both load exactly the same way.
  */
+import {
+  ClipTextEmbedder,
+  type TextEmbedder,
+} from "@budgetfusion/shared/embedding/clip-text-embedder";
 import { ModelLoadError } from "@budgetfusion/shared/errors";
 import {
   type BundleManifest,
@@ -16,15 +20,11 @@ import { ClipTokenizer } from "@budgetfusion/shared/tokenizer/clip-tokenizer";
 
 export type ReadBytes = (file: string) => Promise<Uint8Array>;
 
-export interface EdgeTextEncoder {
-  tokenizer: ClipTokenizer;
-  session: PortSession;
-}
-
 export interface LoadedPredictor {
   manifest: BundleManifest;
   sessions: Record<MetricName, PortSession>;
-  textEncoder?: EdgeTextEncoder;
+  /** The bundle's CLIP text model when its embedding runs at the edge. */
+  textEmbedder?: TextEmbedder;
   release(): Promise<void>;
 }
 
@@ -40,11 +40,11 @@ async function session(port: OrtPort, read: ReadBytes, ref: FileRef, field: stri
   }
 }
 
-async function loadTextEncoder(
+async function loadTextEmbedder(
   manifest: BundleManifest,
   port: OrtPort,
   read: ReadBytes,
-): Promise<EdgeTextEncoder | undefined> {
+): Promise<TextEmbedder | undefined> {
   const { embedding } = manifest;
   if (embedding.runs_at !== "edge") return undefined;
   if (embedding.text_model === undefined || embedding.tokenizer === undefined) {
@@ -64,7 +64,10 @@ async function loadTextEncoder(
   }
   const tokenizer = ClipTokenizer.fromJson(tokenizerJson);
   const textSession = await session(port, read, embedding.text_model, "embedding.text_model");
-  return { tokenizer, session: textSession };
+  return ClipTextEmbedder.fromSession(textSession, tokenizer, {
+    modelId: embedding.model_id,
+    width: embedding.width,
+  });
 }
 
 export async function loadPredictor(
@@ -79,7 +82,7 @@ export async function loadPredictor(
       byFile.set(ref.file, session(port, read, ref, `predictor.files.${metric}`));
     }
   }
-  const textEncoder = await loadTextEncoder(manifest, port, read);
+  const textEmbedder = await loadTextEmbedder(manifest, port, read);
   const sessions = {} as Record<MetricName, PortSession>;
   for (const metric of METRIC_NAMES) {
     sessions[metric] = await (byFile.get(
@@ -87,13 +90,12 @@ export async function loadPredictor(
     ) as Promise<PortSession>);
   }
   const all = new Set<PortSession>([...Object.values(sessions)]);
-  if (textEncoder !== undefined) all.add(textEncoder.session);
   return {
     manifest,
     sessions,
-    textEncoder,
+    textEmbedder,
     release: async () => {
-      await Promise.all([...all].map((s) => s.release()));
+      await Promise.all([...[...all].map((s) => s.release()), textEmbedder?.release()]);
     },
   };
 }

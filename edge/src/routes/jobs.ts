@@ -71,7 +71,7 @@ const image = createRoute({
   },
 });
 
-export function jobView(job: JobRow) {
+function jobView(job: JobRow) {
   return {
     job_id: job.id,
     status: job.status,
@@ -137,7 +137,7 @@ export function registerJobRoutes(app: EdgeApp) {
       createdAt: Date.now(),
     });
     const dispatcher = c.env.DISPATCHER.get(c.env.DISPATCHER.idFromName(DISPATCHER_NAME));
-    await dispatcher.submit(id);
+    await dispatcher.wake();
     if (wait !== undefined && wait > 0) await dispatcher.waitFor(id, wait * 1000);
     const job = await getJob(c.var.db, id);
     if (job !== undefined && (job.status === "succeeded" || job.status === "failed")) {

@@ -52,8 +52,7 @@ const heartbeat = createRoute({
 export function registerWorkerRoutes(app: EdgeApp) {
   app.use("/v1/workers/*", requireToken("WORKER_TOKEN", "workers"));
   // New or refreshed capacity may unblock queued jobs: let the dispatcher look.
-  const kick = (env: Env) =>
-    env.DISPATCHER.get(env.DISPATCHER.idFromName(DISPATCHER_NAME)).submit("");
+  const kick = (env: Env) => env.DISPATCHER.get(env.DISPATCHER.idFromName(DISPATCHER_NAME)).wake();
   app.openapi(register, async (c) => {
     await upsertWorker(c.var.db, c.req.valid("json"), Date.now());
     c.executionCtx.waitUntil(kick(c.env));

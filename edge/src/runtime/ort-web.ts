@@ -1,6 +1,6 @@
 /**
  * OrtPort backed by onnxruntime-web inside workerd (STYLE "one module touches ORT"; recipe in
- * notes/onnx-in-workerd.md). This is the only edge module that imports onnxruntime-web.
+ * docs/notes/onnx-in-workerd.md). This is the only edge module that imports onnxruntime-web.
  *
  * workerd forbids compiling WebAssembly from bytes at run time, so the ORT wasm is imported as a
  * precompiled `WebAssembly.Module` (wrangler rule CompiledWasm) and handed to Emscripten by

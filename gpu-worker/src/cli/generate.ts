@@ -11,14 +11,14 @@
  */
 import { writeFile } from "node:fs/promises";
 import { parseArgs } from "node:util";
+import { defaultHubCache, resolveModel } from "@budgetfusion/inference/hub/resolve-model";
+import { SdPipeline } from "@budgetfusion/inference/pipeline/sd-pipeline";
+import { NodeOrtPort } from "@budgetfusion/inference/runtime/ort-node";
 import { BudgetFusionError, ValidationError } from "@budgetfusion/shared/errors";
+import { encodeImagePng } from "@budgetfusion/shared/image/png-image";
 import { generateRequestSchema } from "@budgetfusion/shared/schemas/worker-api";
 import { issueField } from "@budgetfusion/shared/schemas/zod-issues";
-import { defaultHubCache, resolveModel } from "../hub/resolve-model";
-import { encodeImagePng } from "../image/png";
 import { readFloat32File, writeFloat32File } from "../io/float32-file";
-import { SdPipeline } from "../pipeline/sd-pipeline";
-import { NodeOrtPort } from "../runtime/ort-node";
 
 /** Schema field -> the flag that sets it, so errors name what the user typed. */
 const FLAG_OF: Record<string, string> = {

@@ -1,6 +1,6 @@
+import { CancelledError } from "@budgetfusion/inference/pipeline/cancel";
 import { QueueFullError, TimeoutError } from "@budgetfusion/shared/errors";
 import { describe, expect, it } from "vitest";
-import { CancelledError } from "../pipeline/sd-pipeline";
 import { JobQueue, ShuttingDownError } from "./job-queue";
 
 /** A task that finishes when `release()` is called, and records whether it was aborted. */

@@ -6,8 +6,9 @@
  * client disconnects, and a drain for graceful shutdown. A slot stays taken until the task really
  * returns, so the GPU is never oversubscribed by abandoned work.
  */
+
+import { CancelledError } from "@budgetfusion/inference/pipeline/cancel";
 import { BudgetFusionError, QueueFullError, TimeoutError } from "@budgetfusion/shared/errors";
-import { CancelledError } from "../pipeline/sd-pipeline";
 
 export interface JobQueueOptions {
   /** Jobs running at once (>= 1). */

@@ -3,9 +3,9 @@
  * pipeline). `state` is filled in once models finish loading, so /readyz can answer 503 before.
  */
 
+import type { GenerateOptions, GenerateResult } from "@budgetfusion/inference/pipeline/sd-pipeline";
+import type { TextEmbedder } from "@budgetfusion/shared/embedding/clip-text-embedder";
 import type { WorkerMetrics } from "../metrics";
-import type { TextEmbedder } from "../pipeline/clip-text-embedder";
-import type { GenerateOptions, GenerateResult } from "../pipeline/sd-pipeline";
 import type { JobQueue } from "../queue/job-queue";
 
 /** The pipeline as the app sees it; SdPipeline implements it. */

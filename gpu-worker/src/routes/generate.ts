@@ -4,6 +4,7 @@
  */
 import { randomInt } from "node:crypto";
 import { ConfigError, ValidationError } from "@budgetfusion/shared/errors";
+import { encodeImagePng } from "@budgetfusion/shared/image/png-image";
 import { parseSchedulerConfig } from "@budgetfusion/shared/schedulers/scheduler-config";
 import {
   GENERATE_HEADERS,
@@ -13,7 +14,6 @@ import {
 } from "@budgetfusion/shared/schemas/worker-api";
 import { createFactory } from "hono/factory";
 import { NotReadyError } from "../http-errors";
-import { encodeImagePng } from "../image/png";
 import { BODY_LIMITS, limitBody } from "./body-limit";
 import type { WorkerDeps } from "./deps";
 import { jsonBody } from "./validate";

@@ -1,12 +1,12 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { ShapeError, ValidationError } from "../errors";
-import { DENSE_STEPS, interpolateDense, REFERENCE_STEPS, STEP_GRID } from "./step-grid";
+import { DENSE_REFERENCE_STEPS, DENSE_STEPS, interpolateDense, STEP_GRID } from "./step-grid";
 
 describe("step grid constants", () => {
   it("matches SPEC §1", () => {
     expect(STEP_GRID).toEqual([1, 2, 3, 5, 9, 17, 22, 27, 33, 42, 65, 129]);
-    expect(REFERENCE_STEPS).toBe(129);
+    expect(DENSE_REFERENCE_STEPS).toBe(129);
     expect(DENSE_STEPS).toBe(129);
     expect(Object.isFrozen(STEP_GRID)).toBe(true);
   });

@@ -9,9 +9,15 @@ import { ShapeError, ValidationError } from "../errors";
 export const STEP_GRID: readonly number[] = Object.freeze([
   1, 2, 3, 5, 9, 17, 22, 27, 33, 42, 65, 129,
 ]);
-/** t_N: the image at 129 steps is the reference every other step count is compared with. */
-export const REFERENCE_STEPS = 129;
-/** The paper's REFERENCE condition in Table 2 runs 65 steps. */
+/**
+ * t_N, the dense reference: the image at 129 steps is what every other step count's D-SIM and
+ * I-CLIP are measured against (and the last point of every curve).
+ */
+export const DENSE_REFERENCE_STEPS = 129;
+/**
+ * The paper's REFERENCE condition (Table 2, SPEC §1): a fixed 65-step budget that OURS and
+ * UNIFORM are compared with, and what the edge reports savings against.
+ */
 export const PAPER_REFERENCE_STEPS = 65;
 /** Dense grid length: every integer t in 1..129. */
 export const DENSE_STEPS = 129;

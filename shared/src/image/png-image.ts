@@ -10,7 +10,7 @@
  * round() sends ties to even. A float64 product differs on rare pixels (one in the fixtures).
  */
 import { convertIndexedToRgb, decode, encode } from "fast-png";
-import { ValidationError } from "../errors";
+import { ShapeError, ValidationError } from "../errors";
 import { checkRgbImage, type RgbImage } from "./rgb-image";
 
 /** Decodes PNG bytes to RGB floats in [0, 1]. Throws ValidationError on bytes that are no PNG. */
@@ -68,4 +68,23 @@ export function encodeRgbToPng(image: RgbImage): Uint8Array {
     bytes[i] = roundHalfEven(Math.fround(Math.fround(Math.min(1, Math.max(0, x))) * 255));
   }
   return encode({ width: image.width, height: image.height, data: bytes, channels: 3, depth: 8 });
+}
+
+/**
+ * Encodes image `index` of a [B,H,W,3] float batch in [0,1] (the SD pipeline's output) as an 8-bit
+ * RGB PNG (SPEC §7: the worker returns PNG).
+ */
+export function encodeImagePng(
+  images: Float32Array,
+  dims: readonly number[],
+  index: number,
+): Uint8Array {
+  const [b, h, w, c] = dims;
+  if (dims.length !== 4 || c !== 3 || !Number.isInteger(index) || index < 0 || index >= b) {
+    throw new ShapeError(`cannot take image ${index} of [${dims}] (need [B,H,W,3])`, {
+      field: "image",
+    });
+  }
+  const n = h * w * 3;
+  return encodeRgbToPng({ data: images.subarray(index * n, (index + 1) * n), width: w, height: h });
 }

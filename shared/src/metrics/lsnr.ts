@@ -20,9 +20,9 @@
 import { decodePngToRgb } from "../image/png-image";
 import { checkRgbImage, type RgbImage } from "../image/rgb-image";
 
-export const LUMA_REC709 = Object.freeze([0.2126, 0.7152, 0.0722] as const);
-export const LSNR_SIGMA = 1;
-export const LSNR_RADIUS = 3;
+const LUMA_REC709 = Object.freeze([0.2126, 0.7152, 0.0722] as const);
+const LSNR_SIGMA = 1;
+const LSNR_RADIUS = 3;
 
 /** The normalised 7-tap Gaussian, taps at -3..3: k_j = exp(-j^2 / 2) / sum. */
 export function gaussianKernel(sigma = LSNR_SIGMA, radius = LSNR_RADIUS): Float64Array {
@@ -62,7 +62,7 @@ function blurLine(
 }
 
 /** Rec. 709 luminance of an HWC RGB image, float64, row-major [height, width]. */
-export function luminance(image: RgbImage): Float64Array {
+function luminance(image: RgbImage): Float64Array {
   checkRgbImage(image);
   const [wr, wg, wb] = LUMA_REC709;
   const y = new Float64Array(image.width * image.height);

@@ -29,7 +29,7 @@ import {
 } from "./curve-input";
 
 /** Default "never moves" tolerance on |m(129) - m(1)|: the plateau floor of one step (SPEC §5). */
-export const DEFAULT_FLAT_EPS = 5e-4;
+const DEFAULT_FLAT_EPS = 5e-4;
 
 export interface QualityTargetOptions extends StepBounds {
   /** A metric with |m(129) - m(1)| below this counts as reached at t = 1 (default 5e-4). */

@@ -12,7 +12,7 @@ export type MetricName = (typeof METRIC_NAMES)[number];
 
 const SAFE_RELATIVE_PATH = /^(?!\/)(?!.*(^|\/)\.\.(\/|$))[A-Za-z0-9._\-/]{1,200}$/;
 
-export const fileRefSchema = z.object({
+const fileRefSchema = z.object({
   file: z.string().regex(SAFE_RELATIVE_PATH, "a relative path inside the bundle, without '..'"),
   sha256: z.string().regex(/^[0-9a-f]{64}$/, "64 lowercase hex digits"),
   bytes: z.number().int().nonnegative().optional(),
@@ -22,7 +22,7 @@ export type FileRef = z.infer<typeof fileRefSchema>;
 const perMetric = <T extends z.ZodTypeAny>(schema: T) =>
   z.object({ lsnr: schema, dsim: schema, iclip: schema });
 
-export const stepEncodingSchema = z.object({
+const stepEncodingSchema = z.object({
   /** Transformer sinusoidal encoding of the dense step index t (1-based), see step-encoding.ts. */
   type: z.literal("sinusoidal"),
   base: z.number().positive().default(10_000),

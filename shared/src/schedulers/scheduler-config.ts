@@ -8,7 +8,7 @@
 import { z } from "zod";
 import { ConfigError } from "../errors";
 
-export const eulerConfigSchema = z.object({
+const eulerConfigSchema = z.object({
   num_train_timesteps: z.number().int().min(2).default(1000),
   beta_start: z.number().positive().default(0.0001),
   beta_end: z.number().positive().default(0.02),

@@ -8,7 +8,7 @@ import { MAX_GUIDANCE, MAX_SIZE, MAX_STEPS, MIN_SIZE } from "./worker-api";
 
 const MAX_PROMPT_CHARS = 2000;
 
-export const promptSchema = z
+const promptSchema = z
   .string()
   .trim()
   .min(1, "must not be empty")
@@ -20,13 +20,13 @@ const imageSide = z.number().int().min(MIN_SIZE).max(MAX_SIZE).multipleOf(8);
 /** Budget bounds live on the dense predicted grid 1..129 (SPEC §1). */
 const denseStep = z.number().int().min(1).max(129);
 
-export const perMetricStepsSchema = z.object({
+const perMetricStepsSchema = z.object({
   lsnr: z.number().int(),
   dsim: z.number().int(),
   iclip: z.number().int(),
 });
 
-export const curvesSchema = z
+const curvesSchema = z
   .object({
     steps: z.array(z.number().int()),
     lsnr: z.array(z.number()),
@@ -97,13 +97,12 @@ export const generateRequestSchema = z
     height: imageSide.optional(),
   })
   .strict();
-export type GenerateRequest = z.infer<typeof generateRequestSchema>;
 
 export const generateQuerySchema = z.object({
   wait: z.coerce.number().min(0).max(120).optional(),
 });
 
-export const jobStatusSchema = z.enum(["queued", "running", "succeeded", "failed"]);
+const jobStatusSchema = z.enum(["queued", "running", "succeeded", "failed"]);
 
 export const jobResponseSchema = z.object({
   job_id: z.string(),

@@ -5,7 +5,7 @@
  */
 import { z } from "zod";
 
-export const MAX_PROMPT_CHARS = 2000;
+const MAX_PROMPT_CHARS = 2000;
 export const MAX_BATCH = 8;
 export const MAX_STEPS = 200;
 export const MIN_SIZE = 64;
@@ -49,9 +49,8 @@ export const generateRequestSchema = z
   })
   .strict();
 export type GenerateRequest = z.input<typeof generateRequestSchema>;
-export type ParsedGenerateRequest = z.output<typeof generateRequestSchema>;
 
-export const generateTimingsSchema = z.object({
+const generateTimingsSchema = z.object({
   queue_ms: z.number(),
   text_ms: z.number(),
   unet_ms: z.number(),
@@ -69,7 +68,7 @@ export const GENERATE_HEADERS = {
 } as const;
 
 /** JSON response of POST /v1/generate with Accept: application/json. */
-export const generateJsonResponseSchema = z.object({
+const generateJsonResponseSchema = z.object({
   /** PNG of the first image; `images_base64` has every image of a batch. */
   image_base64: z.string(),
   images_base64: z.array(z.string()),
@@ -89,7 +88,6 @@ export const embedRequestSchema = z
       .max(MAX_EMBED_TEXTS, `at most ${MAX_EMBED_TEXTS} texts`),
   })
   .strict();
-export type EmbedRequest = z.infer<typeof embedRequestSchema>;
 
 /** CLIP text embeddings, L2-normalised, one row per text. */
 export const embedResponseSchema = z.object({

@@ -6,7 +6,7 @@
 import type { z } from "zod";
 import { ValidationError } from "../errors";
 
-export interface IssueDetail {
+interface IssueDetail {
   /** zod's issue code ("too_small", "invalid_type", ...). */
   code: string;
   field: string;
@@ -27,7 +27,7 @@ export function issueField(issue: z.core.$ZodIssue, prefix?: string): string {
   return parts.length === 0 ? "body" : parts.join(".");
 }
 
-export function issueDetail(issue: z.core.$ZodIssue, prefix?: string): IssueDetail {
+function issueDetail(issue: z.core.$ZodIssue, prefix?: string): IssueDetail {
   return { code: issue.code, field: issueField(issue, prefix), message: issue.message };
 }
 

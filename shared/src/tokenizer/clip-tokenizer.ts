@@ -15,10 +15,10 @@ import { ConfigError, ModelLoadError, ValidationError } from "../errors";
 import { issueField } from "../schemas/zod-issues";
 
 /** CLIP's context length; used when the config gives no usable `model_max_length`. */
-export const CLIP_MAX_LENGTH = 77;
+const CLIP_MAX_LENGTH = 77;
 const EOS_TOKEN = "<|endoftext|>";
 
-export type PaddingMode = "max_length" | "longest";
+type PaddingMode = "max_length" | "longest";
 
 export interface ClipEncodeOptions {
   /** "max_length" (default): every row has `maxLength` tokens, as the SD pipeline feeds them;

@@ -5,8 +5,8 @@ import { join } from "node:path";
 import { STEP_GRID } from "@budgetfusion/shared/grid/step-grid";
 import { DEFAULT_PLATEAU } from "@budgetfusion/shared/plateau/step-budget";
 import { bundleManifestSchema } from "@budgetfusion/shared/predictor/bundle-manifest";
+import { FIXTURES } from "@budgetfusion/test-helpers/fixtures";
 import { describe, expect, it } from "vitest";
-import { FIXTURES } from "../../../test/helpers/fixtures";
 import { deployBundle } from "./deploy-bundle";
 import { writeBundle } from "./write-bundle";
 

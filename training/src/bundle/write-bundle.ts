@@ -7,8 +7,9 @@
  */
 import { copyFile, mkdir, readFile, rename, writeFile } from "node:fs/promises";
 import { basename, join, resolve } from "node:path";
+import { TEXT_MODEL_FILE } from "@budgetfusion/shared/embedding/clip-text-embedder";
 import { ValidationError } from "@budgetfusion/shared/errors";
-import { DENSE_STEPS, REFERENCE_STEPS } from "@budgetfusion/shared/grid/step-grid";
+import { DENSE_REFERENCE_STEPS, DENSE_STEPS } from "@budgetfusion/shared/grid/step-grid";
 import type { PlateauParams } from "@budgetfusion/shared/plateau/step-budget";
 import {
   BUNDLE_FORMAT,
@@ -22,9 +23,8 @@ import {
 import { defaultStepEncoding } from "@budgetfusion/shared/predictor/step-encoding";
 import { sha256Hex } from "../dataset/image-files";
 import { ONNX_INPUT, ONNX_OPSET, ONNX_OUTPUT } from "../export/onnx-export";
-import { TEXT_MODEL_FILE } from "../sampling/clip-text-embedder";
 
-export const EDGE_TEXT_MODEL_MAX_BYTES = 20 * 1024 * 1024;
+const EDGE_TEXT_MODEL_MAX_BYTES = 20 * 1024 * 1024;
 
 export interface BundleInput {
   bundlesDir: string;
@@ -90,7 +90,7 @@ export async function writeBundle(
     metrics: [...METRIC_NAMES],
     step_grid: [...input.stepGrid],
     dense_steps: DENSE_STEPS,
-    reference_steps: REFERENCE_STEPS,
+    reference_steps: DENSE_REFERENCE_STEPS,
     diffusion_model: {
       id: input.diffusionModelId,
       scheduler_config: input.schedulerConfig,

@@ -9,7 +9,10 @@ import { existsSync } from "node:fs";
 import { mkdir, readFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
-import { PAPER_REFERENCE_STEPS, REFERENCE_STEPS } from "@budgetfusion/shared/grid/step-grid";
+import { loadClipTextEmbedder } from "@budgetfusion/inference/embedding/clip-text-embedder";
+import { loadImageEmbedder } from "@budgetfusion/inference/embedding/image-embedder";
+import { createNodeOrt } from "@budgetfusion/inference/runtime/ort-node";
+import { DENSE_REFERENCE_STEPS, PAPER_REFERENCE_STEPS } from "@budgetfusion/shared/grid/step-grid";
 import { DEFAULT_PLATEAU } from "@budgetfusion/shared/plateau/step-budget";
 import type { MetricName } from "@budgetfusion/shared/predictor/bundle-manifest";
 import { defaultStepEncoding } from "@budgetfusion/shared/predictor/step-encoding";
@@ -22,7 +25,6 @@ import { consoleProgress } from "../dataset/progress";
 import { openDatasetDb } from "../db/open-dataset-db";
 import { measureSdCost, type SdCost, sdCostSchema } from "../eval/sd-cost";
 import { computeDatasetMetrics, readMeasuredMetrics } from "../metrics/dataset-metrics";
-import { loadImageEmbedder } from "../metrics/image-embedder";
 import { runEvalStage } from "../pipeline/eval-stage";
 import {
   type PipelineOptions,
@@ -38,8 +40,6 @@ import {
 } from "../pipeline/train-stage";
 import { promptRows, trainingDataHash } from "../pipeline/training-data";
 import { writeReport } from "../report/write-report";
-import { createNodeOrt } from "../runtime/ort-node";
-import { loadClipTextEmbedder } from "../sampling/clip-text-embedder";
 import { readPromptSet, writePromptSet } from "../sampling/prompt-set";
 import { samplePrompts } from "../sampling/sample-prompts";
 import { parseCli } from "./cli-args";
@@ -154,7 +154,7 @@ async function main(): Promise<void> {
         runDir,
         db,
         models,
-        referenceSteps: REFERENCE_STEPS,
+        referenceSteps: DENSE_REFERENCE_STEPS,
         progress: consoleProgress("metrics"),
       });
       await finish("metrics", t0, res);

@@ -6,9 +6,9 @@
  */
 import { mkdir } from "node:fs/promises";
 import { parseArgs } from "node:util";
+import { loadClipTextEmbedder } from "@budgetfusion/inference/embedding/clip-text-embedder";
+import { createNodeOrt } from "@budgetfusion/inference/runtime/ort-node";
 import { z } from "zod";
-import { createNodeOrt } from "../runtime/ort-node";
-import { loadClipTextEmbedder } from "../sampling/clip-text-embedder";
 import { writePromptSet } from "../sampling/prompt-set";
 import { samplePrompts } from "../sampling/sample-prompts";
 import { parseCli } from "./cli-args";

@@ -19,7 +19,8 @@ import { z } from "zod";
 import { exportPredictorOnnx } from "../export/onnx-export";
 import { ARCHITECTURES } from "../model/config";
 import { readPredictorDataset } from "../train/dataset-file";
-import { PAPER_SIZES, type TrainProgress, trainPredictor } from "../train/index";
+import { PAPER_SIZES } from "../train/train-config";
+import { type TrainProgress, trainPredictor } from "../train/trainer";
 
 class UsageError extends Error {}
 

@@ -22,14 +22,14 @@ import { noiseSeed } from "./generator";
 import { type ImageKey, keyString, scanImages, sha256Hex, writeImageAtomic } from "./image-files";
 import { type ProgressSink, silentProgress } from "./progress";
 
-export interface DatasetPrompt {
+interface DatasetPrompt {
   id: number;
   text: string;
   split: "train" | "test";
 }
 
 /** Settings that define the dataset; a rerun must use the same ones. */
-export interface DatasetSettings {
+interface DatasetSettings {
   stepGrid: readonly number[];
   seeds: number;
   guidanceScale: number;
@@ -127,7 +127,7 @@ async function reconcile(runDir: string, db: DatasetDb) {
 }
 
 /** Every (p, t, s) of the protocol, prompt-major so an interrupted run holds whole prompts first. */
-export function protocolKeys(
+function protocolKeys(
   prompts: readonly DatasetPrompt[],
   stepGrid: readonly number[],
   seeds: number,

@@ -93,29 +93,3 @@ describe("HttpGenerator (GPU worker pool)", () => {
     await expect(gen2.generate(request)).rejects.toThrow(/after 3 attempts/);
   });
 });
-
-describe("HttpGenerator against the GPU worker's real HTTP app (fake pipeline behind it)", () => {
-  it("passes the worker's request validation and receives a PNG", async () => {
-    const { createApp } = await import("../../../gpu-worker/src/app");
-    const { fakeDeps } = await import("../../../test/integration/worker-fakes");
-    const deps = fakeDeps();
-    const app = createApp(deps);
-    const fetchImpl = ((input: URL | RequestInfo, init?: RequestInit) =>
-      app.request(new Request(input, init))) as typeof fetch;
-    const gen = new HttpGenerator({ urls: ["http://worker"], fetchImpl, maxAttempts: 1 });
-    const res = await gen.generate({
-      ...request,
-      negativePrompt: "blurry",
-      scheduler: { timestep_spacing: "trailing" },
-    });
-    expect([...res.png.subarray(0, 4)]).toEqual([137, 80, 78, 71]);
-    expect(deps.generator.calls[0]).toMatchObject({
-      steps: 5,
-      seed: 7,
-      guidanceScale: 7.5,
-      width: 64,
-      height: 64,
-      negativePrompt: "blurry",
-    });
-  });
-});

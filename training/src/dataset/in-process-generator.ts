@@ -1,13 +1,13 @@
 /**
- * In-process adapter of the Generator port: the gpu-worker SD pipeline used as a library (a
- * relative import of gpu-worker/src; training and gpu-worker otherwise share only shared/,
- * see docs/training.md). For local runs on one machine without a worker service.
+ * In-process adapter of the Generator port: the SD pipeline of @budgetfusion/inference (the one
+ * the GPU worker serves) used as a library, for local runs on one machine without a worker
+ * service.
  */
 
-import { encodeImagePng } from "../../../gpu-worker/src/image/png";
-import { loadModelDir } from "../../../gpu-worker/src/pipeline/model-dir";
-import { SdPipeline } from "../../../gpu-worker/src/pipeline/sd-pipeline";
-import { NodeOrtPort } from "../../../gpu-worker/src/runtime/ort-node";
+import { loadModelDir } from "@budgetfusion/inference/pipeline/model-dir";
+import { SdPipeline } from "@budgetfusion/inference/pipeline/sd-pipeline";
+import { NodeOrtPort } from "@budgetfusion/inference/runtime/ort-node";
+import { encodeImagePng } from "@budgetfusion/shared/image/png-image";
 import type { GenerationRequest, GenerationResult, Generator } from "./generator";
 
 export class InProcessGenerator implements Generator {

@@ -12,7 +12,7 @@ import * as schema from "./schema";
 
 export type DatasetDb = BetterSQLite3Database<typeof schema> & { $client: Database.Database };
 
-export const MIGRATIONS_DIR = join(dirname(fileURLToPath(import.meta.url)), "migrations");
+const MIGRATIONS_DIR = join(dirname(fileURLToPath(import.meta.url)), "migrations");
 
 /** `path` may be ":memory:" for tests. */
 export function openDatasetDb(path: string): DatasetDb {

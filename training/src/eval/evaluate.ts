@@ -24,7 +24,7 @@ import type { MetricValues } from "../metrics/perceptual-metrics";
 import { allocationCeiling } from "./allocation-ceiling";
 import { generationTflops, type SdCost } from "./sd-cost";
 
-export const VARIANTS = ["full", "no_step_encoding", "mlp_tanh"] as const;
+const VARIANTS = ["full", "no_step_encoding", "mlp_tanh"] as const;
 export type Variant = (typeof VARIANTS)[number];
 
 export interface Stat {

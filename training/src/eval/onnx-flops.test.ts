@@ -1,9 +1,9 @@
 import { createRequire } from "node:module";
 import { join } from "node:path";
+import { createNodeOrt } from "@budgetfusion/inference/runtime/ort-node";
+import { FIXTURES } from "@budgetfusion/test-helpers/fixtures";
 import type { onnx as OnnxNs } from "onnx-proto";
 import { describe, expect, it } from "vitest";
-import { FIXTURES } from "../../../test/helpers/fixtures";
-import { createNodeOrt } from "../runtime/ort-node";
 import { countOnnxFlops } from "./onnx-flops";
 import { generationTflops, measureSdCost } from "./sd-cost";
 

@@ -13,12 +13,11 @@
  * project evaluates on CPU (tiny / mini-world); for a full SD2 pass `--flops FILE` takes
  * precomputed numbers (docs/training.md).
  */
-import { createRequire } from "node:module";
 import type { OrtPort, PortTensor } from "@budgetfusion/shared/runtime/ort-port";
-import type { onnx as OnnxNs } from "onnx-proto";
+import onnxProto from "onnx-proto";
 
-// onnx-proto is CommonJS whose named exports Node's ESM loader cannot detect.
-const { onnx } = createRequire(import.meta.url)("onnx-proto") as { onnx: typeof OnnxNs };
+// onnx-proto is CommonJS: its default export is the module object.
+const { onnx } = onnxProto;
 
 const ELEMENTWISE = new Set([
   "Add",

@@ -30,7 +30,7 @@ export const sdCostSchema = z.object({
 });
 
 /** FLOPs of a generation with `steps` steps. */
-export function generationFlops(cost: SdCost, steps: number): number {
+function generationFlops(cost: SdCost, steps: number): number {
   return cost.textFlops + steps * cost.unetStepFlops + cost.vaeFlops;
 }
 

@@ -3,11 +3,12 @@
  * forward followed by the inverse map (train/target-norm.ts) within 1e-5, and the map itself is
  * checked against hand-computed values.
  */
+
+import { createNodeOrt } from "@budgetfusion/inference/runtime/ort-node";
+import { splitMix32Random } from "@budgetfusion/shared/random/seeded-random";
 import { afterAll, describe, expect, it } from "vitest";
 import { type Architecture, parseModelConfig } from "../model/config";
 import { initParams, paramSpecs, viewParams } from "../model/params";
-import { Rng } from "../model/rng";
-import { createNodeOrt } from "../runtime/ort-node";
 import { predict } from "../train/predict";
 import { denormalise, fitTargetNorm, normaliseTargets } from "../train/target-norm";
 import { exportPredictorOnnx } from "./onnx-export";
@@ -54,7 +55,7 @@ describe.each<Architecture>(["bilstm", "mlp-tanh"])("%s export with outputAffine
   const specs = paramSpecs(cfg);
   const { flat, map: params } = viewParams(specs);
   initParams(specs, flat, 7);
-  const r = new Rng(8);
+  const r = splitMix32Random(8);
   const x = Float32Array.from({ length: n * T * D }, () => r.uniform(-1, 1));
   const norm = fitTargetNorm(Float32Array.of(0.002, 0.11, 0.05));
 

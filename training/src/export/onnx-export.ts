@@ -15,17 +15,13 @@
  * bilstm-3head: by default ONE file whose "scores" is [batch, steps, 3] (heads concatenated in
  * METRIC_NAMES order lsnr, dsim, iclip); with `{ head: h }` a file with head h only and the
  * single-metric contract "scores" [batch, steps] (what a bundle's per-metric files need).
- * Serialised with onnx-proto (ONNX 1.10 protobuf types).
+ * Written with the shared ONNX graph builder (shared/src/onnx/onnx-graph.ts).
  */
-import { createRequire } from "node:module";
 import { ValidationError } from "@budgetfusion/shared/errors";
-import type { onnx as OnnxNs } from "onnx-proto";
+import { type OnnxAttr, OnnxGraph } from "@budgetfusion/shared/onnx/onnx-graph";
 import { type Architecture, effectiveTailPad, headCount, headPrefix } from "../model/config";
 import type { ParamMap } from "../model/params";
 import { modelConfigFromParams } from "../train/predict";
-
-// onnx-proto is CommonJS whose named exports Node's ESM loader cannot detect.
-const { onnx } = createRequire(import.meta.url)("onnx-proto") as { onnx: typeof OnnxNs };
 
 export const ONNX_OPSET = 14;
 export const ONNX_INPUT = "features";
@@ -44,60 +40,32 @@ export interface ExportOptions {
   outputAffine?: { scale: number; offset: number };
 }
 
-const FLOAT = 1;
-const INT64 = 7;
+/**
+ * The export's naming on the shared builder: outputs `<op>_<n>`, nodes `<Op>_<n>`, int64
+ * initializers in int64_data, so exported files keep their bytes (a rerun reproduces a bundle).
+ */
+class ExportGraph {
+  readonly g: OnnxGraph;
 
-class GraphBuilder {
-  readonly nodes: OnnxNs.INodeProto[] = [];
-  readonly inits: OnnxNs.ITensorProto[] = [];
-  private n = 0;
-
-  name(base: string): string {
-    this.n += 1;
-    return `${base}_${this.n}`;
+  constructor(name: string) {
+    this.g = new OnnxGraph(name);
   }
 
   floatInit(name: string, dims: number[], data: Float32Array): string {
-    const raw = new Uint8Array(data.byteLength);
-    raw.set(new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
-    this.inits.push({ name, dims, dataType: FLOAT, rawData: raw });
-    return name;
+    return this.g.initializer(name, data, dims, "float32");
   }
 
   int64Init(base: string, values: number[]): string {
-    const name = this.name(base);
-    this.inits.push({ name, dims: [values.length], dataType: INT64, int64Data: values });
-    return name;
+    return this.g.initializer(this.g.fresh(base), values, [values.length], "int64", {
+      int64Data: true,
+    });
   }
 
-  node(op: string, inputs: string[], attrs: OnnxNs.IAttributeProto[] = [], nOut = 1): string[] {
-    const outputs = Array.from({ length: nOut }, () => this.name(op.toLowerCase()));
-    this.nodes.push({
-      opType: op,
-      name: this.name(op),
-      input: inputs,
-      output: outputs,
-      attribute: attrs,
-    });
-    return outputs;
+  node(op: string, inputs: string[], attrs: Record<string, OnnxAttr> = {}, nOut = 1): string[] {
+    const outputs = Array.from({ length: nOut }, () => this.g.fresh(op.toLowerCase()));
+    return this.g.node(op, inputs, { attrs, outputs, name: this.g.fresh(op) });
   }
 }
-
-const ints = (name: string, v: number[]): OnnxNs.IAttributeProto => ({
-  name,
-  type: onnx.AttributeProto.AttributeType.INTS,
-  ints: v,
-});
-const int = (name: string, v: number): OnnxNs.IAttributeProto => ({
-  name,
-  type: onnx.AttributeProto.AttributeType.INT,
-  i: v,
-});
-const str = (name: string, v: string): OnnxNs.IAttributeProto => ({
-  name,
-  type: onnx.AttributeProto.AttributeType.STRING,
-  s: new TextEncoder().encode(v),
-});
 
 function get(params: ParamMap, name: string): Float32Array {
   const t = params.get(name);
@@ -133,7 +101,7 @@ function concat(parts: Float32Array[]): Float32Array {
 }
 
 function lstmLayers(
-  g: GraphBuilder,
+  g: ExportGraph,
   params: ParamMap,
   width: number,
   H: number,
@@ -141,12 +109,12 @@ function lstmLayers(
   input: string,
   tailPad: number,
 ): string {
-  let x = g.node("Transpose", [input], [ints("perm", [1, 0, 2])])[0];
+  let x = g.node("Transpose", [input], { perm: [1, 0, 2] })[0];
   if (tailPad > 0) {
     // [T,B,D] -> [T+k,B,D] with k copies of the last step (model/config.ts tailPad).
-    const last = g.node("Gather", [x, g.int64Init("last_step", [-1])], [int("axis", 0)])[0];
+    const last = g.node("Gather", [x, g.int64Init("last_step", [-1])], { axis: 0 })[0];
     const pad = g.node("Tile", [last, g.int64Init("tail_pad", [tailPad, 1, 1])])[0];
-    x = g.node("Concat", [x, pad], [int("axis", 0)])[0];
+    x = g.node("Concat", [x, pad], { axis: 0 })[0];
   }
   const flatten = g.int64Init("shape_t_b_2h", [0, 0, -1]);
   for (let l = 0; l < layers; l++) {
@@ -163,24 +131,19 @@ function lstmLayers(
     const w = g.floatInit(`lstm_l${l}_W`, [2, 4 * H, din], W);
     const r = g.floatInit(`lstm_l${l}_R`, [2, 4 * H, H], R);
     const b = g.floatInit(`lstm_l${l}_B`, [2, 8 * H], B);
-    const [y] = g.node(
-      "LSTM",
-      [x, w, r, b],
-      [str("direction", "bidirectional"), int("hidden_size", H)],
-      3,
-    );
-    const tb2h = g.node("Transpose", [y], [ints("perm", [0, 2, 1, 3])])[0];
+    const [y] = g.node("LSTM", [x, w, r, b], { direction: "bidirectional", hidden_size: H }, 3);
+    const tb2h = g.node("Transpose", [y], { perm: [0, 2, 1, 3] })[0];
     x = g.node("Reshape", [tb2h, flatten])[0];
   }
   if (tailPad > 0) {
     const axis0 = g.int64Init("axis0", [0]);
     x = g.node("Slice", [x, g.int64Init("start", [0]), g.int64Init("end", [-tailPad]), axis0])[0];
   }
-  return g.node("Transpose", [x], [ints("perm", [1, 0, 2])])[0];
+  return g.node("Transpose", [x], { perm: [1, 0, 2] })[0];
 }
 
 function head(
-  g: GraphBuilder,
+  g: ExportGraph,
   params: ParamMap,
   arch: Architecture,
   h: number,
@@ -221,7 +184,7 @@ export function exportPredictorOnnx(
   )
     throw new ValidationError(`head: ${opts.head} is not a head of ${arch}`, { field: "head" });
   const F = 2 * cfg.hidden;
-  const g = new GraphBuilder();
+  const g = new ExportGraph(`budgetfusion_${arch.replace(/-/g, "_")}`);
   let z: string;
   if (arch === "mlp-tanh") {
     const w = g.floatInit(
@@ -241,48 +204,30 @@ export function exportPredictorOnnx(
     throw new ValidationError("outputAffine: scale and offset must be finite, scale non-zero", {
       field: "outputAffine",
     });
-  const joined =
+  let scores =
     outs.length === 1
       ? g.node("Squeeze", [outs[0], g.int64Init("axis2", [2])])[0]
-      : g.node("Concat", outs, [int("axis", 2)])[0];
+      : g.node("Concat", outs, { axis: 2 })[0];
   if (a) {
     const sc = g.floatInit("target_norm_scale", [1], Float32Array.of(a.scale));
     const of = g.floatInit("target_norm_offset", [1], Float32Array.of(a.offset));
     // Every metric lives in [0, 1] (SPEC §3); the sigmoid bounded the normalised score, the
     // clip keeps the de-normalised one there too (the affine map overshoots [lo, hi] by 5.6%).
-    const affine = g.node("Add", [g.node("Mul", [joined, sc])[0], of])[0];
+    const affine = g.node("Add", [g.node("Mul", [scores, sc])[0], of])[0];
     const zero = g.floatInit("metric_min", [], Float32Array.of(0));
     const one = g.floatInit("metric_max", [], Float32Array.of(1));
-    g.node("Clip", [affine, zero, one]);
+    scores = g.node("Clip", [affine, zero, one])[0];
   }
   // The last node written produces the graph output.
-  g.nodes[g.nodes.length - 1].output = [ONNX_OUTPUT];
-  const dim = (d: string | number): OnnxNs.TensorShapeProto.IDimension =>
-    typeof d === "string" ? { dimParam: d } : { dimValue: d };
-  const valueInfo = (name: string, dims: Array<string | number>): OnnxNs.IValueInfoProto => ({
-    name,
-    type: { tensorType: { elemType: FLOAT, shape: { dim: dims.map(dim) } } },
-  });
-  const model = onnx.ModelProto.create({
-    irVersion: 7,
-    producerName: "budgetfusion-training",
-    producerVersion: "1",
+  g.g.renameOutput(scores, ONNX_OUTPUT);
+  g.g.input(ONNX_INPUT, "float32", ["batch", "steps", cfg.width]);
+  const outDims = outs.length === 1 ? ["batch", "steps"] : ["batch", "steps", outs.length];
+  g.g.output(ONNX_OUTPUT, ONNX_OUTPUT, "float32", outDims);
+  return g.g.toBytes({
+    producer: "budgetfusion-training",
+    opset: ONNX_OPSET,
     docString:
       opts.docString ??
       `BudgetFusion predictor (${arch}, H=${cfg.hidden}, M=${cfg.mlp}, layers=${cfg.layers}, tailPad=${effectiveTailPad(cfg)})`,
-    opsetImport: [{ domain: "", version: ONNX_OPSET }],
-    graph: {
-      name: `budgetfusion_${arch.replace(/-/g, "_")}`,
-      node: g.nodes,
-      initializer: g.inits,
-      input: [valueInfo(ONNX_INPUT, ["batch", "steps", cfg.width])],
-      output: [
-        valueInfo(
-          ONNX_OUTPUT,
-          outs.length === 1 ? ["batch", "steps"] : ["batch", "steps", outs.length],
-        ),
-      ],
-    },
   });
-  return onnx.ModelProto.encode(model).finish();
 }

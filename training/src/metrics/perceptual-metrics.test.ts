@@ -1,13 +1,13 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
+import { loadImageEmbedder } from "@budgetfusion/inference/embedding/image-embedder";
+import { createNodeOrt } from "@budgetfusion/inference/runtime/ort-node";
 import { lsnrOfPng } from "@budgetfusion/shared/metrics/lsnr";
+import { FIXTURES, readJson } from "@budgetfusion/test-helpers/fixtures";
 import { describe, expect, it } from "vitest";
-import { FIXTURES, readJson } from "../../../test/helpers/fixtures";
 import { openDatasetDb } from "../db/open-dataset-db";
 import { imageMetrics } from "../db/schema";
-import { createNodeOrt } from "../runtime/ort-node";
 import { averageOverSeeds, readMeasuredMetrics } from "./dataset-metrics";
-import { loadImageEmbedder } from "./image-embedder";
 import { metricsAgainstReference } from "./perceptual-metrics";
 
 const REFS = join(FIXTURES, "refs-public");

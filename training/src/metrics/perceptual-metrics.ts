@@ -6,12 +6,13 @@
  *   (SPEC: "in [0, 1]"; a negative cosine, possible for a non-DreamSim stand-in, maps to 1);
  * - I-CLIP: cos of CLIP image embeddings clamped to [0, 1] (SPEC §3 Decision).
  */
+
+import type { Rgb8Image } from "@budgetfusion/inference/embedding/bicubic-resize";
+import type { ImageEmbedder } from "@budgetfusion/inference/embedding/image-embedder";
 import { ShapeError } from "@budgetfusion/shared/errors";
 import { decodePngToRgb } from "@budgetfusion/shared/image/png-image";
 import type { RgbImage } from "@budgetfusion/shared/image/rgb-image";
 import { lsnr } from "@budgetfusion/shared/metrics/lsnr";
-import type { Rgb8Image } from "./bicubic-resize";
-import type { ImageEmbedder } from "./image-embedder";
 
 export interface MetricValues {
   lsnr: number;
@@ -20,7 +21,7 @@ export interface MetricValues {
 }
 
 /** Float [0,1] RGB -> 8-bit, as the PNG held it (exact for decoded 8-bit PNGs). */
-export function toRgb8(image: RgbImage): Rgb8Image {
+function toRgb8(image: RgbImage): Rgb8Image {
   const data = new Uint8Array(image.data.length);
   for (let i = 0; i < data.length; i++) {
     const v = Math.round(image.data[i] * 255);
@@ -30,7 +31,7 @@ export function toRgb8(image: RgbImage): Rgb8Image {
 }
 
 /** cos(a_i, b) for the i-th row of `rows` ([n, width]) against `ref` ([width]). */
-export function cosineToReference(rows: Float32Array, ref: Float32Array, width: number): number[] {
+function cosineToReference(rows: Float32Array, ref: Float32Array, width: number): number[] {
   if (rows.length % width !== 0 || ref.length !== width) {
     throw new ShapeError(
       `embedding sizes ${rows.length} / ${ref.length} do not fit width ${width}`,

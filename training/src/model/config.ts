@@ -14,7 +14,7 @@ import { z } from "zod";
 export const ARCHITECTURES = ["bilstm", "mlp-tanh", "bilstm-3head"] as const;
 export type Architecture = (typeof ARCHITECTURES)[number];
 
-export const modelConfigSchema = z.object({
+const modelConfigSchema = z.object({
   architecture: z.enum(ARCHITECTURES).default("bilstm"),
   /** Input width D (prompt embedding width). */
   width: z.number().int().positive(),

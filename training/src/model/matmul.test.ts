@@ -5,13 +5,13 @@
  */
 
 import { setFlagsFromString } from "node:v8";
+import { splitMix32Random } from "@budgetfusion/shared/random/seeded-random";
 import { describe, expect, it } from "vitest";
 import { matmulNN, matmulNNWith, matmulNT, packB, simdGemmAvailable, transpose } from "./matmul";
-import { Rng } from "./rng";
 import { createWasmGemm } from "./wasm-gemm";
 
 function rand(len: number, seed: number): Float32Array {
-  const r = new Rng(seed);
+  const r = splitMix32Random(seed);
   return Float32Array.from({ length: len }, () => r.uniform(-1, 1));
 }
 

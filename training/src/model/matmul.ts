@@ -4,7 +4,7 @@
  * transpose.
  *
  * Why hand-written: no maintained JS autograd/BLAS library gets within 5x of this on Node
- * (measured in notes/training-in-typescript.md: tfjs-wasm 2.0-2.3 GFLOP/s vs 3.5-4.2 for a
+ * (measured in docs/notes/training-in-typescript.md: tfjs-wasm 2.0-2.3 GFLOP/s vs 3.5-4.2 for a
  * blocked JS loop; tfjs-node cannot install here). The JS loops keep partial sums in doubles;
  * the SIMD kernel (wasm-gemm.ts) accumulates in float32 like a BLAS.
  */

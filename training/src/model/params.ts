@@ -12,10 +12,11 @@
  * 1/sqrt(H)); a Linear layer's weight and bias uniform(-1/sqrt(fan_in), 1/sqrt(fan_in)), which is
  * what kaiming_uniform_(a=sqrt(5)) reduces to.
  */
-import { headCount, headPrefix, type ModelConfig } from "./config";
-import { deriveSeed, Rng } from "./rng";
 
-export interface ParamTensor {
+import { deriveSeed, splitMix32Random } from "@budgetfusion/shared/random/seeded-random";
+import { headCount, headPrefix, type ModelConfig } from "./config";
+
+interface ParamTensor {
   data: Float32Array;
   shape: readonly number[];
 }
@@ -81,7 +82,7 @@ export function viewParams(
 
 /** Seeded PyTorch-style initialisation into `flat` (layout of paramSpecs). */
 export function initParams(specs: readonly ParamSpec[], flat: Float32Array, seed: number): void {
-  const rng = new Rng(deriveSeed(seed, 0x1417));
+  const rng = splitMix32Random(deriveSeed(seed, 0x1417));
   let off = 0;
   for (const s of specs) {
     const len = s.shape.reduce((a, b) => a * b, 1);

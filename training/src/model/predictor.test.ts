@@ -3,14 +3,15 @@
  * central finite differences for every architecture (with dropout on), and the 3-head model
  * reducing to the single-head one when its heads are identical.
  */
+
+import { splitMix32Random } from "@budgetfusion/shared/random/seeded-random";
 import { describe, expect, it } from "vitest";
 import { type Architecture, parseModelConfig } from "./config";
 import { initParams, type ParamMap, paramSpecs, viewParams } from "./params";
 import { predictorForward, predictorForwardBackward } from "./predictor";
-import { Rng } from "./rng";
 
 function randomArray(len: number, seed: number, lo = -1, hi = 1): Float32Array {
-  const r = new Rng(seed);
+  const r = splitMix32Random(seed);
   return Float32Array.from({ length: len }, () => r.uniform(lo, hi));
 }
 

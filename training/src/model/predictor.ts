@@ -10,13 +10,13 @@
  * (data-parallel training gives the single-thread gradient).
  */
 
+import { deriveSeed, splitMix32Random } from "@budgetfusion/shared/random/seeded-random";
 import { effectiveTailPad, headCount, headPrefix, type ModelConfig } from "./config";
 import { curveLoss } from "./curve-loss";
 import { type HeadCache, type HeadWeights, headBackward, headForward } from "./heads";
 import { type DirCache, lstmDirBackward, lstmDirForward } from "./lstm-direction";
 import { matmulNN, transpose } from "./matmul";
 import type { ParamMap } from "./params";
-import { deriveSeed, Rng } from "./rng";
 
 export interface ShardOptions {
   /** Apply dropout (training). */
@@ -185,7 +185,7 @@ function dropoutMask(
   const keep = 1 / (1 - cfg.dropout);
   const mask = new Float32Array(n * T * F);
   for (let b = 0; b < n; b++) {
-    const rng = new Rng(deriveSeed(opts.dropoutSeed ?? 0, (opts.sampleOffset ?? 0) + b));
+    const rng = splitMix32Random(deriveSeed(opts.dropoutSeed ?? 0, (opts.sampleOffset ?? 0) + b));
     for (let t = 0; t < T; t++) {
       const o = (t * n + b) * F;
       for (let j = 0; j < F; j++) mask[o + j] = rng.next() < cfg.dropout ? 0 : keep;

@@ -4,13 +4,14 @@
  * equals the TS forward; mlp-tanh ignores it; gradients match finite differences
  * (predictor.test.ts covers the loss with padding too).
  */
+
+import { createNodeOrt } from "@budgetfusion/inference/runtime/ort-node";
+import { splitMix32Random } from "@budgetfusion/shared/random/seeded-random";
 import { afterAll, describe, expect, it } from "vitest";
 import { exportPredictorOnnx } from "../export/onnx-export";
-import { createNodeOrt } from "../runtime/ort-node";
 import { predict } from "../train/predict";
 import { parseModelConfig } from "./config";
 import { initParams, paramSpecs, viewParams } from "./params";
-import { Rng } from "./rng";
 
 const n = 2;
 const T = 7;
@@ -29,7 +30,7 @@ function setup(arch: "bilstm" | "mlp-tanh") {
   initParams(specs, flat, 11);
   // Larger weights so the reverse direction's start-up transient is visible.
   for (let i = 0; i < flat.length; i++) flat[i] *= 3;
-  const r = new Rng(12);
+  const r = splitMix32Random(12);
   const x = Float32Array.from({ length: n * T * D }, () => r.uniform(-1, 1));
   return { map, x };
 }

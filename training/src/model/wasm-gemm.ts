@@ -134,7 +134,7 @@ function kernelBody(fma: boolean): number[] {
 }
 
 /** The module's bytes: imports env.mem, exports gemm(pa,pb,c,t0,t1,strips,k0,k1,k,ldc4). */
-export function gemmModuleBytes(fma = false): Uint8Array<ArrayBuffer> {
+function gemmModuleBytes(fma = false): Uint8Array<ArrayBuffer> {
   const type = [0x60, ...uleb(10), ...new Array(10).fill(I32), 0];
   const bytes = [
     0x00,
@@ -154,7 +154,7 @@ export function gemmModuleBytes(fma = false): Uint8Array<ArrayBuffer> {
   return new Uint8Array(bytes);
 }
 
-export type GemmKernel = (
+type GemmKernel = (
   pa: number,
   pb: number,
   c: number,

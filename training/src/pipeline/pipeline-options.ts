@@ -6,6 +6,8 @@
 import { basename, join, resolve } from "node:path";
 import { ValidationError } from "@budgetfusion/shared/errors";
 import { STEP_GRID } from "@budgetfusion/shared/grid/step-grid";
+import { MODEL_DIRS } from "@budgetfusion/world/model-files";
+import { RECOMMENDED_GUIDANCE } from "@budgetfusion/world/world-config";
 import { z } from "zod";
 
 const csvNumbers = z
@@ -116,7 +118,7 @@ export const MINI_WORLD_PRESET = {
   seeds: 4,
   width: 128,
   height: 128,
-  guidance: 1,
+  guidance: RECOMMENDED_GUIDANCE,
   hidden: 32,
   mlp: 32,
   epochs: [100, 100, 100],
@@ -177,9 +179,10 @@ export function resolvePipelineOptions(
     }
     const data = resolve(a.data);
     applyPreset(a, MINI_WORLD_PRESET, explicit);
-    a.model ??= join("artifacts", "models", "mini-world");
-    a.clip ??= join("artifacts", "models", "mini-world-clip");
-    a.dreamsim ??= join("artifacts", "models", "mini-world-dreamsim");
+    // Where `npm run world:build` writes them, relative as the committed run recorded them.
+    a.model ??= join("artifacts", "models", MODEL_DIRS.diffusion);
+    a.clip ??= join("artifacts", "models", MODEL_DIRS.clip);
+    a.dreamsim ??= join("artifacts", "models", MODEL_DIRS.dreamsim);
     a.prompts ??= MINI_WORLD_PROMPTS.map((f) => join(data, "prompts", f)).join(",");
     a.name ??= "mini-world";
   }

@@ -18,9 +18,9 @@ import {
   type StepEncoding,
 } from "@budgetfusion/shared/predictor/bundle-manifest";
 import { exportPredictorOnnx } from "../export/onnx-export";
-import type { Architecture } from "../train/index";
-import { trainPredictor } from "../train/index";
+import type { Architecture } from "../model/config";
 import { fitTargetNorm, normaliseTargets, type TargetNorm } from "../train/target-norm";
+import { trainPredictor } from "../train/trainer";
 import type { PromptRows } from "./training-data";
 import { featuresFor } from "./training-data";
 
@@ -82,7 +82,7 @@ export async function checkTrainedStepEncoding(runDir: string, encoding: StepEnc
     );
 }
 
-export function normPath(runDir: string, variant: string, metric: MetricName): string {
+function normPath(runDir: string, variant: string, metric: MetricName): string {
   return join(runDir, "models", variant, `${metric}.norm.json`);
 }
 

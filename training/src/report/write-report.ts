@@ -7,13 +7,13 @@
 import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { DENSE_STEPS } from "@budgetfusion/shared/grid/step-grid";
+import { histogram, lineChart } from "@budgetfusion/shared/plot/svg-plot";
 import { METRIC_NAMES, type MetricName } from "@budgetfusion/shared/predictor/bundle-manifest";
 import { type Evaluation, measuredDense, quality, type Stat, type Variant } from "../eval/evaluate";
 import { generationTflops, type SdCost } from "../eval/sd-cost";
 import type { MetricValues } from "../metrics/perceptual-metrics";
-import { histogram, lineChart } from "./svg-plot";
 
-export const PAPER = {
+const PAPER = {
   table1_mae_full: { lsnr: 0.026, dsim: 0.037, iclip: 0.031 },
   relative_quality: { lsnr: 0.066, dsim: 0.084, iclip: 0.087 },
   seconds_per_image: { ours: 2.89, reference: 8.0, hardware: "RTX 3090" },
@@ -41,7 +41,7 @@ const f = (v: number, d = 4) => (Number.isFinite(v) ? v.toFixed(d) : "n/a");
 const pm = (s: Stat, d = 4) => `${f(s.mean, d)} ± ${f(s.stderr, d)}`;
 
 /** Eq. 9 read plainly: a difference counts only beyond two standard errors. */
-export function verdictOf(s: Stat): "better" | "worse" | "no significant difference" {
+function verdictOf(s: Stat): "better" | "worse" | "no significant difference" {
   if (s.mean - 2 * s.stderr > 0) return "better";
   if (s.mean + 2 * s.stderr < 0) return "worse";
   return "no significant difference";

@@ -29,7 +29,7 @@ const MIN_WORDS = 3;
 const MAX_CHARS = 300;
 
 /** Collapses whitespace and trims. */
-export function normalizeCaption(line: string): string {
+function normalizeCaption(line: string): string {
   return line.replace(/\s+/g, " ").trim();
 }
 

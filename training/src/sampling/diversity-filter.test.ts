@@ -1,6 +1,6 @@
+import { l2NormalizeRows } from "@budgetfusion/shared/embedding/clip-text-embedder";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { l2NormalizeRows } from "./clip-text-embedder";
 import { greedyDiverseSubset } from "./diversity-filter";
 
 /** The definition of Eq. 1's greedy pass, written the slow obvious way. */

@@ -9,8 +9,8 @@ import { ModelLoadError } from "@budgetfusion/shared/errors";
 import { z } from "zod";
 import type { SampleResult } from "./sample-prompts";
 
-export const PROMPTS_FILE = "prompts.json";
-export const EMBEDDINGS_FILE = "prompt-embeddings.f32";
+const PROMPTS_FILE = "prompts.json";
+const EMBEDDINGS_FILE = "prompt-embeddings.f32";
 
 const promptSetSchema = z.object({
   width: z.number().int().positive(),

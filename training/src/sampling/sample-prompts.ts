@@ -9,9 +9,9 @@
  * sha256(`split:${seed}:${caption}`), rounded up (at least one when two or more are kept).
  */
 import { createHash } from "node:crypto";
+import type { TextEmbedder } from "@budgetfusion/shared/embedding/clip-text-embedder";
 import { ValidationError } from "@budgetfusion/shared/errors";
 import { readCaptions } from "./caption-source";
-import type { TextEmbedder } from "./clip-text-embedder";
 import { greedyDiverseSubset } from "./diversity-filter";
 
 export type SampleOrder = "shuffle" | "file";
@@ -32,7 +32,7 @@ export interface SampleOptions {
   onProgress?: (stage: "embed", done: number, total: number) => void;
 }
 
-export interface SampledPrompt {
+interface SampledPrompt {
   /** Stable integer id: the index in kept order. */
   id: number;
   text: string;

@@ -17,16 +17,16 @@ import {
 import { join } from "node:path";
 import { ModelLoadError } from "@budgetfusion/shared/errors";
 
-export const CHECKPOINT_FILE = "checkpoint.bfck";
-export const CHECKPOINT_FORMAT = "budgetfusion-predictor-checkpoint";
+const CHECKPOINT_FILE = "checkpoint.bfck";
+const CHECKPOINT_FORMAT = "budgetfusion-predictor-checkpoint";
 
-export interface BlobRef {
+interface BlobRef {
   name: string;
   offset: number;
   length: number;
 }
 
-export interface CheckpointHeader<M> {
+interface CheckpointHeader<M> {
   format: typeof CHECKPOINT_FORMAT;
   version: 1;
   meta: M;

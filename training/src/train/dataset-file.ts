@@ -23,7 +23,7 @@ import { ShapeError, ValidationError } from "@budgetfusion/shared/errors";
 import { METRIC_NAMES } from "@budgetfusion/shared/predictor/bundle-manifest";
 import { z } from "zod";
 
-export const DATASET_FORMAT = "budgetfusion-predictor-dataset";
+const DATASET_FORMAT = "budgetfusion-predictor-dataset";
 
 const splitSchema = z.object({
   n: z.number().int().positive(),
@@ -31,7 +31,7 @@ const splitSchema = z.object({
   targets: z.string().min(1),
 });
 
-export const datasetHeaderSchema = z.object({
+const datasetHeaderSchema = z.object({
   format: z.literal(DATASET_FORMAT),
   version: z.literal(1),
   steps: z.number().int().positive(),

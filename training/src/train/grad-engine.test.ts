@@ -3,10 +3,11 @@
  * the single-thread gradient within 1e-6 relative to the tensor's max |value| (dropout on, so
  * the per-sample dropout streams are checked too), and so do the loss and the outputs.
  */
+
+import { splitMix32Random } from "@budgetfusion/shared/random/seeded-random";
 import { afterAll, describe, expect, it } from "vitest";
 import { type Architecture, headCount, parseModelConfig } from "../model/config";
 import { initParams, paramSpecs } from "../model/params";
-import { Rng } from "../model/rng";
 import { createGradEngine, type GradEngine } from "./grad-engine";
 
 const n = 7; // odd: uneven shards
@@ -14,7 +15,7 @@ const T = 9;
 const D = 8;
 
 function rand(len: number, seed: number, lo = -1, hi = 1): Float32Array {
-  const r = new Rng(seed);
+  const r = splitMix32Random(seed);
   return Float32Array.from({ length: len }, () => r.uniform(lo, hi));
 }
 

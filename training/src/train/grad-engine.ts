@@ -1,7 +1,7 @@
 /**
  * Gradient engines for the trainer (SPEC §4 training): one computes a batch's loss and summed
  * gradient on the calling thread, the other splits the batch over worker threads
- * (data parallelism; notes/training-in-typescript.md: 2 workers ≈ 2x on this 2-core machine).
+ * (data parallelism; docs/notes/training-in-typescript.md: 2 workers ≈ 2x on this 2-core machine).
  * Both shard the same way conceptually: sample i of a batch draws dropout stream i and the loss
  * is normalised by the whole batch's element count, so the summed gradient equals the
  * single-thread one up to float summation order (tested to 1e-6).

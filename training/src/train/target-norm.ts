@@ -8,8 +8,8 @@
  */
 import { ValidationError } from "@budgetfusion/shared/errors";
 
-export const NORM_LOW = 0.05;
-export const NORM_HIGH = 0.95;
+const NORM_LOW = 0.05;
+const NORM_HIGH = 0.95;
 
 export interface TargetNorm {
   /** Smallest / largest training target (metric units). */

@@ -8,7 +8,7 @@ import { ConfigError } from "@budgetfusion/shared/errors";
 import { z } from "zod";
 import { ARCHITECTURES } from "../model/config";
 
-export const trainConfigSchema = z.object({
+const trainConfigSchema = z.object({
   architecture: z.enum(ARCHITECTURES).default("bilstm"),
   hidden: z.number().int().positive().default(64),
   mlp: z.number().int().positive().default(64),

@@ -6,8 +6,8 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { splitMix32Random } from "@budgetfusion/shared/random/seeded-random";
 import { afterAll, describe, expect, it } from "vitest";
-import { Rng } from "../model/rng";
 import { readCheckpoint } from "./checkpoint";
 import { predict } from "./predict";
 import { trainPredictor } from "./trainer";
@@ -19,7 +19,7 @@ afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
 /** Target = sigmoid of a fixed linear function of the input: learnable by every architecture. */
 function toy(n: number, seed: number) {
-  const r = new Rng(seed);
+  const r = splitMix32Random(seed);
   const x = Float32Array.from({ length: n * T * D }, () => r.uniform(-1, 1));
   const y = new Float32Array(n * T);
   for (let i = 0; i < n * T; i++) {

@@ -8,16 +8,16 @@
  * thread count) and the gradient does not depend on how a batch is split over threads.
  */
 import { ShapeError, ValidationError } from "@budgetfusion/shared/errors";
+import { deriveSeed, splitMix32Random } from "@budgetfusion/shared/random/seeded-random";
 import { headCount, type ModelConfig } from "../model/config";
 import { curveLoss } from "../model/curve-loss";
 import { initParams, type ParamMap, type ParamSpec, paramSpecs, viewParams } from "../model/params";
-import { deriveSeed, Rng } from "../model/rng";
 import { ADAM_DEFAULTS, Adam } from "./adam";
 import { hasCheckpoint, readCheckpoint, writeCheckpoint } from "./checkpoint";
 import { createGradEngine, type GradEngine } from "./grad-engine";
 import { parseTrainConfig, type TrainConfig, type TrainConfigInput } from "./train-config";
 
-export interface EpochRecord {
+interface EpochRecord {
   epoch: number;
   trainLoss: number;
   /** Validation MSE (the training MSE when there is no validation split). */
@@ -201,7 +201,7 @@ async function runLoop(
   for (let epoch = st.nextEpoch; epoch < config.maxEpochs && !stopped; epoch++) {
     const t0 = performance.now();
     const order = Int32Array.from({ length: n }, (_, i) => i);
-    new Rng(deriveSeed(config.seed, 0x5f, epoch)).shuffle(order);
+    splitMix32Random(deriveSeed(config.seed, 0x5f, epoch)).shuffle(order);
     let lossSum = 0;
     for (let b = 0; b < batches; b++) {
       const idx = order.subarray(b * config.batchSize, Math.min(n, (b + 1) * config.batchSize));

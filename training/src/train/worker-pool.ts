@@ -1,7 +1,7 @@
 /**
  * A fixed set of worker threads running worker-entry.ts, with one request in flight per worker.
  * The entry is bundled once per process with esbuild (already installed with tsx/wrangler):
- * worker threads cannot load .ts files under tsx (notes/training-in-typescript.md), and bundling
+ * worker threads cannot load .ts files under tsx (docs/notes/training-in-typescript.md), and bundling
  * at start-up keeps one TypeScript source for both the thread and the main-thread engine.
  */
 import { fileURLToPath } from "node:url";

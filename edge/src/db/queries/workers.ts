@@ -78,12 +78,3 @@ export async function markWorkerFailed(db: EdgeDb, id: string, now: number, back
 export async function markWorkerOk(db: EdgeDb, id: string) {
   await db.update(workers).set({ consecutiveFailures: 0 }).where(eq(workers.id, id));
 }
-
-/** Workers whose heartbeat expired; they stay listed (unhealthy) until they heartbeat again. */
-export function expiredWorkers(db: EdgeDb, now: number, ttlMs: number) {
-  return db
-    .select()
-    .from(workers)
-    .where(lte(workers.lastHeartbeatAt, now - ttlMs))
-    .all();
-}
