@@ -46,11 +46,8 @@ module.exports = {
     {
       name: "no-circular",
       severity: "error",
-      comment:
-        "Modules that import each other cannot be understood or tested one at a time. " +
-        "Known exception until `wrangler types` generates the edge's Env: the hand-written " +
-        "EdgeBindings names the Dispatcher class and the Dispatcher reads EdgeBindings.",
-      from: { pathNot: "^edge/src/(env|dispatch/dispatcher)\\.ts$" },
+      comment: "Modules that import each other cannot be understood or tested one at a time.",
+      from: {},
       to: { circular: true },
     },
     {

@@ -1,11 +1,12 @@
 /** The one Hono Env generic shared by the app, its middleware and its route groups. */
 import type { OpenAPIHono } from "@hono/zod-openapi";
+import type { RequestIdVariables } from "hono/request-id";
+import type { EdgeConfig } from "./config";
 import type { EdgeDb } from "./db/client";
-import type { EdgeBindings, EdgeConfig } from "./env";
 
 export interface AppEnv {
-  Bindings: EdgeBindings;
-  Variables: { requestId: string; db: EdgeDb; config: EdgeConfig };
+  Bindings: Env;
+  Variables: RequestIdVariables & { db: EdgeDb; config: EdgeConfig };
 }
 
 export type EdgeApp = OpenAPIHono<AppEnv>;

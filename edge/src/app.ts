@@ -2,11 +2,15 @@
  * Assembles the edge app: request context, route groups, the OpenAPI document, one onError and
  * one notFound. Handlers live in routes/; nothing here computes anything.
  */
-import { BudgetFusionError, ValidationError } from "@budgetfusion/shared/errors";
+import { BudgetFusionError, NotFoundError } from "@budgetfusion/shared/errors";
+import { frameworkError } from "@budgetfusion/shared/schemas/error-body";
+import { validationError } from "@budgetfusion/shared/schemas/zod-issues";
 import { OpenAPIHono } from "@hono/zod-openapi";
 import { HTTPException } from "hono/http-exception";
+import { methodNotAllowed } from "hono/method-not-allowed";
+import { requestId } from "hono/request-id";
 import type { AppEnv, EdgeApp } from "./app-env";
-import { errorBody, errorHeaders, statusFor } from "./http-errors";
+import { errorResponse, refuseMethod } from "./http-errors";
 import { requestContext } from "./middleware/context";
 import { registerAdminRoutes } from "./routes/admin";
 import { registerBudgetRoutes } from "./routes/budget";
@@ -14,31 +18,19 @@ import { registerHealthRoutes } from "./routes/health";
 import { registerJobRoutes } from "./routes/jobs";
 import { registerPage } from "./routes/page";
 import { registerWorkerRoutes } from "./routes/workers";
-import { validationErrorFrom } from "./validation";
 
-function toDomainError(err: unknown): BudgetFusionError {
-  if (err instanceof BudgetFusionError) return err;
-  if (err instanceof HTTPException) {
-    // Hono's own boundary failures (malformed JSON, body too large) are caller errors.
-    if (err.status === 400) return new ValidationError(err.message, { field: "body" });
-    if (err.status === 413) return new BudgetFusionError("payload_too_large", err.message);
-    return new BudgetFusionError(
-      err.status === 401 ? "unauthorized" : "invalid_request",
-      err.message,
-    );
-  }
-  return new BudgetFusionError("internal_error", "internal error");
-}
+/** Longest client-chosen X-Request-Id kept; longer or odd ones are replaced by a fresh UUID. */
+const MAX_REQUEST_ID_CHARS = 64;
 
 export function createApp(): EdgeApp {
   const app = new OpenAPIHono<AppEnv>({
-    defaultHook: (result, c) => {
-      if (!result.success) {
-        throw validationErrorFrom(result.error.issues, result.target);
-      }
-      return undefined;
+    defaultHook: (result) => {
+      if (!result.success) throw validationError(result.error.issues);
     },
   });
+  app.use("*", requestId({ limitLength: MAX_REQUEST_ID_CHARS }));
+  // A known path asked with another method is a 405 naming the allowed ones, not a 404.
+  app.use("*", methodNotAllowed({ app, onMethodNotAllowed: refuseMethod }));
   app.use("*", requestContext);
   registerHealthRoutes(app);
   registerBudgetRoutes(app);
@@ -55,17 +47,21 @@ export function createApp(): EdgeApp {
         "Prompt-adaptive denoising-step budgets (t*) and generation routed to GPU workers.",
     },
   });
-  app.notFound((c) => {
-    const requestId = c.get("requestId") ?? crypto.randomUUID();
-    const err = new BudgetFusionError("not_found", `no route ${c.req.method} ${c.req.path}`);
-    return c.json(errorBody(err, requestId), 404);
-  });
+  app.notFound((c) =>
+    errorResponse(c, new NotFoundError(`no route ${c.req.method} ${c.req.path}`)),
+  );
   app.onError((err, c) => {
-    const requestId = c.get("requestId") ?? crypto.randomUUID();
-    const domain = toDomainError(err);
-    const status = statusFor(domain.code);
-    if (status === 500) console.error(`[${requestId}]`, err);
-    return c.json(errorBody(domain, requestId), status, errorHeaders(domain));
+    // bearerAuth's refusals arrive finished: our error body plus its WWW-Authenticate challenge.
+    if (err instanceof HTTPException && err.res !== undefined) return err.getResponse();
+    const domain =
+      err instanceof BudgetFusionError
+        ? err
+        : err instanceof HTTPException
+          ? frameworkError(err.status, err.message, c.req.header("content-type"))
+          : new BudgetFusionError("internal_error", "internal error");
+    const res = errorResponse(c, domain);
+    if (res.status === 500) console.error(`[${c.var.requestId}]`, err);
+    return res;
   });
   return app;
 }

@@ -1,9 +1,10 @@
 /**
  * The single map from domain error codes (shared/src/errors.ts) to HTTP statuses, and the one
- * JSON error body every 4xx/5xx carries: {error: {code, message, field?, details?, requestId}}.
+ * JSON error response every 4xx/5xx is (body: shared/src/schemas/error-body.ts).
  */
-import { BudgetFusionError, QueueFullError } from "@budgetfusion/shared/errors";
-import type { ErrorBody } from "@budgetfusion/shared/schemas/edge-api";
+import { type BudgetFusionError, MethodNotAllowedError } from "@budgetfusion/shared/errors";
+import { errorBody, errorHeaders } from "@budgetfusion/shared/schemas/error-body";
+import type { Context } from "hono";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 
 const STATUS_BY_CODE: Record<string, ContentfulStatusCode> = {
@@ -11,6 +12,7 @@ const STATUS_BY_CODE: Record<string, ContentfulStatusCode> = {
   invalid_bundle: 422,
   unauthorized: 401,
   not_found: 404,
+  method_not_allowed: 405,
   conflict: 409,
   payload_too_large: 413,
   unsupported_media_type: 415,
@@ -24,24 +26,16 @@ const STATUS_BY_CODE: Record<string, ContentfulStatusCode> = {
   shape_mismatch: 500,
 };
 
-export function statusFor(code: string): ContentfulStatusCode {
+function statusFor(code: string): ContentfulStatusCode {
   return STATUS_BY_CODE[code] ?? 500;
 }
 
-export function errorBody(err: BudgetFusionError, requestId: string): ErrorBody {
-  return {
-    error: {
-      code: err.code,
-      message: err.message,
-      ...(err.field === undefined ? {} : { field: err.field }),
-      ...(err.details === undefined ? {} : { details: err.details }),
-      requestId,
-    },
-  };
+/** For any context (handler, middleware, onError): requestId is hono/request-id's variable. */
+export function errorResponse(c: Context, err: BudgetFusionError): Response {
+  return c.json(errorBody(err, c.var.requestId), statusFor(err.code), errorHeaders(err));
 }
 
-export function errorHeaders(err: BudgetFusionError): Record<string, string> {
-  return err instanceof QueueFullError
-    ? { "retry-after": String(Math.max(1, Math.ceil(err.retryAfterSeconds))) }
-    : {};
+/** hono/method-not-allowed's answer: 405 with the Allow header and the error body. */
+export function refuseMethod(c: Context, allowed: string[]): Response {
+  return errorResponse(c, new MethodNotAllowedError(c.req.method, c.req.path, allowed));
 }

@@ -2,25 +2,35 @@
  * The GPU worker's HTTP app (SPEC §7): assembly only — request metrics, routes, one error
  * handler. Built from injected deps so tests drive it with app.request and fake pipelines.
  */
+import { NotFoundError } from "@budgetfusion/shared/errors";
 import { Hono } from "hono";
-import type { ContentfulStatusCode } from "hono/utils/http-status";
-import { toHttpError } from "./http-errors";
+import { methodNotAllowed } from "hono/method-not-allowed";
+import { requestId } from "hono/request-id";
+import { errorResponse, handleError, refuseMethod } from "./http-errors";
 import type { WorkerDeps } from "./routes/deps";
-import { embedHandler } from "./routes/embed";
-import { generateHandler } from "./routes/generate";
+import { embedHandlers } from "./routes/embed";
+import { generateHandlers } from "./routes/generate";
 
 export type { ImageGenerator, WorkerDeps, WorkerState } from "./routes/deps";
+
+/** Longest client-chosen X-Request-Id kept (the edge's limit); others get a fresh UUID. */
+const MAX_REQUEST_ID_CHARS = 64;
 
 export function createApp(deps: WorkerDeps): Hono {
   const log = deps.log ?? ((msg, err) => console.error(`[gpu-worker] ${msg}`, err));
   const app = new Hono();
 
+  app.use("*", requestId({ limitLength: MAX_REQUEST_ID_CHARS }));
+
   app.use("*", async (c, next) => {
     await next();
-    // routePath is the matched pattern, so unknown paths do not explode label cardinality.
-    const route = c.req.routePath === "*" ? "unmatched" : c.req.routePath;
+    // routePath is the matched pattern, so unknown paths do not explode label cardinality; when
+    // it is this middleware's own "/*" (hono's name for "*"), no route matched the path.
+    const route = c.req.routePath === "/*" ? "unmatched" : c.req.routePath;
     deps.metrics.requests.inc({ route, status: String(c.res.status) });
   });
+  // A known path asked with another method is a 405 naming the allowed ones, not a 404.
+  app.use("*", methodNotAllowed({ app, onMethodNotAllowed: refuseMethod }));
 
   app.get("/healthz", (c) => c.json({ status: "ok" }));
 
@@ -46,22 +56,13 @@ export function createApp(deps: WorkerDeps): Hono {
     return c.text(text, 200, { "content-type": deps.metrics.registry.contentType });
   });
 
-  app.post("/v1/generate", generateHandler(deps));
-  app.post("/v1/embed", embedHandler(deps));
+  app.post("/v1/generate", ...generateHandlers(deps));
+  app.post("/v1/embed", ...embedHandlers(deps));
 
   app.notFound((c) =>
-    c.json(
-      { error: { code: "not_found", message: `no route ${c.req.method} ${c.req.path}` } },
-      404,
-    ),
+    errorResponse(c, new NotFoundError(`no route ${c.req.method} ${c.req.path}`)),
   );
-
-  app.onError((err, c) => {
-    const { status, body, headers } = toHttpError(err, log);
-    for (const [k, v] of Object.entries(headers)) c.header(k, v);
-    // Hono types the status as a literal union; the table only holds valid codes.
-    return c.json(body, status as ContentfulStatusCode);
-  });
+  app.onError((err, c) => handleError(err, c, log));
 
   return app;
 }

@@ -1,10 +1,13 @@
 /**
  * The worker's one mapping from domain errors to HTTP (STYLE.md "Errors and HTTP shape"): a status
- * per error code and one JSON body {error: {code, message, field?}}. Unknown errors are logged and
- * become internal_error 500 without internals.
+ * per error code and the JSON error body both apps share (shared/src/schemas/error-body.ts).
+ * Unknown errors are logged and become internal_error 500 without internals.
  */
-import { BudgetFusionError, QueueFullError } from "@budgetfusion/shared/errors";
-import type { WorkerErrorBody } from "@budgetfusion/shared/schemas/worker-api";
+import { BudgetFusionError, MethodNotAllowedError } from "@budgetfusion/shared/errors";
+import { errorBody, errorHeaders, frameworkError } from "@budgetfusion/shared/schemas/error-body";
+import type { Context } from "hono";
+import { HTTPException } from "hono/http-exception";
+import type { ContentfulStatusCode } from "hono/utils/http-status";
 
 /** The worker cannot serve yet or any more (models loading, shutting down). */
 export class NotReadyError extends BudgetFusionError {
@@ -28,6 +31,9 @@ const STATUS_BY_CODE: Record<string, number> = {
   shape_mismatch: 400,
   unauthorized: 401,
   not_found: 404,
+  method_not_allowed: 405,
+  payload_too_large: 413,
+  unsupported_media_type: 415,
   queue_full: 429,
   // nginx's "client closed request": nobody reads it, but metrics and logs tell it apart.
   cancelled: 499,
@@ -42,27 +48,34 @@ const STATUS_BY_CODE: Record<string, number> = {
 /** Seconds a client should wait before retrying a 503. */
 const RETRY_AFTER_UNAVAILABLE_S = 5;
 
-export interface HttpError {
-  status: number;
-  body: WorkerErrorBody;
-  headers: Record<string, string>;
+/** For any context (handler, middleware, onError): requestId is hono/request-id's variable. */
+export function errorResponse(c: Context, err: BudgetFusionError): Response {
+  const status = STATUS_BY_CODE[err.code] ?? 500;
+  const headers = errorHeaders(err);
+  if (status === 503) headers["retry-after"] ??= String(RETRY_AFTER_UNAVAILABLE_S);
+  // Hono types the status as a literal union; the table only holds valid codes.
+  return c.json(errorBody(err, c.var.requestId), status as ContentfulStatusCode, headers);
 }
 
-export function toHttpError(err: unknown, log: (msg: string, err: unknown) => void): HttpError {
+/** hono/method-not-allowed's answer: 405 with the Allow header and the error body. */
+export function refuseMethod(c: Context, allowed: string[]): Response {
+  return errorResponse(c, new MethodNotAllowedError(c.req.method, c.req.path, allowed));
+}
+
+/** onError: the response for anything a route threw; server-side failures are logged. */
+export function handleError(
+  err: unknown,
+  c: Context,
+  log: (msg: string, err: unknown) => void,
+): Response {
   if (err instanceof BudgetFusionError) {
-    const status = STATUS_BY_CODE[err.code] ?? 500;
-    const headers: Record<string, string> = {};
-    if (err instanceof QueueFullError) headers["retry-after"] = String(err.retryAfterSeconds);
-    else if (status === 503) headers["retry-after"] = String(RETRY_AFTER_UNAVAILABLE_S);
-    if (status >= 500 && status !== 503 && status !== 504) log("request failed", err);
-    const error: WorkerErrorBody["error"] = { code: err.code, message: err.message };
-    if (err.field !== undefined) error.field = err.field;
-    return { status, body: { error }, headers };
+    const res = errorResponse(c, err);
+    if (res.status >= 500 && res.status !== 503 && res.status !== 504) log("request failed", err);
+    return res;
+  }
+  if (err instanceof HTTPException && err.status < 500) {
+    return errorResponse(c, frameworkError(err.status, err.message, c.req.header("content-type")));
   }
   log("unexpected error", err);
-  return {
-    status: 500,
-    body: { error: { code: "internal_error", message: "internal error" } },
-    headers: {},
-  };
+  return errorResponse(c, new BudgetFusionError("internal_error", "internal error"));
 }

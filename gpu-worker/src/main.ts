@@ -9,7 +9,7 @@ import { loadClipTextEmbedder } from "@budgetfusion/inference/embedding/clip-tex
 import { defaultHubCache, resolveModel } from "@budgetfusion/inference/hub/resolve-model";
 import { SdPipeline } from "@budgetfusion/inference/pipeline/sd-pipeline";
 import { NodeOrtPort } from "@budgetfusion/inference/runtime/ort-node";
-import { serve } from "@hono/node-server";
+import { type ServerType, serve } from "@hono/node-server";
 import { collectDefaultMetrics } from "prom-client";
 import { createApp, type WorkerState } from "./app";
 import { parseConfig } from "./config";
@@ -18,6 +18,23 @@ import { createMetrics } from "./metrics";
 import { JobQueue } from "./queue/job-queue";
 
 const log = (line: string) => console.error(`[gpu-worker] ${line}`);
+
+/**
+ * Stops listening and resolves once every connection has closed: finished jobs may still be
+ * writing their responses. Keep-alive connections are closed as soon as they fall idle, so they
+ * do not hold the exit for their timeout.
+ */
+function closeServer(server: ServerType): Promise<void> {
+  return new Promise((resolve) => {
+    const sweep = setInterval(() => {
+      if ("closeIdleConnections" in server) server.closeIdleConnections();
+    }, 20);
+    server.close(() => {
+      clearInterval(sweep);
+      resolve();
+    });
+  });
+}
 
 async function main(): Promise<void> {
   const config = parseConfig(process.env, hostname());
@@ -52,7 +69,7 @@ async function main(): Promise<void> {
     log(`${signal}: draining ${queue.inFlight} running and ${queue.depth} queued job(s)`);
     edge?.stop();
     await queue.drain();
-    server.close();
+    await closeServer(server);
     await pipeline?.dispose();
     log("drained, exiting");
     process.exit(0);

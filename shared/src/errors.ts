@@ -93,3 +93,41 @@ export class TimeoutError extends BudgetFusionError {
     this.name = "TimeoutError";
   }
 }
+
+/** A request body over the route's limit; `limitBytes` is reported so clients can size uploads. */
+export class PayloadTooLargeError extends BudgetFusionError {
+  readonly limitBytes: number;
+  constructor(limitBytes: number, options: ErrorOptions = {}) {
+    super("payload_too_large", `request body exceeds the limit of ${limitBytes} bytes`, {
+      field: "body",
+      details: { limit_bytes: limitBytes },
+      ...options,
+    });
+    this.name = "PayloadTooLargeError";
+    this.limitBytes = limitBytes;
+  }
+}
+
+/** A body in a media type the route does not take; the field is the content-type header. */
+export class UnsupportedMediaTypeError extends BudgetFusionError {
+  constructor(expected: string, given: string | undefined, options: ErrorOptions = {}) {
+    super(
+      "unsupported_media_type",
+      `content-type ${given === undefined || given === "" ? "is missing" : `"${given}" is not accepted`}: send ${expected}`,
+      { field: "content-type", ...options },
+    );
+    this.name = "UnsupportedMediaTypeError";
+  }
+}
+
+/** A known path asked with a method it does not serve; `allowed` becomes the Allow header. */
+export class MethodNotAllowedError extends BudgetFusionError {
+  readonly allowed: readonly string[];
+  constructor(method: string, path: string, allowed: readonly string[]) {
+    super("method_not_allowed", `${method} is not allowed on ${path}; use ${allowed.join(", ")}`, {
+      details: { allow: allowed },
+    });
+    this.name = "MethodNotAllowedError";
+    this.allowed = allowed;
+  }
+}

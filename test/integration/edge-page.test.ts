@@ -4,7 +4,8 @@
  * stack started in beforeAll and killed (process groups) in afterAll:
  *  - POST /v1/generate with steps "auto" returns a PNG made with the predicted t*;
  *  - the page at / in headless Debian Chromium (playwright-core) shows t*, the per-metric t*
- *    and the three predicted curves as inline SVG. A missing Chromium fails with instructions.
+ *    and the three predicted curves as inline SVG, under its Content-Security-Policy without a
+ *    single refusal. A missing Chromium fails with instructions.
  * The predictor bundle is the fx-edge16 fixture (tiny-clip text model + exported predictors).
  */
 import { existsSync } from "node:fs";
@@ -143,7 +144,14 @@ describe("the page at / in headless Chromium", () => {
       page.on("request", (r) => {
         if (!r.url().startsWith(EDGE)) external.push(r.url());
       });
-      await page.goto(`${EDGE}/`);
+      // A Content-Security-Policy refusal (or any script error) shows up as one of these.
+      const errors: string[] = [];
+      page.on("console", (m) => {
+        if (m.type() === "error") errors.push(m.text());
+      });
+      page.on("pageerror", (e) => errors.push(e.message));
+      const served = await page.goto(`${EDGE}/`);
+      expect(served?.headers()["content-security-policy"]).toMatch(/script-src 'nonce-/);
       const prompt = "an astronaut";
       await page.fill("#prompt", prompt);
       await page.click("#go");
@@ -162,6 +170,7 @@ describe("the page at / in headless Chromium", () => {
       }
       expect(await page.locator("#chart line#tstar-line").count()).toBe(1);
       expect(external).toEqual([]);
+      expect(errors).toEqual([]);
     } finally {
       await browser.close();
     }

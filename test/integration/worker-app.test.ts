@@ -39,7 +39,11 @@ describe("POST /v1/generate validation", () => {
   });
 
   it("rejects a body that is not JSON", async () => {
-    const res = await app.request("http://worker/v1/generate", { method: "POST", body: "{nope" });
+    const res = await app.request("http://worker/v1/generate", {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: "{nope",
+    });
     expect(res.status).toBe(400);
     expect(((await res.json()) as { error: { field: string } }).error.field).toBe("body");
   });
@@ -197,7 +201,11 @@ describe("health, readiness, metrics, embed", () => {
   it("answers /v1/embed with 501 when no CLIP model is configured, 400 on bad input", async () => {
     const app = createApp(fakeDeps());
     const post = (body: unknown) =>
-      app.request("/v1/embed", { method: "POST", body: JSON.stringify(body) });
+      app.request("/v1/embed", {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify(body),
+      });
     expect((await post({ texts: ["a"] })).status).toBe(501);
     const bad = await post({ texts: Array(65).fill("a") });
     expect(bad.status).toBe(400);

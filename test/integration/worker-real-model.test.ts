@@ -23,6 +23,8 @@ import {
 } from "@budgetfusion/test-helpers/fixtures";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
+const JSON_TYPE = { "content-type": "application/json" };
+
 describe("worker app on tiny-sd2 and tiny-clip", () => {
   let pipeline: SdPipeline;
   let embedder: TextEmbedder;
@@ -50,7 +52,11 @@ describe("worker app on tiny-sd2 and tiny-clip", () => {
       width: 64,
       height: 64,
     };
-    const res = await app.request("/v1/generate", { method: "POST", body: JSON.stringify(body) });
+    const res = await app.request("/v1/generate", {
+      method: "POST",
+      headers: JSON_TYPE,
+      body: JSON.stringify(body),
+    });
     expect(res.status).toBe(200);
     expect(res.headers.get("x-bf-model")).toBe("tiny-sd2");
     const png = new Uint8Array(await res.arrayBuffer());
@@ -67,6 +73,7 @@ describe("worker app on tiny-sd2 and tiny-clip", () => {
     // A different seed is a different image.
     const other = await app.request("/v1/generate", {
       method: "POST",
+      headers: JSON_TYPE,
       body: JSON.stringify({ ...body, seed: 43 }),
     });
     const a = decodePngToRgb(png).data;
@@ -83,7 +90,11 @@ describe("worker app on tiny-sd2 and tiny-clip", () => {
       height: 64,
       scheduler: { prediction_type: "epsilon", timestep_spacing: "trailing" },
     };
-    const res = await app.request("/v1/generate", { method: "POST", body: JSON.stringify(body) });
+    const res = await app.request("/v1/generate", {
+      method: "POST",
+      headers: JSON_TYPE,
+      body: JSON.stringify(body),
+    });
     expect(res.status).toBe(200);
     const png = new Uint8Array(await res.arrayBuffer());
     const opts = {
@@ -104,6 +115,7 @@ describe("worker app on tiny-sd2 and tiny-clip", () => {
     const clip = readJson<{ prompts: string[]; text_embeds: ArrayRef }>("refs-public", "clip.json");
     const res = await app.request("/v1/embed", {
       method: "POST",
+      headers: JSON_TYPE,
       body: JSON.stringify({ texts: clip.prompts }),
     });
     expect(res.status).toBe(200);

@@ -4,19 +4,13 @@
  * Chosen because workerd parses it natively (Request.formData) and Node's fetch + FormData
  * sends it without extra packages, so neither side hand-writes an archive format.
  */
-import { BudgetFusionError } from "@budgetfusion/shared/errors";
+import { UnsupportedMediaTypeError } from "@budgetfusion/shared/errors";
 import { InvalidBundleError } from "./verify-bundle";
 
 export async function readUpload(req: Request) {
-  const type = req.headers.get("content-type") ?? "";
-  if (!type.toLowerCase().startsWith("multipart/form-data")) {
-    throw new BudgetFusionError(
-      "unsupported_media_type",
-      "upload a bundle as multipart/form-data",
-      {
-        field: "content-type",
-      },
-    );
+  const type = req.headers.get("content-type") ?? undefined;
+  if (type === undefined || !type.toLowerCase().startsWith("multipart/form-data")) {
+    throw new UnsupportedMediaTypeError("a bundle as multipart/form-data", type);
   }
   let form: FormData;
   try {

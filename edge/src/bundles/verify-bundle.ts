@@ -11,10 +11,10 @@ import {
   bundleManifestSchema,
   manifestFiles,
 } from "@budgetfusion/shared/predictor/bundle-manifest";
+import { validationError } from "@budgetfusion/shared/schemas/zod-issues";
 import { loadPredictor } from "../predictor/load-predictor";
 import { predictCurves } from "../predictor/predict-curves";
 import { ortWeb } from "../runtime/ort-web";
-import { validationErrorFrom } from "../validation";
 
 const PROBE_PROMPT = "a photograph of an astronaut riding a horse";
 
@@ -39,9 +39,9 @@ export function parseManifest(text: string): BundleManifest {
   }
   const parsed = bundleManifestSchema.safeParse(raw);
   if (!parsed.success) {
-    const v = validationErrorFrom(parsed.error.issues, "manifest");
+    const v = validationError(parsed.error.issues, "manifest");
     throw new InvalidBundleError(`manifest invalid at ${v.message}`, {
-      field: `manifest.${v.field}`,
+      field: v.field,
       details: v.details,
     });
   }

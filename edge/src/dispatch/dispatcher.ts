@@ -8,6 +8,7 @@
  * a job is never completed twice even if a presumed-dead worker answers late.
  */
 import { DurableObject } from "cloudflare:workers";
+import { type EdgeConfig, edgeConfig } from "../config";
 import { d1Database, type EdgeDb } from "../db/client";
 import {
   claimJob,
@@ -27,7 +28,6 @@ import {
   markWorkerOk,
   type WorkerRow,
 } from "../db/queries/workers";
-import { type EdgeBindings, type EdgeConfig, edgeConfig } from "../env";
 import { imageKey } from "../storage/r2-blob-store";
 import { callWorker, type WorkerGenerateBody } from "./worker-call";
 
@@ -38,7 +38,8 @@ const WATCHDOG_MS = 1_000;
 
 export const DISPATCHER_NAME = "global";
 
-export class Dispatcher extends DurableObject<EdgeBindings> {
+/** @public workerd instantiates it for the DISPATCHER binding (wrangler.toml, via src/index.ts). */
+export class Dispatcher extends DurableObject<Env> {
   private readonly db: EdgeDb;
   private readonly config: EdgeConfig;
   /** Attempts this instance is running, by job id. */
@@ -49,7 +50,7 @@ export class Dispatcher extends DurableObject<EdgeBindings> {
   private pumping: Promise<void> | undefined;
   private pumpAgain = false;
 
-  constructor(ctx: DurableObjectState, env: EdgeBindings) {
+  constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     this.db = d1Database(env.DB);
     this.config = edgeConfig(env);

@@ -1,36 +1,47 @@
 /**
- * Bearer-token guard for the admin API (ADMIN_TOKEN) and the worker API (WORKER_TOKEN).
- * Tokens are compared in constant time over their SHA-256 digests, so neither the content nor
- * the length of the secret leaks through timing. A missing secret rejects everything.
+ * Bearer-token guard for the admin API (ADMIN_TOKEN) and the worker API (WORKER_TOKEN): hono's
+ * bearerAuth, so every refusal is a 401 with a `WWW-Authenticate: Bearer` challenge, carrying the
+ * project's JSON error body. Tokens are compared in constant time over their SHA-256 digests
+ * (workerd's crypto.subtle.timingSafeEqual), so neither the content nor the length of the secret
+ * leaks through timing. A missing secret rejects everything.
  */
 import { UnauthorizedError } from "@budgetfusion/shared/errors";
-import { createMiddleware } from "hono/factory";
+import type { Context } from "hono";
+import { bearerAuth } from "hono/bearer-auth";
 import type { AppEnv } from "../app-env";
-import type { EdgeBindings } from "../env";
+import { errorResponse } from "../http-errors";
 
-async function digest(text: string): Promise<Uint8Array> {
-  return new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text)));
+async function sha256(text: string): Promise<ArrayBuffer> {
+  return crypto.subtle.digest("SHA-256", new TextEncoder().encode(text));
 }
 
-/** Constant-time equality of two strings (compares fixed-length digests, no early exit). */
-async function tokensEqual(given: string, expected: string): Promise<boolean> {
-  const [a, b] = await Promise.all([digest(given), digest(expected)]);
-  let diff = 0;
-  for (let i = 0; i < a.length; i++) diff |= a[i] ^ b[i];
-  return diff === 0;
+/** Constant-time equality of two strings (fixed-length digests, no early exit). */
+export async function tokensEqual(given: string, expected: string): Promise<boolean> {
+  const [a, b] = await Promise.all([sha256(given), sha256(expected)]);
+  return crypto.subtle.timingSafeEqual(a, b);
 }
 
-export function bearerAuth(secret: "ADMIN_TOKEN" | "WORKER_TOKEN") {
-  return createMiddleware<AppEnv>(async (c, next) => {
-    const expected = (c.env as EdgeBindings)[secret];
-    const header = c.req.header("authorization") ?? "";
-    const match = /^Bearer\s+(.+)$/i.exec(header);
-    if (expected === undefined || expected === "" || match === null) {
-      throw new UnauthorizedError(undefined, { field: "authorization" });
-    }
-    if (!(await tokensEqual(match[1].trim(), expected))) {
-      throw new UnauthorizedError(undefined, { field: "authorization" });
-    }
-    await next();
+/** The guard for one secret; `realm` tells clients which token the challenge asks for. */
+export function requireToken(secret: "ADMIN_TOKEN" | "WORKER_TOKEN", realm: string) {
+  const refuse = (message: string) => (c: Context) =>
+    errorResponse(c, new UnauthorizedError(message, { field: "authorization" }));
+  return bearerAuth<AppEnv>({
+    realm,
+    verifyToken: async (token, c) => {
+      // Typed as set, but an undeclared secret is absent at run time.
+      const expected: string | undefined = c.env[secret];
+      return expected !== undefined && expected !== "" && tokensEqual(token, expected);
+    },
+    noAuthenticationHeader: { message: refuse("missing bearer token") },
+    // RFC 6750 §3.1: credentials in another scheme are no Bearer credentials at all, so they get
+    // the plain challenge and a 401 (hono's default is a 400 invalid_request).
+    invalidAuthenticationHeader: {
+      wwwAuthenticateHeader: `Bearer realm="${realm}"`,
+      message: refuse("authorization must be 'Bearer <token>'"),
+    },
+    invalidToken: {
+      wwwAuthenticateHeader: { realm, error: "invalid_token" },
+      message: refuse("invalid bearer token"),
+    },
   });
 }

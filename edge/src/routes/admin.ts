@@ -19,7 +19,8 @@ import {
   rollback,
 } from "../db/queries/bundles";
 import { isHealthy, listWorkers } from "../db/queries/workers";
-import { bearerAuth } from "../middleware/bearer-auth";
+import { requireToken } from "../middleware/bearer-auth";
+import { limitBundleUpload } from "../middleware/body-limit";
 import { forgetActiveVersion, predictorFor } from "../predictor/active-predictor";
 import { bundleKey } from "../storage/r2-blob-store";
 import { errorResponse } from "./common";
@@ -36,6 +37,7 @@ const upload = createRoute({
   method: "post",
   path: "/admin/bundles",
   security,
+  middleware: limitBundleUpload,
   description:
     "multipart/form-data: part 'manifest' (manifest.json) plus one part per file named by its " +
     "manifest-relative path. Verifies schema, sizes, sha256, and runs every ONNX file on a " +
@@ -44,6 +46,7 @@ const upload = createRoute({
     201: json("Stored, inactive", bundleViewSchema.extend({ probe_steps: z.number().int() })),
     401: errorResponse("Bad token"),
     409: errorResponse("Version exists"),
+    413: errorResponse("Body over BUNDLE_UPLOAD_MAX_BYTES (default 32 MiB)"),
     415: errorResponse("Not multipart"),
     422: errorResponse("Verification failed; error.field names the manifest key or file"),
   },
@@ -89,7 +92,7 @@ const workersRoute = createRoute({
 });
 
 export function registerAdminRoutes(app: EdgeApp) {
-  app.use("/admin/*", bearerAuth("ADMIN_TOKEN"));
+  app.use("/admin/*", requireToken("ADMIN_TOKEN", "admin"));
   app.openAPIRegistry.registerComponent("securitySchemes", "adminToken", {
     type: "http",
     scheme: "bearer",

@@ -2,6 +2,7 @@
 import { budgetRequestSchema, budgetResponseSchema } from "@budgetfusion/shared/schemas/edge-api";
 import { createRoute } from "@hono/zod-openapi";
 import type { EdgeApp } from "../app-env";
+import { BODY_LIMITS, limitBody } from "../middleware/body-limit";
 import { computeBudget } from "../predictor/budget";
 import { activePredictor, errorResponse, jsonBody } from "./common";
 
@@ -13,6 +14,7 @@ const route = createRoute({
     "Predicts the three perceptual metric curves over 1..129 steps and returns the plateau " +
     "step t* (SPEC §5), or with `quality` the fewest steps reaching that share of every " +
     "metric's 1->129 change.",
+  middleware: limitBody(BODY_LIMITS.budget),
   request: { body: jsonBody(budgetRequestSchema) },
   responses: {
     200: {
@@ -20,6 +22,7 @@ const route = createRoute({
       content: { "application/json": { schema: budgetResponseSchema } },
     },
     400: errorResponse("Invalid input; error.field names the field"),
+    413: errorResponse(`Body over ${BODY_LIMITS.budget} bytes`),
     503: errorResponse("No active predictor"),
   },
 });

@@ -1,6 +1,6 @@
 /** Pieces every route group uses: JSON error responses for OpenAPI and the active predictor. */
 import { BudgetFusionError } from "@budgetfusion/shared/errors";
-import { errorBodySchema } from "@budgetfusion/shared/schemas/edge-api";
+import { errorBodySchema } from "@budgetfusion/shared/schemas/error-body";
 import type { Context } from "hono";
 import type { AppEnv } from "../app-env";
 import { currentVersion, predictorFor } from "../predictor/active-predictor";

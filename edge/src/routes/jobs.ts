@@ -16,6 +16,7 @@ import type { AppEnv, EdgeApp } from "../app-env";
 import { getJob, insertJob, type JobRow } from "../db/queries/jobs";
 import { DISPATCHER_NAME } from "../dispatch/dispatcher";
 import type { WorkerGenerateBody } from "../dispatch/worker-call";
+import { BODY_LIMITS, limitBody } from "../middleware/body-limit";
 import { currentVersion } from "../predictor/active-predictor";
 import { computeBudget } from "../predictor/budget";
 import { readBlob } from "../storage/r2-blob-store";
@@ -27,6 +28,7 @@ const generate = createRoute({
   method: "post",
   path: "/v1/generate",
   summary: "Generate an image with t* (or fixed) steps on a GPU worker",
+  middleware: limitBody(BODY_LIMITS.generate),
   request: { body: jsonBody(generateRequestSchema), query: generateQuerySchema },
   responses: {
     200: {
@@ -38,6 +40,7 @@ const generate = createRoute({
       content: { "application/json": { schema: acceptedResponseSchema } },
     },
     400: errorResponse("Invalid input; error.field names the field"),
+    413: errorResponse(`Body over ${BODY_LIMITS.generate} bytes`),
     503: errorResponse("steps 'auto' without an active predictor"),
   },
 });

@@ -1,13 +1,29 @@
 /**
  * GET /: a self-contained page to try a prompt. It calls POST /v1/budget with include_curves and
  * draws t*, the per-metric t* and the three predicted curves as inline SVG (no external assets).
+ * Served with hono's secure headers and a Content-Security-Policy that allows nothing but its own
+ * inline script and style (by a per-request nonce) and fetches to its own origin.
  */
+import { NONCE, secureHeaders } from "hono/secure-headers";
 import type { EdgeApp } from "../app-env";
 
-const PAGE = `<!doctype html>
+const pageHeaders = secureHeaders({
+  contentSecurityPolicy: {
+    defaultSrc: ["'none'"],
+    scriptSrc: [NONCE],
+    styleSrc: [NONCE],
+    connectSrc: ["'self'"],
+    baseUri: ["'none'"],
+    // The form is sent by fetch(), never submitted as a navigation.
+    formAction: ["'none'"],
+    frameAncestors: ["'none'"],
+  },
+});
+
+const page = (nonce: string) => `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
 <title>BudgetFusion: step budget</title>
-<style>
+<style nonce="${nonce}">
 body{font:15px/1.4 system-ui,sans-serif;max-width:760px;margin:2em auto;padding:0 1em;color:#222}
 form{display:flex;gap:.5em}input[type=text]{flex:1;padding:.4em}button{padding:.4em 1em}
 #result{margin-top:1em}.big{font-size:2em;font-weight:600}.err{color:#b00}
@@ -18,7 +34,7 @@ table{border-collapse:collapse}td,th{padding:.2em .8em;text-align:left}
 <p>How many denoising steps does a prompt need? Enter a prompt to see the predicted step budget t* and the three perceptual-metric curves.</p>
 <form id="f"><input id="prompt" type="text" name="prompt" value="a colorful park with a crowd" aria-label="prompt" required><button id="go" type="submit">Predict</button></form>
 <div id="result" aria-live="polite"></div>
-<script>
+<script nonce="${nonce}">
 const W=700,H=300,P=40,COLORS={lsnr:"#1f77b4",dsim:"#d62728",iclip:"#2ca02c"};
 function esc(s){return String(s).replace(/[&<>"]/g,c=>({"&":"&amp;","<":"&lt;",">":"&gt;",'"':"&quot;"}[c]))}
 function chart(curves,tstar){
@@ -50,5 +66,10 @@ document.getElementById("f").addEventListener("submit",async e=>{
 </script></body></html>`;
 
 export function registerPage(app: EdgeApp) {
-  app.get("/", (c) => c.html(PAGE));
+  app.get("/", pageHeaders, (c) => {
+    // NONCE in the policy drew it for this request.
+    const nonce = c.var.secureHeadersNonce;
+    if (nonce === undefined) throw new Error("secureHeaders drew no nonce");
+    return c.html(page(nonce));
+  });
 }

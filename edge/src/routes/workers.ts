@@ -11,8 +11,8 @@ import { createRoute, z } from "@hono/zod-openapi";
 import type { EdgeApp } from "../app-env";
 import { heartbeatWorker, upsertWorker } from "../db/queries/workers";
 import { DISPATCHER_NAME } from "../dispatch/dispatcher";
-import type { EdgeBindings } from "../env";
-import { bearerAuth } from "../middleware/bearer-auth";
+import { requireToken } from "../middleware/bearer-auth";
+import { BODY_LIMITS, limitBody } from "../middleware/body-limit";
 import { errorResponse, jsonBody } from "./common";
 
 const ok = {
@@ -24,28 +24,35 @@ const register = createRoute({
   method: "post",
   path: "/v1/workers/register",
   security: [{ workerToken: [] }],
+  middleware: limitBody(BODY_LIMITS.workerStatus),
   request: { body: jsonBody(workerRegistrationSchema) },
-  responses: { 200: ok, 400: errorResponse("Invalid body"), 401: errorResponse("Bad token") },
+  responses: {
+    200: ok,
+    400: errorResponse("Invalid body"),
+    401: errorResponse("Bad token"),
+    413: errorResponse(`Body over ${BODY_LIMITS.workerStatus} bytes`),
+  },
 });
 
 const heartbeat = createRoute({
   method: "post",
   path: "/v1/workers/{id}/heartbeat",
   security: [{ workerToken: [] }],
+  middleware: limitBody(BODY_LIMITS.workerStatus),
   request: { params: z.object({ id: z.string() }), body: jsonBody(workerRegistrationSchema) },
   responses: {
     200: ok,
     400: errorResponse("Invalid body"),
     401: errorResponse("Bad token"),
+    413: errorResponse(`Body over ${BODY_LIMITS.workerStatus} bytes`),
     404: errorResponse("Unknown worker: register again"),
   },
 });
 
 export function registerWorkerRoutes(app: EdgeApp) {
-  app.use("/v1/workers/*", bearerAuth("WORKER_TOKEN"));
+  app.use("/v1/workers/*", requireToken("WORKER_TOKEN", "workers"));
   // New or refreshed capacity may unblock queued jobs: let the dispatcher look.
-  const kick = (env: EdgeBindings) =>
-    env.DISPATCHER.get(env.DISPATCHER.idFromName(DISPATCHER_NAME)).wake();
+  const kick = (env: Env) => env.DISPATCHER.get(env.DISPATCHER.idFromName(DISPATCHER_NAME)).wake();
   app.openapi(register, async (c) => {
     await upsertWorker(c.var.db, c.req.valid("json"), Date.now());
     c.executionCtx.waitUntil(kick(c.env));

@@ -16,7 +16,8 @@ import { SdPipeline } from "@budgetfusion/inference/pipeline/sd-pipeline";
 import { NodeOrtPort } from "@budgetfusion/inference/runtime/ort-node";
 import { BudgetFusionError, ValidationError } from "@budgetfusion/shared/errors";
 import { encodeImagePng } from "@budgetfusion/shared/image/png-image";
-import { generateRequestSchema, issueField } from "@budgetfusion/shared/schemas/worker-api";
+import { generateRequestSchema } from "@budgetfusion/shared/schemas/worker-api";
+import { issueField } from "@budgetfusion/shared/schemas/zod-issues";
 import { readFloat32File, writeFloat32File } from "../io/float32-file";
 
 /** Schema field -> the flag that sets it, so errors name what the user typed. */

@@ -12,10 +12,11 @@ import {
   type GenerateTimings,
   generateRequestSchema,
 } from "@budgetfusion/shared/schemas/worker-api";
-import type { Context } from "hono";
+import { createFactory } from "hono/factory";
 import { NotReadyError } from "../http-errors";
+import { BODY_LIMITS, limitBody } from "./body-limit";
 import type { WorkerDeps } from "./deps";
-import { parseJsonBody } from "./validate";
+import { jsonBody } from "./validate";
 
 /** Merges overrides over the model's scheduler config now, so a bad key is a 400 naming it. */
 function checkScheduler(
@@ -37,63 +38,67 @@ function wantsJson(accept: string | undefined): boolean {
   return accept !== undefined && /application\/json/i.test(accept) && !/image\/png/i.test(accept);
 }
 
-export function generateHandler(deps: WorkerDeps) {
-  return async (c: Context) => {
-    const accepted = performance.now();
-    const req = await parseJsonBody(c.req.raw, generateRequestSchema);
-    const generator = deps.state.generator;
-    if (generator === undefined) throw new NotReadyError();
-    checkScheduler(generator.schedulerConfig, req.scheduler);
-    const prompts = Array.isArray(req.prompt) ? req.prompt : [req.prompt];
-    const seed = req.seed ?? (deps.randomSeed ?? (() => randomInt(0, 2 ** 32)))();
-    const { value: result, queueMs } = await deps.queue.run(
-      (signal) =>
-        generator.generate({
-          prompts,
-          negativePrompt: req.negative_prompt,
-          steps: req.steps,
-          guidanceScale: req.guidance_scale,
-          height: req.height ?? generator.defaultSize,
-          width: req.width ?? generator.defaultSize,
-          seed,
-          scheduler: req.scheduler,
-          signal,
-          onStep: (_i, ms) => deps.metrics.stepSeconds.observe(ms / 1000),
-        }),
-      { signal: c.req.raw.signal, timeoutMs: deps.requestTimeoutMs },
-    );
-    deps.metrics.imageSeconds.observe(result.timings.totalMs / 1000);
-    const json = wantsJson(c.req.header("accept"));
-    // PNG answers carry the first image only; JSON carries the whole batch.
-    const pngs = (json ? prompts : prompts.slice(0, 1)).map((_, i) =>
-      encodeImagePng(result.image, result.imageDims, i),
-    );
-    const timings: GenerateTimings = {
-      queue_ms: queueMs,
-      text_ms: result.timings.textMs,
-      unet_ms: result.timings.unetMs,
-      vae_ms: result.timings.vaeMs,
-      total_ms: performance.now() - accepted,
-    };
-    if (json) {
-      const images = pngs.map((p) => Buffer.from(p).toString("base64"));
-      const body: GenerateJsonResponse = {
-        image_base64: images[0],
-        images_base64: images,
-        steps: req.steps,
-        seed,
-        model: generator.modelId,
-        timings,
+export function generateHandlers(deps: WorkerDeps) {
+  return createFactory().createHandlers(
+    limitBody(BODY_LIMITS.generate),
+    jsonBody(generateRequestSchema),
+    async (c) => {
+      const accepted = performance.now();
+      const req = c.req.valid("json");
+      const generator = deps.state.generator;
+      if (generator === undefined) throw new NotReadyError();
+      checkScheduler(generator.schedulerConfig, req.scheduler);
+      const prompts = Array.isArray(req.prompt) ? req.prompt : [req.prompt];
+      const seed = req.seed ?? (deps.randomSeed ?? (() => randomInt(0, 2 ** 32)))();
+      const { value: result, queueMs } = await deps.queue.run(
+        (signal) =>
+          generator.generate({
+            prompts,
+            negativePrompt: req.negative_prompt,
+            steps: req.steps,
+            guidanceScale: req.guidance_scale,
+            height: req.height ?? generator.defaultSize,
+            width: req.width ?? generator.defaultSize,
+            seed,
+            scheduler: req.scheduler,
+            signal,
+            onStep: (_i, ms) => deps.metrics.stepSeconds.observe(ms / 1000),
+          }),
+        { signal: c.req.raw.signal, timeoutMs: deps.requestTimeoutMs },
+      );
+      deps.metrics.imageSeconds.observe(result.timings.totalMs / 1000);
+      const json = wantsJson(c.req.header("accept"));
+      // PNG answers carry the first image only; JSON carries the whole batch.
+      const pngs = (json ? prompts : prompts.slice(0, 1)).map((_, i) =>
+        encodeImagePng(result.image, result.imageDims, i),
+      );
+      const timings: GenerateTimings = {
+        queue_ms: queueMs,
+        text_ms: result.timings.textMs,
+        unet_ms: result.timings.unetMs,
+        vae_ms: result.timings.vaeMs,
+        total_ms: performance.now() - accepted,
       };
-      return c.json(body);
-    }
-    return c.body(pngs[0] as Uint8Array<ArrayBuffer>, 200, {
-      "content-type": "image/png",
-      [GENERATE_HEADERS.steps]: String(req.steps),
-      [GENERATE_HEADERS.seed]: String(seed),
-      [GENERATE_HEADERS.model]: generator.modelId,
-      [GENERATE_HEADERS.timings]: JSON.stringify(timings),
-      "x-bf-batch": String(prompts.length),
-    });
-  };
+      if (json) {
+        const images = pngs.map((p) => Buffer.from(p).toString("base64"));
+        const body: GenerateJsonResponse = {
+          image_base64: images[0],
+          images_base64: images,
+          steps: req.steps,
+          seed,
+          model: generator.modelId,
+          timings,
+        };
+        return c.json(body);
+      }
+      return c.body(pngs[0] as Uint8Array<ArrayBuffer>, 200, {
+        "content-type": "image/png",
+        [GENERATE_HEADERS.steps]: String(req.steps),
+        [GENERATE_HEADERS.seed]: String(seed),
+        [GENERATE_HEADERS.model]: generator.modelId,
+        [GENERATE_HEADERS.timings]: JSON.stringify(timings),
+        "x-bf-batch": String(prompts.length),
+      });
+    },
+  );
 }

@@ -1,26 +1,26 @@
 /**
- * Body parsing for the worker's routes: JSON, then a zod schema; the first issue becomes a
- * ValidationError naming its field (dotted path), so bad input is a 400, never a 500.
+ * The JSON body of a worker route, as hono validator middleware: a body in another media type is
+ * a 415 naming content-type, malformed JSON a 400 naming the body (hono's own parse), and a zod
+ * failure a 400 naming the field (shared/src/schemas/zod-issues.ts), so bad input is never a 500.
  */
-import { ValidationError } from "@budgetfusion/shared/errors";
-import { issueField } from "@budgetfusion/shared/schemas/worker-api";
+import { UnsupportedMediaTypeError } from "@budgetfusion/shared/errors";
+import { JSON_MEDIA_TYPE } from "@budgetfusion/shared/schemas/error-body";
+import { validationError } from "@budgetfusion/shared/schemas/zod-issues";
+import { validator } from "hono/validator";
 import type { z } from "zod";
 
-export async function parseJsonBody<T extends z.ZodType>(
-  request: Request,
-  schema: T,
-): Promise<z.output<T>> {
-  let body: unknown;
-  try {
-    body = await request.json();
-  } catch {
-    throw new ValidationError("request body must be valid JSON", { field: "body" });
-  }
-  const r = schema.safeParse(body);
-  if (!r.success) {
-    const issue = r.error.issues[0];
-    const field = issueField(issue);
-    throw new ValidationError(`${field}: ${issue.message}`, { field });
-  }
-  return r.data;
+/** The media types hono's json validator parses (application/json, application/*+json). */
+const JSON_TYPE = /^application\/([\w.-]+\+)?json$/i;
+
+export function jsonBody<T extends z.ZodType>(schema: T) {
+  return validator("json", (value, c): z.output<T> => {
+    const type = c.req.header("content-type");
+    // hono skips parsing other media types and hands over {}: refuse them instead.
+    if (type === undefined || !JSON_TYPE.test(type.split(";")[0].trim())) {
+      throw new UnsupportedMediaTypeError(JSON_MEDIA_TYPE, type);
+    }
+    const r = schema.safeParse(value);
+    if (!r.success) throw validationError(r.error.issues);
+    return r.data;
+  });
 }

@@ -149,14 +149,3 @@ export const bundleViewSchema = z.object({
   embedding_runs_at: z.enum(["edge", "gpu-worker"]),
   diffusion_model: z.string(),
 });
-
-export const errorBodySchema = z.object({
-  error: z.object({
-    code: z.string(),
-    message: z.string(),
-    field: z.string().optional(),
-    details: z.unknown().optional(),
-    requestId: z.string(),
-  }),
-});
-export type ErrorBody = z.infer<typeof errorBodySchema>;

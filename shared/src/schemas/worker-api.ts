@@ -6,12 +6,12 @@
 import { z } from "zod";
 
 const MAX_PROMPT_CHARS = 2000;
-const MAX_BATCH = 8;
+export const MAX_BATCH = 8;
 export const MAX_STEPS = 200;
 export const MIN_SIZE = 64;
 export const MAX_SIZE = 2048;
 export const MAX_GUIDANCE = 30;
-const MAX_EMBED_TEXTS = 64;
+export const MAX_EMBED_TEXTS = 64;
 
 const promptText = z.string().max(MAX_PROMPT_CHARS, `at most ${MAX_PROMPT_CHARS} characters`);
 
@@ -117,23 +117,3 @@ export type WorkerStatus = z.infer<typeof workerStatusSchema>;
 export const registerResponseSchema = z.looseObject({
   heartbeat_interval_s: z.number().positive().optional(),
 });
-
-/** Error body of every 4xx/5xx. */
-const workerErrorSchema = z.object({
-  error: z.object({
-    code: z.string(),
-    message: z.string(),
-    field: z.string().optional(),
-    details: z.unknown().optional(),
-  }),
-});
-export type WorkerErrorBody = z.infer<typeof workerErrorSchema>;
-
-/** Dotted path of a zod issue ("prompt.2"), or `fallback` for the root. */
-export function issueField(issue: z.core.$ZodIssue | undefined, fallback = "body"): string {
-  if (issue?.code === "unrecognized_keys" && issue.keys.length > 0) {
-    return [...issue.path.map(String), issue.keys[0]].join(".");
-  }
-  const path = issue?.path.map(String).join(".") ?? "";
-  return path === "" ? fallback : path;
-}

@@ -12,6 +12,7 @@
 import { Tokenizer } from "@huggingface/tokenizers";
 import { z } from "zod";
 import { ConfigError, ModelLoadError, ValidationError } from "../errors";
+import { issueField } from "../schemas/zod-issues";
 
 /** CLIP's context length; used when the config gives no usable `model_max_length`. */
 const CLIP_MAX_LENGTH = 77;
@@ -57,11 +58,6 @@ function tokenText(ref: z.infer<typeof tokenRefSchema>): string | undefined {
   return typeof ref === "string" ? ref : ref.content;
 }
 
-function issueField(prefix: string, issue: z.core.$ZodIssue | undefined): string {
-  const path = issue?.path.map(String).join(".") ?? "";
-  return path === "" ? prefix : `${prefix}.${path}`;
-}
-
 export class ClipTokenizer {
   /** Row length with max_length padding, and the truncation length (77 for CLIP). */
   readonly maxLength: number;
@@ -85,14 +81,14 @@ export class ClipTokenizer {
     const json = tokenizerJsonSchema.safeParse(tokenizerJson);
     if (!json.success) {
       throw new ConfigError(`tokenizer.json: ${json.error.issues[0]?.message}`, {
-        field: issueField("tokenizer.json", json.error.issues[0]),
+        field: issueField(json.error.issues[0], "tokenizer.json"),
         cause: json.error,
       });
     }
     const cfg = tokenizerConfigSchema.safeParse(tokenizerConfig ?? {});
     if (!cfg.success) {
       throw new ConfigError(`tokenizer_config.json: ${cfg.error.issues[0]?.message}`, {
-        field: issueField("tokenizer_config.json", cfg.error.issues[0]),
+        field: issueField(cfg.error.issues[0], "tokenizer_config.json"),
         cause: cfg.error,
       });
     }
@@ -146,7 +142,7 @@ export class ClipTokenizer {
     const opts = encodeOptionsSchema.safeParse(options);
     if (!opts.success) {
       throw new ValidationError(`invalid encode options: ${opts.error.issues[0]?.message}`, {
-        field: issueField("options", opts.error.issues[0]),
+        field: issueField(opts.error.issues[0], "options"),
       });
     }
     if (!Array.isArray(texts) || texts.length === 0) {
