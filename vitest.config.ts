@@ -1,33 +1,40 @@
 import { join } from "node:path";
 import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-pool-workers";
-import { defineConfig } from "vitest/config";
+import { configDefaults, defineConfig } from "vitest/config";
 import { fakeOutbound } from "./test/workerd/fake-gpu-workers";
 import { FIXTURE_ROOT } from "./test/workerd/fixture-root";
 
 const edgeMigrations = await readD1Migrations(join(import.meta.dirname, "edge/migrations"));
 
-// One command runs every suite; each runtime is a project (hono's runtime-tests pattern).
+// One command runs every suite; each kind of test is a project (hono's runtime-tests pattern),
+// also run alone with `npm run test:<project>`. A test file's project is named by its folder
+// under test/ or by its name beside the code it tests (README.md, "Tests"):
+//   unit          any other *.test.ts: pure in-process code (temp files at most)
+//   golden        test/golden/, *.golden.test.ts: parity with the ../shared/fixtures references
+//   integration   test/integration/, *.integration.test.ts: in-process apps, real ONNX models
+//   workerd       test/workerd/, *.workerd.test.ts: the edge inside workerd
+//   e2e           test/e2e/, *.e2e.test.ts: starts processes (wrangler dev, the worker server,
+//                 Chromium, the training CLIs)
+// Unit takes whatever the others do not, so a new test file always runs in exactly one project.
+const KINDS = ["golden", "integration", "workerd", "e2e"] as const;
+const kindFiles = (kind: string) => [`test/${kind}/**/*.test.ts`, `**/*.${kind}.test.ts`];
+const nodeProject = (name: string, include: string[], exclude: string[] = []) => ({
+  test: {
+    name,
+    environment: "node",
+    include,
+    exclude: [...configDefaults.exclude, ...exclude],
+    testTimeout: 60_000,
+  },
+});
+
 export default defineConfig({
   test: {
     projects: [
-      {
-        test: {
-          name: "unit",
-          environment: "node",
-          include: [
-            "shared/src/**/*.test.ts",
-            "inference/src/**/*.test.ts",
-            "world/src/**/*.test.ts",
-            "gpu-worker/src/**/*.test.ts",
-            "training/src/**/*.test.ts",
-            "test/golden/**/*.test.ts",
-            "test/integration/**/*.test.ts",
-            "scripts/**/*.test.ts",
-            "test/e2e/**/*.test.ts",
-          ],
-          testTimeout: 60_000,
-        },
-      },
+      nodeProject("unit", ["**/*.test.ts"], KINDS.flatMap(kindFiles)),
+      nodeProject("golden", kindFiles("golden")),
+      nodeProject("integration", kindFiles("integration")),
+      nodeProject("e2e", kindFiles("e2e")),
       {
         // The edge inside workerd (vitest-pool-workers): real D1 with the drizzle migrations,
         // R2, the dispatcher Durable Object; fake GPU workers behind the outbound service.
@@ -49,7 +56,7 @@ export default defineConfig({
         ],
         test: {
           name: "workerd",
-          include: ["test/workerd/**/*.test.ts"],
+          include: kindFiles("workerd"),
           globalSetup: ["test/workerd/global-setup.ts"],
           setupFiles: ["test/workerd/apply-migrations.ts"],
           testTimeout: 60_000,

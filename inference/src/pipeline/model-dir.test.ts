@@ -1,4 +1,4 @@
-import { cpSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, cpSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fixturePath } from "@budgetfusion/test-helpers/fixtures";
@@ -22,6 +22,9 @@ function copyConfigs(): string {
     "unet/config.json",
   ]) {
     cpSync(join(TINY, f), join(dir, f), { recursive: true });
+    // The fixtures may be read-only (CI copies shared/ without write bits) and cpSync keeps the
+    // mode; the tests rewrite their copies, which only root could do to a read-only file.
+    chmodSync(join(dir, f), 0o644);
   }
   return dir;
 }

@@ -2,7 +2,7 @@
  * The embedder's feeds and batching against fake sessions: what the model declares decides the
  * feeds (an attention_mask only when the model has one, int32 or int64 ids), rows come back in
  * input order and L2-normalised whatever the batching. Parity with a real CLIP model is
- * inference/src/embedding/clip-text-embedder.test.ts.
+ * inference/src/embedding/clip-text-embedder.golden.test.ts.
  */
 import { describe, expect, it } from "vitest";
 import { ModelLoadError, ShapeError } from "../errors";

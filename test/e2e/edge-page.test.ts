@@ -3,12 +3,11 @@
  * worker on ../shared/fixtures/tiny-sd2, on ports 18787 (edge) and 18790 (worker), sharing one
  * stack started in beforeAll and killed (process groups) in afterAll:
  *  - POST /v1/generate with steps "auto" returns a PNG made with the predicted t*;
- *  - the page at / in headless Debian Chromium (playwright-core) shows t*, the per-metric t*
- *    and the three predicted curves as inline SVG, under its Content-Security-Policy without a
- *    single refusal. A missing Chromium fails with instructions.
+ *  - the page at / in headless Chromium (playwright-core; the browser test/helpers/browser.ts
+ *    resolves, npm-shipped when Debian's is absent) shows t*, the per-metric t* and the three
+ *    predicted curves as inline SVG, under its Content-Security-Policy without a single refusal.
  * The predictor bundle is the fx-edge16 fixture (tiny-clip text model + exported predictors).
  */
-import { existsSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -21,8 +20,8 @@ import {
   stop,
 } from "@budgetfusion/scripts/local-stack";
 import { stepBudget } from "@budgetfusion/shared/plateau/step-budget";
+import { launchChromium } from "@budgetfusion/test-helpers/browser";
 import { FIXTURES } from "@budgetfusion/test-helpers/fixtures";
-import { chromium } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { buildFixtureBundles } from "../workerd/build-fixture-bundle";
 import type { FixtureBundle } from "../workerd/fixture-contract";
@@ -30,7 +29,6 @@ import type { FixtureBundle } from "../workerd/fixture-contract";
 const EDGE_PORT = 18787;
 const WORKER_PORT = 18790;
 const EDGE = `http://127.0.0.1:${EDGE_PORT}`;
-const CHROMIUM = "/usr/bin/chromium";
 
 let dir: string;
 let bundle: FixtureBundle;
@@ -121,23 +119,7 @@ describe("edge under wrangler dev with the real GPU worker", () => {
 
 describe("the page at / in headless Chromium", () => {
   it("shows t*, per-metric t* and the three predicted curves as inline SVG", async () => {
-    if (!existsSync(CHROMIUM)) {
-      throw new Error(
-        `${CHROMIUM} is missing: install Debian's chromium (apt-get install -y chromium)`,
-      );
-    }
-    const browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: [
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        "--no-first-run",
-      ],
-    });
+    const browser = await launchChromium();
     try {
       const page = await browser.newPage();
       const external: string[] = [];
