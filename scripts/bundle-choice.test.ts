@@ -88,7 +88,9 @@ function fakeEdge(active?: string) {
     }
     state.writes.push(`${method} ${url.pathname}`);
     if (method === "POST" && url.pathname === "/admin/bundles") {
-      const manifest = JSON.parse(String((init?.body as FormData).get("manifest")));
+      const form = init?.body;
+      if (!(form instanceof FormData)) throw new Error("upload without a multipart body");
+      const manifest = JSON.parse(String(form.get("manifest")));
       if (stored.has(manifest.version)) return new Response("{}", { status: 409 });
       stored.add(manifest.version);
       return new Response("{}", { status: 201 });

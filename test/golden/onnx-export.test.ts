@@ -11,7 +11,7 @@ import { join } from "node:path";
 import { createNodeOrt } from "@budgetfusion/inference/runtime/ort-node";
 import { splitMix32Random } from "@budgetfusion/shared/random/seeded-random";
 import { maxScaledDiff, readF32 } from "@budgetfusion/test-helpers/fixtures";
-import { LSTM_REF_DIR, type LstmCase, lstmRefCases } from "@budgetfusion/test-helpers/lstm-ref";
+import { LSTM_REF_DIR, lstmRefCases } from "@budgetfusion/test-helpers/lstm-ref";
 import { exportPredictorOnnx } from "@budgetfusion/training/export/onnx-export";
 import { type Architecture, parseModelConfig } from "@budgetfusion/training/model/config";
 import { initParams, paramSpecs, viewParams } from "@budgetfusion/training/model/params";

@@ -147,7 +147,8 @@ describe("mini-world ONNX graphs equal the TypeScript reference", () => {
     // Hand-computed: latent (L, a, b) = (0.2, 0.1, -0.3) / 0.18215 -> RGB = (0.1, -0.1, 0.6).
     const [h, w] = [3, 4];
     const latent = new Float32Array(4 * h * w);
-    [0.2, 0.1, -0.3, 0].forEach((v, c) => latent.fill(v / 0.18215, c * h * w, (c + 1) * h * w));
+    for (const [c, v] of [0.2, 0.1, -0.3, 0].entries())
+      latent.fill(v / 0.18215, c * h * w, (c + 1) * h * w);
     const out = (
       await sessions.vae_decoder.run({
         latent_sample: { type: "float32", data: latent, dims: [1, 4, h, w] },

@@ -101,7 +101,7 @@ function int16Precision(maxWeight: number): number {
 function clip8(acc: number, scale: number): number {
   // scale = 2^-precision: multiplying by a power of two is exact, like the C shift
   const v = Math.floor(acc * scale);
-  return v < 0 ? 0 : v > 255 ? 255 : v;
+  return v < 0 ? 0 : Math.min(v, 255);
 }
 
 function resizeHorizontal(src: Rgb8Image, outWidth: number, flavor: ResizeFlavor): Rgb8Image {

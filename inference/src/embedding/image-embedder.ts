@@ -105,7 +105,7 @@ export class OnnxImageEmbedder implements ImageEmbedder {
       const batch = images.slice(s, s + chunk);
       const part = batch.map((img) => preprocessImage(img, this.config));
       const pixels = new Float32Array(part.reduce((n, p) => n + p.length, 0));
-      part.forEach((p, i) => pixels.set(p, i * p.length));
+      for (const [i, p] of part.entries()) pixels.set(p, i * p.length);
       // one batch shares a size: the dataset's images all have the run's width x height
       out.set(
         await this.embedPixels(pixels, part.length, outputSize(batch[0], this.config)),

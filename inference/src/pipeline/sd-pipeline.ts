@@ -222,7 +222,7 @@ function toHwcImage(
       const src = (n * 3 + ch) * plane;
       for (let p = 0; p < plane; p++) {
         const v = f32(f32(chw[src + p] / 2) + 0.5);
-        out[(n * plane + p) * 3 + ch] = v < 0 ? 0 : v > 1 ? 1 : v;
+        out[(n * plane + p) * 3 + ch] = v < 0 ? 0 : Math.min(v, 1);
       }
     }
   }

@@ -19,12 +19,11 @@ const tokenizer: TextTokenizer = {
     const length = Math.max(...rows.map((r) => r.length));
     const inputIds = new Int32Array(texts.length * length).fill(PAD);
     const attentionMask = new Int32Array(texts.length * length);
-    rows.forEach((r, b) =>
-      r.forEach((id, k) => {
+    for (const [b, r] of rows.entries())
+      for (const [k, id] of r.entries()) {
         inputIds[b * length + k] = id;
         attentionMask[b * length + k] = 1;
-      }),
-    );
+      }
     return { inputIds, attentionMask, length };
   },
 };

@@ -113,7 +113,7 @@ export class ClipTextEmbedder implements TextEmbedder {
           field: OUTPUT,
         });
       }
-      idx.forEach((row, b) => out.set(data.subarray(b * d, (b + 1) * d), row * d));
+      for (const [b, row] of idx.entries()) out.set(data.subarray(b * d, (b + 1) * d), row * d);
       onProgress?.(Math.min(s + this.batchSize, order.length));
     }
     return l2NormalizeRows(out, d);

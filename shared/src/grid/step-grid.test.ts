@@ -29,7 +29,7 @@ describe("interpolateDense", () => {
   it("hits every grid value exactly", () => {
     const values = [0.9, 0.5, 0.4, 0.3, 0.2, 0.15, 0.12, 0.1, 0.08, 0.05, 0.02, 0];
     const dense = interpolateDense(values);
-    STEP_GRID.forEach((t, k) => expect(dense[t - 1]).toBe(values[k]));
+    for (const [k, t] of STEP_GRID.entries()) expect(dense[t - 1]).toBe(values[k]);
   });
 
   it("holds end values outside a custom grid", () => {

@@ -24,7 +24,7 @@ describe("gaussianKernel", () => {
     const raw = [3, 2, 1, 0, 1, 2, 3].map((j) => Math.exp(-(j * j) / 2));
     const sum = raw.reduce((a, b) => a + b, 0); // 2.5059...
     expect(k.length).toBe(7);
-    k.forEach((v, i) => expect(v).toBeCloseTo(raw[i] / sum, 15));
+    for (const [i, v] of k.entries()) expect(v).toBeCloseTo(raw[i] / sum, 15);
     expect(k[3]).toBeCloseTo(0.39905, 5);
   });
 });

@@ -89,6 +89,7 @@ function frame(o: ChartOptions, xs: number[], ys: number[]) {
   const sy = (v: number) => r1(M.top + (1 - (v - y0) / (y1 - y0)) * ph);
   const parts: string[] = [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="sans-serif" font-size="11">`,
+    `<title>${esc(o.title)}</title>`,
     `<rect width="${width}" height="${height}" fill="white"/>`,
     `<text x="${width / 2 - right / 2}" y="20" text-anchor="middle" font-size="14">${esc(o.title)}</text>`,
     `<line x1="${M.left}" y1="${M.top + ph}" x2="${M.left + pw}" y2="${M.top + ph}" stroke="black"/>`,
@@ -124,11 +125,10 @@ export function lineChart(series: readonly Series[], o: ChartOptions): string {
   series.forEach((s, i) => {
     const color = s.color ?? PALETTE[i % PALETTE.length];
     if (s.points) {
-      s.x.forEach((x, k) =>
+      for (const [k, x] of s.x.entries())
         parts.push(
           `<circle cx="${sx(x).toFixed(1)}" cy="${sy(s.y[k]).toFixed(1)}" r="3" fill="${color}" fill-opacity="0.7"/>`,
-        ),
-      );
+        );
     } else {
       const d = s.x
         .map((x, k) => `${k === 0 ? "M" : "L"}${sx(x).toFixed(1)},${sy(s.y[k]).toFixed(1)}`)

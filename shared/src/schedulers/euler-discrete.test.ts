@@ -100,7 +100,7 @@ describe("EulerDiscreteScheduler", () => {
     const target = new Float32Array([0.5, 0.25, -1]);
     const out = s.step(target, 2, x);
     // x + (x - x0) / sigma * (0 - sigma) = x0, up to float32 rounding.
-    out.prevSample.forEach((v, i) => expect(v).toBeCloseTo(target[i], 6));
+    for (const [i, v] of out.prevSample.entries()) expect(v).toBeCloseTo(target[i], 6);
   });
 
   it("refuses to step before setTimesteps, out of range, or with mismatched shapes", () => {

@@ -87,7 +87,9 @@ describe("bundle writer and deploy", () => {
     expect(calls.every((c) => c.auth === "Bearer tok")).toBe(true);
     const form = calls[0].form as FormData;
     const parts: string[] = [];
-    form.forEach((_, key) => parts.push(key));
+    form.forEach((_, key) => {
+      parts.push(key);
+    });
     parts.sort();
     expect(parts).toEqual([
       "embedding/text_model.onnx",

@@ -202,9 +202,10 @@ export function runCli<T extends FlagTable>(
   try {
     cli = parseCommandLine(spec, argv);
   } catch (err) {
-    return fail(err);
+    fail(err);
+    return;
   }
-  if (cli === undefined) return process.exit(EXIT_OK);
+  if (cli === undefined) process.exit(EXIT_OK);
   // Success exits when the work is done (nothing left open), failure at once.
   spec.main(cli).then(() => {
     process.exitCode = EXIT_OK;

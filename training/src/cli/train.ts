@@ -175,9 +175,8 @@ export const TRAIN_CLI: Cli<typeof TRAIN_FLAGS> = {
     };
     write("predictor.onnx", exportPredictorOnnx(r.params, r.model));
     if (f.arch === "bilstm-3head")
-      h.metrics.forEach((m, i) =>
-        write(`predictor-${m}.onnx`, exportPredictorOnnx(r.params, r.model, { head: i })),
-      );
+      for (const [i, m] of h.metrics.entries())
+        write(`predictor-${m}.onnx`, exportPredictorOnnx(r.params, r.model, { head: i }));
     const summary = {
       dataset: { path: f.data, header: h },
       metric: f.metric ?? null,

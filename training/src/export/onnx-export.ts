@@ -84,9 +84,8 @@ function transposed(a: Float32Array, rows: number, cols: number): Float32Array {
 function reorderGates(a: Float32Array, H: number): Float32Array {
   const k = a.length / (4 * H);
   const out = new Float32Array(a.length);
-  [0, 3, 1, 2].forEach((src, dst) =>
-    out.set(a.subarray(src * H * k, (src + 1) * H * k), dst * H * k),
-  );
+  for (const [dst, src] of [0, 3, 1, 2].entries())
+    out.set(a.subarray(src * H * k, (src + 1) * H * k), dst * H * k);
   return out;
 }
 

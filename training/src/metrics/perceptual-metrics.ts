@@ -25,7 +25,7 @@ function toRgb8(image: RgbImage): Rgb8Image {
   const data = new Uint8Array(image.data.length);
   for (let i = 0; i < data.length; i++) {
     const v = Math.round(image.data[i] * 255);
-    data[i] = v < 0 ? 0 : v > 255 ? 255 : v;
+    data[i] = v < 0 ? 0 : Math.min(v, 255);
   }
   return { width: image.width, height: image.height, data };
 }
@@ -55,7 +55,7 @@ function cosineToReference(rows: Float32Array, ref: Float32Array, width: number)
   return out;
 }
 
-const clamp01 = (v: number) => (v < 0 ? 0 : v > 1 ? 1 : v);
+const clamp01 = (v: number) => (v < 0 ? 0 : Math.min(v, 1));
 
 export interface MetricModels {
   clip: ImageEmbedder;

@@ -36,7 +36,7 @@ export function headForward(
     let s = 0;
     for (let m = 0; m < M; m++) {
       const v = hid[o + m] + w.b1[m];
-      const a = v > 0 ? v : 0;
+      const a = Math.max(v, 0);
       hid[o + m] = a;
       s += a * w.w2[m];
     }

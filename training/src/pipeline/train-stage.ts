@@ -110,7 +110,8 @@ export async function readTargetNorm(
 
 function pick(data: Float32Array, rowLen: number, rows: number[]): Float32Array {
   const out = new Float32Array(rows.length * rowLen);
-  rows.forEach((r, i) => out.set(data.subarray(r * rowLen, (r + 1) * rowLen), i * rowLen));
+  for (const [i, r] of rows.entries())
+    out.set(data.subarray(r * rowLen, (r + 1) * rowLen), i * rowLen);
   return out;
 }
 

@@ -114,7 +114,8 @@ export async function samplePrompts(
   const texts = keptIdx.map((i) => candidates[i]);
   const test = splitByPrompt(texts, seed, options.testFraction ?? 0.1);
   const embeddings = new Float32Array(keptIdx.length * width);
-  keptIdx.forEach((i, k) => embeddings.set(all.subarray(i * width, (i + 1) * width), k * width));
+  for (const [k, i] of keptIdx.entries())
+    embeddings.set(all.subarray(i * width, (i + 1) * width), k * width);
   return {
     prompts: texts.map((text, id) => ({ id, text, split: test[id] ? "test" : "train" })),
     embeddings,
