@@ -11,7 +11,7 @@
  * The share of the image's luminance variation that is smooth structure: low for sharp or
  * noisy images, high for blurry or smooth ones, so lower is better and the quality
  * q = 1 - L-SNR = N / (S + N) is the share of detail energy. No reference image is needed.
- * The first SPEC defined L-SNR as N / (S + N), exactly 1 - this value.
+ * The first SPEC defined L-SNR as N / (S + N), exactly 1 - this value (lsnr-definition.ts).
  *
  * Padding convention: scipy.ndimage's default mode="reflect", i.e. half-sample symmetric
  * (d c b a | a b c d | d c b a): the edge pixel is repeated. This is NOT "mirror"/reflect-101

@@ -4,7 +4,10 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { STEP_GRID } from "@budgetfusion/shared/grid/step-grid";
 import { DEFAULT_PLATEAU } from "@budgetfusion/shared/plateau/step-budget";
-import { bundleManifestSchema } from "@budgetfusion/shared/predictor/bundle-manifest";
+import {
+  bundleManifestSchema,
+  lsnrDefinitionOf,
+} from "@budgetfusion/shared/predictor/bundle-manifest";
 import { FIXTURES } from "@budgetfusion/test-helpers/fixtures";
 import { describe, expect, it } from "vitest";
 import { deployBundle } from "./deploy-bundle";
@@ -48,6 +51,9 @@ describe("bundle writer and deploy", () => {
       sha256: createHash("sha256").update("lsnr-model").digest("hex"),
       bytes: 10,
     });
+    // SPEC §3 revised: the manifest says its L-SNR head outputs S/(S+N).
+    expect(manifest.metric_definitions).toEqual({ lsnr: { definition: "signal_share" } });
+    expect(lsnrDefinitionOf(manifest)).toBe("signal_share");
     expect(manifest.embedding.runs_at).toBe("edge");
     expect(manifest.embedding.text_model?.file).toBe("embedding/text_model.onnx");
     expect(manifest.diffusion_model.scheduler_config.timestep_spacing).toBe("trailing");
