@@ -12,7 +12,7 @@ import {
 } from "@budgetfusion/shared/predictor/bundle-manifest";
 import { InvalidBundleError } from "./verify-bundle";
 
-export const LSNR_DEFINITION_FIELD = "metric_definitions.lsnr.definition";
+const LSNR_DEFINITION_FIELD = "metric_definitions.lsnr.definition";
 
 /** Throws InvalidBundleError (422) naming the manifest field and both ways to fix it. */
 export function requireServedLsnrDefinition(manifest: BundleManifest): void {
