@@ -132,4 +132,40 @@ describe("bundle writer and deploy", () => {
       deployBundle({ edge: "http://edge.test", token: "t", bundleDir: dir, fetchImpl }),
     ).rejects.toThrow(/409/);
   });
+
+  it("activates a version the edge already stores when asked to (the local stack's restart)", async () => {
+    const { dir, manifest } = await makeBundle();
+    const calls: string[] = [];
+    const fetchImpl = (async (input: URL | RequestInfo, init?: RequestInit) => {
+      const req = new Request(input, init);
+      calls.push(`${req.method} ${new URL(req.url).pathname}`);
+      if (req.url.endsWith("/admin/bundles")) return new Response("{}", { status: 409 });
+      return Response.json({ active: manifest.version });
+    }) as typeof fetch;
+    const res = await deployBundle({
+      edge: "http://edge.test",
+      token: "t",
+      bundleDir: dir,
+      ifStored: "activate",
+      fetchImpl,
+    });
+    expect(res).toEqual({ version: manifest.version, uploaded: false, activated: true });
+    expect(calls).toEqual([
+      "POST /admin/bundles",
+      `POST /admin/bundles/${manifest.version}/activate`,
+    ]);
+  });
+
+  it("names the edge's status and error when activation is refused", async () => {
+    const { dir } = await makeBundle();
+    const fetchImpl = (async (input: URL | RequestInfo) =>
+      String(input).endsWith("/admin/bundles")
+        ? new Response("{}", { status: 201 })
+        : new Response('{"error":{"field":"metric_definitions.lsnr.definition"}}', {
+            status: 422,
+          })) as unknown as typeof fetch;
+    await expect(
+      deployBundle({ edge: "http://edge.test", token: "t", bundleDir: dir, fetchImpl }),
+    ).rejects.toThrow(/activation of .* failed with 422: .*metric_definitions\.lsnr\.definition/);
+  });
 });
