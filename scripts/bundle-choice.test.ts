@@ -90,7 +90,7 @@ function fakeEdge(active?: string) {
     if (method === "POST" && url.pathname === "/admin/bundles") {
       const form = init?.body;
       if (!(form instanceof FormData)) throw new Error("upload without a multipart body");
-      const manifest = JSON.parse(String(form.get("manifest")));
+      const manifest = JSON.parse(await (form.get("manifest") as File).text());
       if (stored.has(manifest.version)) return new Response("{}", { status: 409 });
       stored.add(manifest.version);
       return new Response("{}", { status: 201 });

@@ -10,7 +10,9 @@ import {
   DEFAULT_BUNDLE_FILE,
   parseDefaultBundle,
 } from "@budgetfusion/shared/predictor/default-bundle";
-import { activeBundleVersion, REPO, seedBundle } from "./local-stack";
+import { BundleAdminClient } from "@budgetfusion/training/bundle/admin-client";
+import { deployBundle } from "@budgetfusion/training/bundle/deploy-bundle";
+import { ADMIN_CALL_TIMEOUT_MS, fetchWithin, REPO } from "./local-stack";
 
 export const BUNDLES_ROOT = join(REPO, "artifacts", "bundles");
 
@@ -54,11 +56,14 @@ export async function serveBundle(
   edgeUrl: string,
   adminToken: string,
   choice: BundleChoice,
-  fetchImpl?: typeof fetch,
+  fetchImpl: typeof fetch = fetchWithin(ADMIN_CALL_TIMEOUT_MS),
 ): Promise<ServedBundle> {
+  const admin = { edge: edgeUrl, token: adminToken, fetchImpl };
   if (choice.source === DEFAULT_BUNDLE_FILE) {
-    const active = await activeBundleVersion(edgeUrl, adminToken, fetchImpl);
+    const active = await new BundleAdminClient(admin).activeVersion();
     if (active !== undefined) return { version: active, kept: true };
   }
-  return { version: await seedBundle(edgeUrl, adminToken, choice.dir, fetchImpl), kept: false };
+  // Stored already (a restart after the operator rolled back past it): activated as stored.
+  const { version } = await deployBundle({ ...admin, bundleDir: choice.dir, ifStored: "activate" });
+  return { version, kept: false };
 }

@@ -1,8 +1,8 @@
 /**
  * Orchestration of a local BudgetFusion stack, shared by `npm start`, the edge benchmark and the
  * integration tests: apply D1 migrations, run `wrangler dev` (workerd with local D1, R2 and the
- * dispatcher Durable Object), upload + activate a predictor bundle through the admin API (the
- * same verified path the deploy CLI uses), and run a GPU worker that registers with the edge.
+ * dispatcher Durable Object) and a GPU worker that registers with the edge. Bundles reach it
+ * through the admin API client the deploy CLI uses (@budgetfusion/training/bundle/deploy-bundle).
  * Every child runs in its own process group and is killed with it.
  */
 import { type ChildProcess, spawn } from "node:child_process";
@@ -10,12 +10,6 @@ import { randomBytes } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import {
-  bundleManifestSchema,
-  manifestFiles,
-} from "@budgetfusion/shared/predictor/bundle-manifest";
-import { bundleViewSchema } from "@budgetfusion/shared/schemas/edge-api";
-import { z } from "zod";
 
 export const REPO = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 const BIN = join(REPO, "node_modules/.bin");
@@ -126,7 +120,7 @@ export async function stop(child: Child, graceMs = 5_000): Promise<void> {
 }
 
 /** How long one admin call may take before it fails: a bundle upload runs every ONNX file once. */
-const ADMIN_CALL_TIMEOUT_MS = 120_000;
+export const ADMIN_CALL_TIMEOUT_MS = 120_000;
 
 /**
  * fetch that fails, naming the request, when no answer came within `ms`: a wedged workerd
@@ -212,64 +206,6 @@ export async function startEdge(opts: EdgeOptions): Promise<Child> {
   const url = `http://127.0.0.1:${opts.port}`;
   await waitFor("the edge /healthz", async () => (await fetch(`${url}/healthz`)).ok, 180_000, edge);
   return edge;
-}
-
-/** A bundle directory's manifest.json and the files it references (nothing else is sent). */
-function readBundleDir(dir: string): {
-  manifest: string;
-  files: Map<string, Uint8Array<ArrayBuffer>>;
-} {
-  const manifest = readFileSync(join(dir, "manifest.json"), "utf8");
-  const files = new Map<string, Uint8Array<ArrayBuffer>>();
-  for (const ref of manifestFiles(bundleManifestSchema.parse(JSON.parse(manifest)))) {
-    files.set(ref.file, Uint8Array.from(readFileSync(join(dir, ref.file))));
-  }
-  return { manifest, files };
-}
-
-/** Uploads (409 = already stored is fine) and activates a bundle; returns its version. */
-export async function seedBundle(
-  edgeUrl: string,
-  adminToken: string,
-  dir: string,
-  fetchImpl: typeof fetch = fetchWithin(ADMIN_CALL_TIMEOUT_MS),
-): Promise<string> {
-  const { manifest, files } = readBundleDir(dir);
-  const version = (JSON.parse(manifest) as { version: string }).version;
-  const form = new FormData();
-  form.append("manifest", manifest);
-  for (const [name, bytes] of files) form.append(name, new Blob([bytes]), name);
-  const auth = { authorization: `Bearer ${adminToken}` };
-  const up = await fetchImpl(`${edgeUrl}/admin/bundles`, {
-    method: "POST",
-    headers: auth,
-    body: form,
-  });
-  if (up.status !== 201 && up.status !== 409)
-    throw new Error(`bundle upload failed: ${up.status} ${await up.text()}`);
-  const act = await fetchImpl(`${edgeUrl}/admin/bundles/${version}/activate`, {
-    method: "POST",
-    headers: auth,
-  });
-  if (!act.ok)
-    throw new Error(`activation of ${version} failed: ${act.status} ${await act.text()}`);
-  return version;
-}
-
-const bundleListSchema = z.object({ bundles: z.array(bundleViewSchema) });
-
-/** The version the edge serves now (GET /admin/bundles), undefined when none is active. */
-export async function activeBundleVersion(
-  edgeUrl: string,
-  adminToken: string,
-  fetchImpl: typeof fetch = fetchWithin(ADMIN_CALL_TIMEOUT_MS),
-): Promise<string | undefined> {
-  const res = await fetchImpl(`${edgeUrl}/admin/bundles`, {
-    headers: { authorization: `Bearer ${adminToken}` },
-  });
-  if (!res.ok) throw new Error(`listing bundles failed: ${res.status} ${await res.text()}`);
-  const { bundles } = bundleListSchema.parse(await res.json());
-  return bundles.find((b) => b.active)?.version;
 }
 
 export interface WorkerOptions {

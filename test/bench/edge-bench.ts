@@ -22,11 +22,11 @@ import {
   type Child,
   devSecrets,
   REPO,
-  seedBundle,
   startEdge,
   stop,
   wranglerEnv,
 } from "@budgetfusion/scripts/local-stack";
+import { deployBundle } from "@budgetfusion/training/bundle/deploy-bundle";
 
 const PORT = Number(process.env.EDGE_BENCH_PORT ?? 18787);
 const EDGE = `http://127.0.0.1:${PORT}`;
@@ -114,7 +114,11 @@ async function main() {
     const t0 = performance.now();
     edge = await startEdge({ port: PORT, persistTo: join(tmp, "state") });
     const serverStartMs = performance.now() - t0;
-    const version = await seedBundle(EDGE, secrets.ADMIN_TOKEN, dir);
+    const { version } = await deployBundle({
+      edge: EDGE,
+      token: secrets.ADMIN_TOKEN,
+      bundleDir: dir,
+    });
     // Restart so the first budget request meets a cold isolate (seeding warmed this one).
     await stop(edge);
     const t1 = performance.now();

@@ -14,7 +14,6 @@ import { join } from "node:path";
 import {
   type Child,
   devSecrets,
-  seedBundle,
   startEdge,
   startWorker,
   stop,
@@ -22,6 +21,7 @@ import {
 import { stepBudget } from "@budgetfusion/shared/plateau/step-budget";
 import { launchChromium } from "@budgetfusion/test-helpers/browser";
 import { FIXTURES } from "@budgetfusion/test-helpers/fixtures";
+import { deployBundle } from "@budgetfusion/training/bundle/deploy-bundle";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { buildFixtureBundles } from "../workerd/build-fixture-bundle";
 import type { FixtureBundle } from "../workerd/fixture-contract";
@@ -43,7 +43,11 @@ beforeAll(async () => {
   const secrets = devSecrets();
   try {
     children.push(await startEdge({ port: EDGE_PORT, persistTo: join(dir, "state") }));
-    await seedBundle(EDGE, secrets.ADMIN_TOKEN, join(dir, "bundles", "fx-edge16"));
+    await deployBundle({
+      edge: EDGE,
+      token: secrets.ADMIN_TOKEN,
+      bundleDir: join(dir, "bundles", "fx-edge16"),
+    });
     children.push(
       await startWorker(
         {

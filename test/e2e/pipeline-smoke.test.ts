@@ -78,6 +78,7 @@ describe("pipeline:smoke", () => {
       expect(Number.isFinite(report.table1_mae_dense.full[metric])).toBe(true);
     }
     expect(report.time.seconds_per_image.reference.n).toBeGreaterThan(0);
+    expect(report.lsnr_definition).toBe("signal_share"); // SPEC §3 revised
     for (const svg of ["curves-lsnr.svg", "t-star-histogram.svg", "quality-vs-compute.svg"]) {
       expect(readFileSync(join(work, "reports", "smoke", svg), "utf8")).toMatch(
         /^<svg[\s\S]*<\/svg>$/,
@@ -90,6 +91,8 @@ describe("pipeline:smoke", () => {
     const manifest = bundleManifestSchema.parse(
       JSON.parse(readFileSync(join(dir, "manifest.json"), "utf8")),
     );
+    expect(manifest.metric_definitions).toEqual({ lsnr: { definition: "signal_share" } });
+    expect(manifest.evaluation.lsnr_definition).toBe("signal_share");
     for (const ref of manifestFiles(manifest)) {
       expect(
         createHash("sha256")

@@ -10,13 +10,10 @@ import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { BUNDLES_ROOT } from "@budgetfusion/scripts/bundle-choice";
-import {
-  activeBundleVersion,
-  devSecrets,
-  fetchWithin,
-  seedBundle,
-} from "@budgetfusion/scripts/local-stack";
+import { devSecrets, fetchWithin } from "@budgetfusion/scripts/local-stack";
 import { DEFAULT_BUNDLE_FILE } from "@budgetfusion/shared/predictor/default-bundle";
+import { BundleAdminClient } from "@budgetfusion/training/bundle/admin-client";
+import { deployBundle } from "@budgetfusion/training/bundle/deploy-bundle";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { buildFixtureBundles } from "../workerd/build-fixture-bundle";
 
@@ -92,7 +89,8 @@ describe("npm start on existing state", () => {
     const { ADMIN_TOKEN } = devSecrets();
     const first = await start();
     expect(first).toContain(`predictor bundle ${DEFAULT_VERSION} active (from`);
-    expect(await activeBundleVersion(EDGE, ADMIN_TOKEN)).toBe(DEFAULT_VERSION);
+    const admin = new BundleAdminClient({ edge: EDGE, token: ADMIN_TOKEN });
+    expect(await admin.activeVersion()).toBe(DEFAULT_VERSION);
 
     // The operator deploys and activates another bundle; a stuck edge fails with its log.
     await buildFixtureBundles(join(dir, "bundles"));
@@ -100,14 +98,18 @@ describe("npm start on existing state", () => {
       fetchWithin(120_000)(input, init).catch((err) => {
         throw new Error(`${err}; npm start printed:\n${startLog.slice(-4000)}`);
       });
-    expect(await seedBundle(EDGE, ADMIN_TOKEN, join(dir, "bundles", "fx-edge16"), bounded)).toBe(
-      "fx-edge16",
-    );
+    const deployed = await deployBundle({
+      edge: EDGE,
+      token: ADMIN_TOKEN,
+      bundleDir: join(dir, "bundles", "fx-edge16"),
+      fetchImpl: bounded,
+    });
+    expect(deployed).toEqual({ version: "fx-edge16", uploaded: true, activated: true });
     await stopStart();
 
     const second = await start();
     expect(second).toContain("predictor bundle fx-edge16 active (kept from the existing state");
-    expect(await activeBundleVersion(EDGE, ADMIN_TOKEN)).toBe("fx-edge16");
+    expect(await admin.activeVersion()).toBe("fx-edge16");
     const budget = await fetch(`${EDGE}/v1/budget`, {
       method: "POST",
       headers: { "content-type": "application/json" },

@@ -1,13 +1,15 @@
 /**
  * L-SNR (shared/src/metrics/lsnr.ts) and the PNG codec (shared/src/image/png-image.ts) against
- * the fixtures. Reference L-SNR values were computed with numpy 2.4 / scipy 1.17 as
+ * the fixtures. The reference values were computed with numpy 2.4 / scipy 1.17 as
  *
  *   Y = 0.2126 R + 0.7152 G + 0.0722 B                      (float64)
  *   B = scipy.ndimage.gaussian_filter(Y, 1.0, truncate=3.0, mode="reflect")
- *   L = sum((Y-B)^2) / (sum((Y-B)^2) + sum((B - B.mean())^2))
+ *   R = sum((Y-B)^2) / (sum((Y-B)^2) + sum((B - B.mean())^2))      N / (S + N)
  *
  * on the float32 `image` arrays of refs-public/pipeline.json and on the PNGs (decoded by an
- * independent zlib + PNG-filter decoder, values float32(level / 255) as decodePngToRgb stores them). Tolerance 1e-10 absolute (both sides are
+ * independent zlib + PNG-filter decoder, values float32(level / 255) as decodePngToRgb stores
+ * them). R is the first SPEC's L-SNR, N / (S + N); SPEC §3 revised defines L-SNR = S / (S + N)
+ * = 1 - R, so every test asserts lsnr = 1 - R. Tolerance 1e-10 absolute (both sides are
  * float64; only the summation order differs).
  */
 import { readFileSync } from "node:fs";
@@ -31,8 +33,8 @@ const dir = fixturePath("refs-public");
 const cases = readJson<{ cases: PipelineCase[] }>("refs-public", "pipeline.json").cases;
 const png = (file: string) => new Uint8Array(readFileSync(fixturePath("refs-public", file)));
 
-/** scipy reference L-SNR of each pipeline image (case name, batch index). */
-const SCIPY_LSNR: Record<string, number[]> = {
+/** scipy reference N / (S + N) of each pipeline image (case name, batch index). */
+const SCIPY_NOISE_SHARE: Record<string, number[]> = {
   wall_1: [0.6023973767706358],
   park_5: [0.6392822308644551],
   cows_22: [0.5249081637520397],
@@ -51,30 +53,36 @@ function imageAt(c: PipelineCase, b: number) {
 describe("L-SNR vs scipy on the pipeline images", () => {
   for (const c of cases) {
     it(`${c.name}`, () => {
-      const expected = SCIPY_LSNR[c.name];
-      expect(expected.length).toBe(c.png.length);
-      expected.forEach((ref, b) => {
-        expect(Math.abs(lsnr(imageAt(c, b)) - ref)).toBeLessThan(1e-10);
+      const noiseShares = SCIPY_NOISE_SHARE[c.name];
+      expect(noiseShares.length).toBe(c.png.length);
+      noiseShares.forEach((ref, b) => {
+        expect(Math.abs(lsnr(imageAt(c, b)) - (1 - ref))).toBeLessThan(1e-10);
       });
     });
   }
 });
 
 describe("L-SNR of PNG fixtures", () => {
-  it("gradient_160x96.png is low (a smooth ramp): scipy 1.4643870279559675e-05", () => {
+  it("gradient_160x96.png is high (a smooth ramp, all signal): 1 - scipy 1.4643870279559675e-05", () => {
     const v = lsnrOfPng(png("gradient_160x96.png"));
-    expect(Math.abs(v - 1.4643870279559675e-5)).toBeLessThan(1e-10);
-    expect(v).toBeLessThan(0.01);
+    expect(Math.abs(v - (1 - 1.4643870279559675e-5))).toBeLessThan(1e-10);
+    expect(v).toBeGreaterThan(0.99);
   });
 
-  it("noise_150x200.png is high (white noise): scipy 0.9024094910602083", () => {
+  it("noise_150x200.png is low (white noise, mostly detail): 1 - scipy 0.9024094910602083", () => {
     const v = lsnrOfPng(png("noise_150x200.png"));
-    expect(Math.abs(v - 0.9024094910602083)).toBeLessThan(1e-10);
-    expect(v).toBeGreaterThan(0.8);
+    expect(Math.abs(v - (1 - 0.9024094910602083))).toBeLessThan(1e-10);
+    expect(v).toBeLessThan(0.2);
   });
 
-  it("wall_1_0.png: scipy 0.6024217952796367 (8-bit quantised, close to the float image)", () => {
-    expect(Math.abs(lsnrOfPng(png("wall_1_0.png")) - 0.6024217952796367)).toBeLessThan(1e-10);
+  it("wall_1_0.png: 1 - scipy 0.6024217952796367 (8-bit quantised, close to the float image)", () => {
+    expect(Math.abs(lsnrOfPng(png("wall_1_0.png")) - (1 - 0.6024217952796367))).toBeLessThan(1e-10);
+  });
+
+  it("a constant image is 1 (S = N = 0; scipy's ratio would be 0/0)", () => {
+    const flat = { data: new Float32Array(12 * 10 * 3).fill(0.42), width: 12, height: 10 };
+    expect(lsnr(flat)).toBe(1);
+    expect(lsnrOfPng(encodeRgbToPng(flat))).toBe(1);
   });
 });
 

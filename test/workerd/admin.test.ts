@@ -1,9 +1,12 @@
 /**
  * Admin API in workerd: bearer auth (401 JSON without or with a wrong token), bundle upload
  * verification failures (bad manifest, bad sha256, missing/extra file, ONNX that does not load),
- * version conflicts, activation and rollback.
+ * version conflicts, activation and rollback, and bundles whose L-SNR head predates SPEC §3's
+ * revision (refused at upload, at activation, at rollback and when serving).
  */
-import { SELF } from "cloudflare:test";
+import { env, SELF } from "cloudflare:test";
+import { d1Database } from "@budgetfusion/edge/db/client";
+import { activate as activateInDb, insertVersion } from "@budgetfusion/edge/db/queries/bundles";
 import { describe, expect, it } from "vitest";
 import {
   ADMIN,
@@ -191,5 +194,110 @@ describe("versions: upload, list, activate, roll back", () => {
       predictor_version: string;
     };
     expect(ready.predictor_version).toBe("v-a");
+  });
+});
+
+describe("L-SNR definition (SPEC §3 revised: S/(S+N))", () => {
+  const FIELD = "metric_definitions.lsnr.definition";
+  /** A fixture manifest as the first SPEC's training wrote it: no field, or noise_share. */
+  const stale = async (asVersion: string, definitions?: unknown) => {
+    const parts = await bundleParts("fx-gpu24", asVersion);
+    const m = JSON.parse(parts.manifest);
+    if (definitions === undefined) delete m.metric_definitions;
+    else m.metric_definitions = definitions;
+    return { ...parts, manifest: JSON.stringify(m) };
+  };
+
+  it("refuses at upload a manifest without metric_definitions (made before the revision)", async () => {
+    const body = await expectError(
+      await upload(await stale("old-nofield")),
+      422,
+      "invalid_bundle",
+      FIELD,
+    );
+    expect(body.error.message).toMatch(/predates SPEC §3's revision/);
+    expect(body.error.message).toMatch(/N\/\(S\+N\)/);
+    expect(body.error.message).toMatch(/Retrain/);
+    expect(body.error.message).toMatch(/npm run bundle:convert-lsnr -- --bundle DIR --out DIR/);
+    const list = (await (
+      await SELF.fetch("http://edge/admin/bundles", { headers: ADMIN })
+    ).json()) as {
+      bundles: { version: string }[];
+    };
+    expect(list.bundles.map((b) => b.version)).not.toContain("old-nofield");
+  });
+
+  it("refuses at upload a head marked noise_share, and accepts signal_share", async () => {
+    const body = await expectError(
+      await upload(await stale("old-noise", { lsnr: { definition: "noise_share" } })),
+      422,
+      "invalid_bundle",
+      FIELD,
+    );
+    expect(body.error.message).toMatch(/"noise_share"/);
+    const converted = { lsnr: { definition: "signal_share", converted_from: "noise_share" } };
+    expect((await upload(await stale("new-converted", converted))).status).toBe(201);
+    // A definition the schema does not know is a schema error on the same key.
+    await expectError(
+      await upload(await stale("odd", { lsnr: { definition: "detail_share" } })),
+      422,
+      "invalid_bundle",
+      `manifest.${FIELD}`,
+    );
+  });
+
+  it("refuses to activate, roll back to, or serve a bundle stored before the edge knew the revision", async () => {
+    const db = d1Database(env.DB);
+    const parts = await stale("stored-old");
+    await insertVersion(db, {
+      version: "stored-old",
+      manifest: parts.manifest,
+      totalBytes: 1,
+      now: 1,
+    });
+    const before = await (await SELF.fetch("http://edge/readyz")).json();
+    const act = await SELF.fetch("http://edge/admin/bundles/stored-old/activate", {
+      method: "POST",
+      headers: ADMIN,
+    });
+    const body = await expectError(act, 422, "invalid_bundle", FIELD);
+    expect(body.error.message).toMatch(/bundle:convert-lsnr/);
+    expect(await (await SELF.fetch("http://edge/readyz")).json()).toEqual(before);
+
+    // Active before the upgrade, then replaced: rolling back to it is refused, nothing changes.
+    await activateInDb(db, "stored-old", Date.now());
+    expect((await upload(await bundleParts("fx-gpu24", "after-old"))).status).toBe(201);
+    const activated = await SELF.fetch("http://edge/admin/bundles/after-old/activate", {
+      method: "POST",
+      headers: ADMIN,
+    });
+    expect(await activated.json()).toEqual({ active: "after-old" });
+    const back = await SELF.fetch("http://edge/admin/bundles/rollback", {
+      method: "POST",
+      headers: ADMIN,
+    });
+    expect((await expectError(back, 422, "invalid_bundle", FIELD)).error.message).toMatch(
+      /stored-old/,
+    );
+    const ready = (await (await SELF.fetch("http://edge/readyz")).json()) as {
+      predictor_version: string;
+    };
+    expect(ready.predictor_version).toBe("after-old");
+
+    // Active already when the edge was upgraded (written to D1 directly): budgets answer 503
+    // with the reason once the isolate's cached view of the active version expires (2 s).
+    await activateInDb(db, "stored-old", Date.now());
+    const budget = async () => {
+      const r = await postJson("/v1/budget", { prompt: "a red apple" });
+      return { status: r.status, body: (await r.json()) as Partial<ErrorJson> };
+    };
+    let got = await budget();
+    for (let i = 0; i < 40 && got.body.error?.code !== "model_load_failed"; i++) {
+      await new Promise((r) => setTimeout(r, 100));
+      got = await budget();
+    }
+    expect(got.status).toBe(503);
+    expect(got.body.error?.field).toBe(FIELD);
+    expect(got.body.error?.message).toMatch(/stored-old cannot be served.*bundle:convert-lsnr/);
   });
 });

@@ -13,6 +13,7 @@ import { existsSync } from "node:fs";
 import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
+import { LSNR_DEFINITION } from "@budgetfusion/shared/metrics/lsnr-definition";
 import {
   BUNDLE_FORMAT,
   type BundleManifest,
@@ -105,6 +106,7 @@ function baseManifest(
       weights: { lsnr: 0.3, dsim: 0.2, iclip: 0.5 },
       eps: { lsnr: 5e-4, dsim: 5e-4, iclip: 5e-4 },
     },
+    metric_definitions: { lsnr: { definition: LSNR_DEFINITION } },
     training_data_hash: "0".repeat(64),
     evaluation: {},
   };

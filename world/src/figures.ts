@@ -212,7 +212,8 @@ for (const p of PROMPTS) {
   const per = (b: typeof withFloor) =>
     `${b.perMetric.lsnr} / ${b.perMetric.dsim} / ${b.perMetric.iclip}`;
   budgetRows.push(
-    `| ${p} | ${fmt(c.lsnr[0])} -> ${fmt(c.lsnr[STEPS.length - 1])} | ${per(withFloor)} | **${withFloor.steps}** | ${noFloor.steps} |`,
+    // The detail share q = 1 - L-SNR (SPEC §3 revised), the column's quality reading.
+    `| ${p} | ${fmt(1 - c.lsnr[0])} -> ${fmt(1 - c.lsnr[STEPS.length - 1])} | ${per(withFloor)} | **${withFloor.steps}** | ${noFloor.steps} |`,
   );
   console.log(p, c.dist.map(fmt).join(" "), "t*", withFloor.steps);
 }
@@ -254,7 +255,7 @@ const report = [
   "",
   "Step budget t* (SPEC §5, w = .3/.2/.5) on the measured seed-averaged curves:",
   "",
-  "| prompt | L-SNR t=1 -> 129 | t*_LSNR / t*_DSIM / t*_ICLIP (eps 5e-4) | t* | t* without floor |",
+  "| prompt | 1 - L-SNR t=1 -> 129 | t*_LSNR / t*_DSIM / t*_ICLIP (eps 5e-4) | t* | t* without floor |",
   "|---|---|---|---|---|",
   ...budgetRows,
   "",

@@ -3,8 +3,12 @@
  * ACTIVE_TTL_MS so warm requests skip the query), its bundle loaded once from R2 into ONNX
  * sessions and cached by version. A failed load is not cached, so the next request retries.
  */
-import { NotFoundError } from "@budgetfusion/shared/errors";
-import { bundleManifestSchema } from "@budgetfusion/shared/predictor/bundle-manifest";
+import { type BudgetFusionError, ModelLoadError, NotFoundError } from "@budgetfusion/shared/errors";
+import {
+  type BundleManifest,
+  bundleManifestSchema,
+} from "@budgetfusion/shared/predictor/bundle-manifest";
+import { requireServedLsnrDefinition } from "../bundles/lsnr-definition";
 import type { EdgeDb } from "../db/client";
 import { activeVersion, getVersion } from "../db/queries/bundles";
 import { ortWeb } from "../runtime/ort-web";
@@ -28,6 +32,25 @@ export async function currentVersion(db: EdgeDb, now = Date.now()): Promise<stri
   return version;
 }
 
+/**
+ * A version active from before the edge knew SPEC §3's revision is not served: 503 (the server's
+ * state, not the caller's request, is at fault) with the reason and the fix.
+ */
+function servable(manifest: BundleManifest): void {
+  try {
+    requireServedLsnrDefinition(manifest);
+  } catch (cause) {
+    const err = cause as BudgetFusionError;
+    throw new ModelLoadError(
+      `predictor version ${manifest.version} cannot be served: ${err.message}`,
+      {
+        field: err.field,
+        cause,
+      },
+    );
+  }
+}
+
 export function predictorFor(
   db: EdgeDb,
   blobs: R2Bucket,
@@ -39,6 +62,7 @@ export function predictorFor(
       const row = await getVersion(db, version);
       if (row === undefined) throw new NotFoundError(`predictor version ${version} is not stored`);
       const manifest = bundleManifestSchema.parse(JSON.parse(row.manifest));
+      servable(manifest);
       return loadPredictor(manifest, ortWeb, bundleReader(blobs, version));
     })();
     loaded.set(version, p);

@@ -8,8 +8,10 @@ import { bundleManifestSchema } from "@budgetfusion/shared/predictor/bundle-mani
 import { bundleViewSchema, workerViewSchema } from "@budgetfusion/shared/schemas/edge-api";
 import { createRoute, z } from "@hono/zod-openapi";
 import type { EdgeApp } from "../app-env";
+import { requireServedLsnrDefinition } from "../bundles/lsnr-definition";
 import { readUpload } from "../bundles/read-upload";
 import { parseManifest, probeBundle, verifyFiles } from "../bundles/verify-bundle";
+import type { EdgeDb } from "../db/client";
 import {
   activate,
   activeVersion,
@@ -48,7 +50,10 @@ const upload = createRoute({
     409: errorResponse("Version exists"),
     413: errorResponse("Body over BUNDLE_UPLOAD_MAX_BYTES (default 32 MiB)"),
     415: errorResponse("Not multipart"),
-    422: errorResponse("Verification failed; error.field names the manifest key or file"),
+    422: errorResponse(
+      "Verification failed; error.field names the manifest key or file (an L-SNR head trained " +
+        "before SPEC §3's revision: metric_definitions.lsnr.definition)",
+    ),
   },
 });
 const list = createRoute({
@@ -69,6 +74,7 @@ const activateRoute = createRoute({
     200: json("Now active", activeSchema),
     401: errorResponse("Bad token"),
     404: errorResponse("Unknown version"),
+    422: errorResponse("The stored bundle cannot be served; error.field names the manifest key"),
   },
 });
 const rollbackRoute = createRoute({
@@ -79,6 +85,7 @@ const rollbackRoute = createRoute({
     200: json("Active after rollback", activeSchema),
     401: errorResponse("Bad token"),
     409: errorResponse("Nothing to roll back to"),
+    422: errorResponse("The version before cannot be served; error.field names the manifest key"),
   },
 });
 const workersRoute = createRoute({
@@ -90,6 +97,18 @@ const workersRoute = createRoute({
     401: errorResponse("Bad token"),
   },
 });
+
+/**
+ * A stored version that may become active. One stored before this edge knew SPEC §3's revision
+ * is refused here, with the reason, rather than failing every budget request after activation.
+ */
+async function requireServable(db: EdgeDb, version: string): Promise<void> {
+  const stored = await getVersion(db, version);
+  if (stored === undefined) {
+    throw new NotFoundError(`no stored version ${version}`, { field: "version" });
+  }
+  requireServedLsnrDefinition(bundleManifestSchema.parse(JSON.parse(stored.manifest)));
+}
 
 export function registerAdminRoutes(app: EdgeApp) {
   app.use("/admin/*", requireToken("ADMIN_TOKEN", "admin"));
@@ -105,6 +124,7 @@ export function registerAdminRoutes(app: EdgeApp) {
   app.openapi(upload, async (c) => {
     const { manifestText, files } = await readUpload(c.req.raw);
     const manifest = parseManifest(manifestText);
+    requireServedLsnrDefinition(manifest);
     if ((await getVersion(c.var.db, manifest.version)) !== undefined) {
       throw new BudgetFusionError("conflict", `version ${manifest.version} already exists`, {
         field: "manifest.version",
@@ -158,9 +178,7 @@ export function registerAdminRoutes(app: EdgeApp) {
 
   app.openapi(activateRoute, async (c) => {
     const { version } = c.req.valid("param");
-    if ((await getVersion(c.var.db, version)) === undefined) {
-      throw new NotFoundError(`no stored version ${version}`, { field: "version" });
-    }
+    await requireServable(c.var.db, version);
     // Load it in this isolate first: a version that cannot load never becomes active.
     await predictorFor(c.var.db, c.env.BLOBS, version);
     await activate(c.var.db, version, Date.now());
@@ -169,7 +187,7 @@ export function registerAdminRoutes(app: EdgeApp) {
   });
 
   app.openapi(rollbackRoute, async (c) => {
-    const version = await rollback(c.var.db, Date.now());
+    const version = await rollback(c.var.db, Date.now(), (v) => requireServable(c.var.db, v));
     if (version === undefined) {
       throw new BudgetFusionError("conflict", "no previously active version to roll back to");
     }

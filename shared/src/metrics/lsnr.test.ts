@@ -46,9 +46,27 @@ describe("gaussianBlur padding", () => {
 });
 
 describe("lsnr", () => {
-  it("is 0 for a constant image", () => {
-    expect(lsnr(grayImage(16, 9, () => 0.37))).toBe(0);
-    expect(lsnr(grayImage(1, 1, () => 1))).toBe(0);
+  it("is 1 for a constant image (S = N = 0: no detail at all, quality 1 - L-SNR = 0)", () => {
+    expect(lsnr(grayImage(16, 9, () => 0.37))).toBe(1);
+    expect(lsnr(grayImage(1, 1, () => 1))).toBe(1);
+    expect(lsnr(grayImage(5, 4, () => 0))).toBe(1);
+  });
+
+  it("is the signal share S / (S + N), not the first SPEC's N / (S + N)", () => {
+    // S and N summed here from gaussianBlur's output, the way SPEC §3 writes them.
+    const img = grayImage(24, 17, (x, y) => 0.5 * hash(x, y) + 0.4 * Math.sin(x / 5 + y / 7));
+    const yPlane = Float64Array.from({ length: 24 * 17 }, (_, p) => img.data[3 * p]);
+    const b = gaussianBlur(yPlane, 24, 17);
+    const meanB = b.reduce((a, v) => a + v, 0) / b.length;
+    let s = 0;
+    let n = 0;
+    for (let p = 0; p < b.length; p++) {
+      s += (b[p] - meanB) ** 2;
+      n += (yPlane[p] - b[p]) ** 2;
+    }
+    // Gray pixels: Y = (0.2126 + 0.7152 + 0.0722) v, a float sum within 1e-16 of v.
+    expect(lsnr(img)).toBeCloseTo(s / (s + n), 12);
+    expect(Math.abs(lsnr(img) - n / (s + n))).toBeGreaterThan(0.1);
   });
 
   it("matches the hand-derived value for a 1-px checkerboard", () => {
@@ -93,23 +111,24 @@ describe("lsnr", () => {
           structure += ((gx[x] * gy[y] - meanGG) / 2) ** 2;
         }
       }
-      const expected = detail / (detail + structure);
+      const expected = structure / (detail + structure);
       expect(lsnr(grayImage(w, h, (x, y) => (x + y) % 2))).toBeCloseTo(expected, 10);
     }
     // Independent cross-check: scipy.ndimage.gaussian_filter(Y, 1, truncate=3) on the 8x8
-    // checkerboard gives L-SNR 0.9982317307465326.
-    expect(lsnr(grayImage(8, 8, (x, y) => (x + y) % 2))).toBeCloseTo(0.9982317307465326, 12);
+    // checkerboard gives N/(S+N) = 0.9982317307465326 (the first SPEC's L-SNR), so S/(S+N) is
+    // 1 minus it: almost all of a 1-px checkerboard is detail.
+    expect(lsnr(grayImage(8, 8, (x, y) => (x + y) % 2))).toBeCloseTo(1 - 0.9982317307465326, 12);
   });
 
-  it("a linear ramp has detail only where the padding bends it", () => {
+  it("a linear ramp is almost all signal: detail only where the padding bends it", () => {
     // The symmetric kernel reproduces a linear function exactly away from the border, so D = 0
-    // on columns 3..n-4 and L-SNR is small.
+    // on columns 3..n-4 and L-SNR is close to 1.
     const ramp = grayImage(64, 16, (x) => x / 63);
-    expect(lsnr(ramp)).toBeGreaterThan(0);
-    expect(lsnr(ramp)).toBeLessThan(0.01);
+    expect(lsnr(ramp)).toBeLessThan(1);
+    expect(lsnr(ramp)).toBeGreaterThan(0.99);
   });
 
-  it("blurring an image lowers it", () => {
+  it("blurring an image raises it (less detail: lower quality 1 - L-SNR)", () => {
     const sharp = grayImage(40, 30, hash);
     const box = grayImage(40, 30, (x, y) => {
       let acc = 0;
@@ -118,16 +137,16 @@ describe("lsnr", () => {
     });
     const a = lsnr(sharp);
     const b = lsnr(box);
-    expect(a).toBeGreaterThan(0.8); // white-ish noise: most variation is fine detail
-    expect(b).toBeLessThan(a);
-    expect(b).toBeGreaterThan(0);
+    expect(a).toBeLessThan(0.2); // white-ish noise: most variation is fine detail
+    expect(b).toBeGreaterThan(a);
+    expect(b).toBeLessThan(1);
   });
 
   it("stays within [0, 1] and uses Rec. 709 luminance (a pure-blue pattern scores like gray)", () => {
     const blue: RgbImage = { data: new Float32Array(8 * 8 * 3), width: 8, height: 8 };
     for (let p = 0; p < 64; p++) blue.data[p * 3 + 2] = ((p % 8) + Math.floor(p / 8)) % 2;
     // Y = 0.0722 * checkerboard: L-SNR is scale-invariant, so it equals the gray one.
-    expect(lsnr(blue)).toBeCloseTo(0.9982317307465326, 12);
+    expect(lsnr(blue)).toBeCloseTo(1 - 0.9982317307465326, 12);
   });
 
   it("rejects malformed images naming the field", () => {

@@ -1,13 +1,17 @@
 /**
- * L-SNR, the pixel-level perceptual metric (SPEC §3 Decision, paper Sec. 3.2 Eq. 2):
+ * L-SNR, the pixel-level perceptual metric (SPEC §3 Decision, revised; paper Sec. 3.2 Eq. 2):
  *
  *   Y = 0.2126 R + 0.7152 G + 0.0722 B          (Rec. 709 luminance, image in [0, 1])
  *   B = Gaussian blur of Y, sigma 1, 7 taps (offsets -3..3, normalised), separable
  *   D = Y - B
- *   L-SNR = sum(D^2) / (sum(D^2) + sum((B - mean(B))^2))   in [0, 1]; 0 for a constant image
+ *   S = sum((B - mean(B))^2)    (signal: the smooth structure)
+ *   N = sum(D^2)                (the Laplacian residual, "noise": fine detail)
+ *   L-SNR = S / (S + N)   in [0, 1]; 1 for a constant image (no detail at all)
  *
- * The share of the image's luminance variation that lives in fine detail: high for sharp or
- * noisy images, low for blurry or smooth ones. No reference image is needed.
+ * The share of the image's luminance variation that is smooth structure: low for sharp or
+ * noisy images, high for blurry or smooth ones, so lower is better and the quality
+ * q = 1 - L-SNR = N / (S + N) is the share of detail energy. No reference image is needed.
+ * The first SPEC defined L-SNR as N / (S + N), exactly 1 - this value (lsnr-definition.ts).
  *
  * Padding convention: scipy.ndimage's default mode="reflect", i.e. half-sample symmetric
  * (d c b a | a b c d | d c b a): the edge pixel is repeated. This is NOT "mirror"/reflect-101
@@ -83,14 +87,14 @@ export function gaussianBlur(plane: Float64Array, width: number, height: number)
   return out;
 }
 
-/** L-SNR of an RGB image in [0, 1] (see module header); 0 for a constant image. */
+/** L-SNR of an RGB image in [0, 1] (see module header); 1 for a constant image. */
 export function lsnr(image: RgbImage): number {
   const y = luminance(image);
-  // Exactly constant luminance: the ratio is 0/0 in exact arithmetic (SPEC §3: defined as 0);
-  // computed, it would be the ratio of float64 rounding residues.
+  // Exactly constant luminance: the ratio is 0/0 in exact arithmetic (SPEC §3: defined as 1, no
+  // detail at all); computed, it would be the ratio of float64 rounding residues.
   let constant = true;
   for (let p = 1; p < y.length && constant; p++) constant = y[p] === y[0];
-  if (constant) return 0;
+  if (constant) return 1;
 
   const b = gaussianBlur(y, image.width, image.height);
   let meanB = 0;
@@ -103,7 +107,7 @@ export function lsnr(image: RgbImage): number {
     structure += (b[p] - meanB) ** 2;
   }
   const total = detail + structure;
-  return total === 0 ? 0 : detail / total;
+  return total === 0 ? 1 : structure / total;
 }
 
 /** L-SNR of a PNG (8/16-bit gray, RGB, RGBA or palette; alpha ignored). */

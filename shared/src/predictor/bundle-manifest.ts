@@ -4,6 +4,7 @@
  * edge verifies and reads it; nothing about a predictor is hard-coded in serving.
  */
 import { z } from "zod";
+import { LSNR_DEFINITIONS, type LsnrDefinition } from "../metrics/lsnr-definition";
 
 export const BUNDLE_FORMAT = "budgetfusion.predictor-bundle/v1";
 
@@ -37,6 +38,21 @@ const stepEncodingSchema = z.object({
   position: z.enum(["step", "log_step"]).default("step"),
 });
 export type StepEncoding = z.infer<typeof stepEncodingSchema>;
+
+/**
+ * What each metric's head was trained to predict, where a metric's definition changed: L-SNR's
+ * direction was revised (SPEC §3), so a bundle records which one its head outputs.
+ */
+const metricDefinitionsSchema = z.object({
+  lsnr: z.object({
+    definition: z.enum(LSNR_DEFINITIONS),
+    /**
+     * Set when the head was trained on this definition and its output mapped y -> 1 - y to
+     * give the other one (training's bundle:convert-lsnr), so the bundle says where it came from.
+     */
+    converted_from: z.enum(LSNR_DEFINITIONS).optional(),
+  }),
+});
 
 /** A bundle version: also its folder name and its key in R2, so a safe path segment. */
 export const bundleVersionSchema = z
@@ -92,10 +108,17 @@ export const bundleManifestSchema = z.object({
     weights: perMetric(z.number()),
     eps: perMetric(z.number().nonnegative()),
   }),
+  /** Absent in bundles made before SPEC §3's revision, whose L-SNR head is noise_share. */
+  metric_definitions: metricDefinitionsSchema.optional(),
   training_data_hash: z.string().regex(/^[0-9a-f]{64}$/),
   evaluation: z.record(z.string(), z.unknown()).default({}),
 });
 export type BundleManifest = z.infer<typeof bundleManifestSchema>;
+
+/** The L-SNR definition the bundle's head outputs ("noise_share" when the manifest predates it). */
+export function lsnrDefinitionOf(manifest: BundleManifest): LsnrDefinition {
+  return manifest.metric_definitions?.lsnr.definition ?? "noise_share";
+}
 
 /** Every file the manifest references, deduplicated (multi-head bundles repeat one file). */
 export function manifestFiles(manifest: BundleManifest): FileRef[] {

@@ -33,7 +33,10 @@ const curvesSchema = z
     dsim: z.array(z.number()),
     iclip: z.array(z.number()),
   })
-  .meta({ description: "Predicted dense metric curves at steps 1..dense_steps." });
+  .meta({
+    description:
+      "Predicted dense metric curves at steps 1..dense_steps. lsnr is L-SNR = S/(S+N) (SPEC §3 revised): it falls as detail forms; its quality is 1 - lsnr.",
+  });
 
 export const budgetRequestSchema = z
   .object({

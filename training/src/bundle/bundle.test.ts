@@ -4,7 +4,10 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { STEP_GRID } from "@budgetfusion/shared/grid/step-grid";
 import { DEFAULT_PLATEAU } from "@budgetfusion/shared/plateau/step-budget";
-import { bundleManifestSchema } from "@budgetfusion/shared/predictor/bundle-manifest";
+import {
+  bundleManifestSchema,
+  lsnrDefinitionOf,
+} from "@budgetfusion/shared/predictor/bundle-manifest";
 import { FIXTURES } from "@budgetfusion/test-helpers/fixtures";
 import { describe, expect, it } from "vitest";
 import { deployBundle } from "./deploy-bundle";
@@ -48,6 +51,9 @@ describe("bundle writer and deploy", () => {
       sha256: createHash("sha256").update("lsnr-model").digest("hex"),
       bytes: 10,
     });
+    // SPEC §3 revised: the manifest says its L-SNR head outputs S/(S+N).
+    expect(manifest.metric_definitions).toEqual({ lsnr: { definition: "signal_share" } });
+    expect(lsnrDefinitionOf(manifest)).toBe("signal_share");
     expect(manifest.embedding.runs_at).toBe("edge");
     expect(manifest.embedding.text_model?.file).toBe("embedding/text_model.onnx");
     expect(manifest.diffusion_model.scheduler_config.timestep_spacing).toBe("trailing");
@@ -125,5 +131,41 @@ describe("bundle writer and deploy", () => {
     await expect(
       deployBundle({ edge: "http://edge.test", token: "t", bundleDir: dir, fetchImpl }),
     ).rejects.toThrow(/409/);
+  });
+
+  it("activates a version the edge already stores when asked to (the local stack's restart)", async () => {
+    const { dir, manifest } = await makeBundle();
+    const calls: string[] = [];
+    const fetchImpl = (async (input: URL | RequestInfo, init?: RequestInit) => {
+      const req = new Request(input, init);
+      calls.push(`${req.method} ${new URL(req.url).pathname}`);
+      if (req.url.endsWith("/admin/bundles")) return new Response("{}", { status: 409 });
+      return Response.json({ active: manifest.version });
+    }) as typeof fetch;
+    const res = await deployBundle({
+      edge: "http://edge.test",
+      token: "t",
+      bundleDir: dir,
+      ifStored: "activate",
+      fetchImpl,
+    });
+    expect(res).toEqual({ version: manifest.version, uploaded: false, activated: true });
+    expect(calls).toEqual([
+      "POST /admin/bundles",
+      `POST /admin/bundles/${manifest.version}/activate`,
+    ]);
+  });
+
+  it("names the edge's status and error when activation is refused", async () => {
+    const { dir } = await makeBundle();
+    const fetchImpl = (async (input: URL | RequestInfo) =>
+      String(input).endsWith("/admin/bundles")
+        ? new Response("{}", { status: 201 })
+        : new Response('{"error":{"field":"metric_definitions.lsnr.definition"}}', {
+            status: 422,
+          })) as unknown as typeof fetch;
+    await expect(
+      deployBundle({ edge: "http://edge.test", token: "t", bundleDir: dir, fetchImpl }),
+    ).rejects.toThrow(/activation of .* failed with 422: .*metric_definitions\.lsnr\.definition/);
   });
 });

@@ -1,67 +1,39 @@
 /**
- * Uploads a bundle directory to the edge admin API and activates it (SPEC §7 admin endpoints):
- * POST /admin/bundles as multipart/form-data (part "manifest" = manifest.json, one part per
- * file named by its manifest-relative path: the edge's format, edge/src/bundles/read-upload.ts),
- * then POST /admin/bundles/<version>/activate. Checksums are verified locally first so a
- * corrupt bundle never leaves the machine.
+ * Deploying a bundle directory to an edge: its checksums verified locally first (so a corrupt
+ * bundle never leaves the machine), uploaded and activated through the admin API client
+ * (admin-client.ts). The deploy CLI refuses a version the edge already stores; the local stack
+ * (@budgetfusion/scripts) re-activates it, since a restart of `npm start` seeds the same bundle.
  */
 import { UpstreamError } from "@budgetfusion/shared/errors";
+import { type AdminClientOptions, BundleAdminClient } from "./admin-client";
 import { readVerifiedBundle } from "./bundle-files";
 
-export interface DeployOptions {
-  edge: string;
-  token: string;
+export interface DeployOptions extends AdminClientOptions {
   bundleDir: string;
   /** Upload only, leave the active version alone. */
   noActivate?: boolean;
-  fetchImpl?: typeof fetch;
+  /** A version the edge already stores: "fail" (default) or "activate" it as stored. */
+  ifStored?: "fail" | "activate";
 }
 
 export interface DeployResult {
   version: string;
+  /** false: the edge already stored this version (ifStored "activate"). */
+  uploaded: boolean;
   activated: boolean;
-  upload: unknown;
-}
-
-async function expectOk(res: Response, what: string): Promise<unknown> {
-  const text = await res.text();
-  if (!res.ok)
-    throw new UpstreamError(`${what} failed with ${res.status}: ${text.slice(0, 500)}`, {
-      details: { status: res.status },
-    });
-  try {
-    return JSON.parse(text);
-  } catch {
-    return text;
-  }
 }
 
 export async function deployBundle(o: DeployOptions): Promise<DeployResult> {
-  const fetchImpl = o.fetchImpl ?? fetch;
-  const { manifestText, manifest, files } = await readVerifiedBundle(o.bundleDir);
-  const form = new FormData();
-  form.append("manifest", new Blob([manifestText], { type: "application/json" }), "manifest.json");
-  for (const { ref, bytes } of files)
-    form.append(ref.file, new Blob([bytes], { type: "application/octet-stream" }), ref.file);
-  const auth = { authorization: `Bearer ${o.token}` };
-  const upload = await expectOk(
-    await fetchImpl(new URL("/admin/bundles", o.edge), {
-      method: "POST",
-      headers: auth,
-      body: form,
-    }),
-    "upload",
-  );
-  if (o.noActivate) return { version: manifest.version, activated: false, upload };
-  await expectOk(
-    await fetchImpl(
-      new URL(`/admin/bundles/${encodeURIComponent(manifest.version)}/activate`, o.edge),
-      {
-        method: "POST",
-        headers: auth,
-      },
-    ),
-    "activate",
-  );
-  return { version: manifest.version, activated: true, upload };
+  const bundle = await readVerifiedBundle(o.bundleDir);
+  const version = bundle.manifest.version;
+  const client = new BundleAdminClient(o);
+  const uploaded = (await client.upload(bundle)) === "created";
+  if (!uploaded && (o.ifStored ?? "fail") === "fail")
+    throw new UpstreamError(
+      `upload failed with 409: the edge already stores version ${version}, and a stored version never changes; give this bundle another version`,
+      { details: { status: 409 } },
+    );
+  if (o.noActivate) return { version, uploaded, activated: false };
+  await client.activate(version);
+  return { version, uploaded, activated: true };
 }

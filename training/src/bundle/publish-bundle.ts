@@ -13,7 +13,7 @@ import {
   DEFAULT_BUNDLE_FILE,
   formatDefaultBundle,
 } from "@budgetfusion/shared/predictor/default-bundle";
-import { readVerifiedBundle } from "./bundle-files";
+import { readVerifiedBundle, type VerifiedBundle } from "./bundle-files";
 
 /** The committed bundles folder, relative to the repository root the npm scripts run in. */
 const PUBLISHED_BUNDLES_DIR = join("artifacts", "bundles");
@@ -26,16 +26,34 @@ export interface PublishResult {
   defaultSet: boolean;
 }
 
+export interface PublishOptions {
+  bundlesDir?: string;
+  setDefault?: boolean;
+  /** The flag a refusal names (default --publish). */
+  flag?: string;
+}
+
 export async function publishBundle(
   from: string,
-  options: { bundlesDir?: string; setDefault?: boolean } = {},
+  options: PublishOptions = {},
+): Promise<PublishResult> {
+  return publishVerifiedBundle(await readVerifiedBundle(from, "--publish"), options, from);
+}
+
+/**
+ * Publishes a bundle held in memory (what a conversion made, bundle/lsnr-conversion.ts);
+ * `from`: the folder it was read from, so that a bundle already in place is not copied.
+ */
+export async function publishVerifiedBundle(
+  bundle: VerifiedBundle,
+  options: PublishOptions = {},
+  from?: string,
 ): Promise<PublishResult> {
   const bundlesDir = resolve(options.bundlesDir ?? PUBLISHED_BUNDLES_DIR);
-  const bundle = await readVerifiedBundle(from, "--publish");
   const version = bundle.manifest.version;
   const target = join(bundlesDir, version);
   let copied = false;
-  if (resolve(from) !== target) {
+  if (from === undefined || resolve(from) !== target) {
     const existing = await readFile(join(target, "manifest.json"), "utf8").catch(() => undefined);
     if (existing === undefined) {
       const tmp = `${target}.tmp-${process.pid}`;
@@ -48,9 +66,10 @@ export async function publishBundle(
       await rename(tmp, target);
       copied = true;
     } else if (existing !== bundle.manifestText) {
+      const flag = options.flag ?? "--publish";
       throw new ConfigError(
-        `--publish: ${target} already holds another bundle named ${version}; pass --version NAME`,
-        { field: "--publish" },
+        `${flag}: ${target} already holds another bundle named ${version}; pass --version NAME`,
+        { field: flag },
       );
     }
   }

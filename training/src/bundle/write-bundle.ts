@@ -10,6 +10,7 @@ import { basename, join, resolve } from "node:path";
 import { TEXT_MODEL_FILE } from "@budgetfusion/shared/embedding/clip-text-embedder";
 import { ValidationError } from "@budgetfusion/shared/errors";
 import { DENSE_REFERENCE_STEPS, DENSE_STEPS } from "@budgetfusion/shared/grid/step-grid";
+import { LSNR_DEFINITION } from "@budgetfusion/shared/metrics/lsnr-definition";
 import type { PlateauParams } from "@budgetfusion/shared/plateau/step-budget";
 import {
   BUNDLE_FORMAT,
@@ -116,6 +117,9 @@ export async function writeBundle(
       opset: ONNX_OPSET,
     },
     plateau: { weights: input.plateau.weights, eps: input.plateau.eps },
+    // The metrics stage measured the targets with today's L-SNR and refuses datasets of the other
+    // (metrics/dataset-metrics.ts), so the heads it trained output this one.
+    metric_definitions: { lsnr: { definition: LSNR_DEFINITION } },
     training_data_hash: input.trainingDataHash,
     evaluation: input.evaluation,
   };

@@ -15,6 +15,7 @@ import {
   UsageError,
   valueFlag,
 } from "./cli";
+import { CONVERT_LSNR_CLI } from "./convert-lsnr";
 import { DEPLOY_CLI } from "./deploy";
 import { PIPELINE_CLI } from "./pipeline";
 import { SAMPLE_CLI } from "./sample";
@@ -25,6 +26,7 @@ const CLIS: [string, Cli<FlagTable>][] = [
   ["train", TRAIN_CLI as Cli<FlagTable>],
   ["sample", SAMPLE_CLI as Cli<FlagTable>],
   ["deploy", DEPLOY_CLI as Cli<FlagTable>],
+  ["convert-lsnr", CONVERT_LSNR_CLI as Cli<FlagTable>],
 ];
 
 /** Help with its wrapped lines joined, so a description can be searched as one string. */

@@ -4,11 +4,12 @@
  * failure while running exits 1.
  */
 import { spawn } from "node:child_process";
+import { existsSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { describe, expect, it } from "vitest";
 
 const ROOT = resolve(import.meta.dirname, "../../..");
-const CLIS = ["pipeline", "train", "sample", "deploy"] as const;
+const CLIS = ["pipeline", "train", "sample", "deploy", "convert-lsnr"] as const;
 
 function run(cli: string, ...args: string[]) {
   return new Promise<{ status: number | null; stdout: string; stderr: string }>((done) => {
@@ -53,6 +54,11 @@ describe("training CLIs", () => {
     ["sample", ["--clip", "c", "--out", "o"], /^sample: --captions: /],
     ["deploy", ["--edge", "not a url", "--token", "t", "--bundle", "b"], /^deploy: --edge: /],
     ["deploy", ["--edge", "http://127.0.0.1:9", "--bundle", "b"], /^deploy: --token: required/],
+    [
+      "convert-lsnr",
+      ["--bundle", "artifacts/bundles/mini-world-30107bce", "--version", "no spaces"],
+      /^convert-lsnr: --version: /,
+    ],
   ])("%s %j exits 2 naming the flag", async (cli, args, message) => {
     const r = await run(cli, ...(args as string[]));
     expect(r.status).toBe(2);
@@ -74,5 +80,20 @@ describe("training CLIs", () => {
     );
     expect(r.status).toBe(1);
     expect(lines(r.stderr)[0]).toMatch(/^deploy: fetch failed/);
+  });
+
+  it("convert-lsnr on a bundle that already serves S/(S+N) exits 1 and writes nothing", async () => {
+    const r = await run(
+      "convert-lsnr",
+      "--bundle",
+      join(ROOT, "artifacts/bundles/mini-world-30107bce-signal-share"),
+      "--out",
+      join(ROOT, "artifacts/does-not-exist"),
+    );
+    expect(r.status).toBe(1);
+    expect(lines(r.stderr)).toEqual([
+      expect.stringMatching(/^convert-lsnr: .*already outputs "signal_share"/),
+    ]);
+    expect(existsSync(join(ROOT, "artifacts/does-not-exist"))).toBe(false);
   });
 });

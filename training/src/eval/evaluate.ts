@@ -10,7 +10,8 @@
  * supplies them (`generated`), which is what the top-level `relative_quality` then reports; the
  * same numbers read off the dense linear interpolation of the measured curves (SPEC §1
  * pseudo-ground-truth) are always reported too, under `interpolated`.
- * q per metric: 1 - L-SNR, 1 - D-SIM, I-CLIP (paper Table 2). Eq. 9 skips a prompt whose
+ * q per metric: 1 - L-SNR, 1 - D-SIM, I-CLIP (paper Table 2); with L-SNR = S/(S+N) (SPEC §3
+ * revised) 1 - L-SNR is the share of detail energy, which rises as detail forms. Eq. 9 skips a prompt whose
  * UNIFORM quality is 0 (ratio undefined) and reports how many were skipped.
  */
 import {

@@ -66,6 +66,8 @@ export const bundleStage: PipelineStage<BundleSummary> = {
       trainingDataHash: hash,
       evaluation: {
         report: `reports/${o.name}/evaluation.json`,
+        // Which L-SNR its numbers use (the report's; a converted bundle keeps its source's).
+        lsnr_definition: evaluation.lsnr_definition,
         n_test: evaluation.n_test,
         relative_quality: evaluation.relative_quality,
         table1_mae_dense: evaluation.table1_mae_dense,

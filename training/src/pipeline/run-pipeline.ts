@@ -1,7 +1,8 @@
 /**
  * The whole chain of SPEC §1-§6 as an ordered list of stage modules (sample, dataset, metrics,
  * train, evaluate, bundle), each run unless state.json records it done (run-state.ts), up to
- * --until; then, when asked, the publish step (bundle/publish-bundle.ts), which is not a stage:
+ * --until (a run made before SPEC §3's L-SNR revision is first brought up to it,
+ * lsnr-revision.ts); then, when asked, the publish step (bundle/publish-bundle.ts), which is not a stage:
  * it may run on a run whose bundle was written earlier.
  */
 import { mkdir } from "node:fs/promises";
@@ -9,6 +10,7 @@ import { publishBundle } from "../bundle/publish-bundle";
 import { type BundleSummary, bundleStage } from "./bundle-stage";
 import { datasetStage } from "./dataset-stage";
 import { evaluateStage } from "./eval-stage";
+import { reviseRunLsnr } from "./lsnr-revision";
 import { metricsStage } from "./metrics-stage";
 import type { PipelineOptions } from "./pipeline-options";
 import { PipelineRun, type PipelineStage } from "./pipeline-run";
@@ -40,6 +42,7 @@ export async function runPipeline(
   const state = await readRunState(run.dir);
   const timings: Partial<Record<Stage, number>> = {};
   try {
+    await reviseRunLsnr(run, state);
     for (const stage of PIPELINE.slice(0, STAGES.indexOf(o.until) + 1)) {
       if (state.stages[stage.name] && !stage.rerun?.(run)) continue;
       const t0 = performance.now();

@@ -21,6 +21,22 @@ export async function readRunState(runDir: string): Promise<RunState> {
   }
 }
 
+async function writeRunState(runDir: string, state: RunState): Promise<void> {
+  const path = join(runDir, "state.json");
+  await writeFile(`${path}.tmp`, `${JSON.stringify(state, null, 1)}\n`);
+  await rename(`${path}.tmp`, path);
+}
+
+/** Forgets that `stages` finished, so the next run does them again. */
+export async function unmarkStages(
+  runDir: string,
+  state: RunState,
+  stages: readonly Stage[],
+): Promise<void> {
+  for (const stage of stages) delete state.stages[stage];
+  await writeRunState(runDir, state);
+}
+
 export async function markStage(
   runDir: string,
   state: RunState,
@@ -29,7 +45,5 @@ export async function markStage(
   summary: unknown,
 ): Promise<void> {
   state.stages[stage] = { finishedAt: new Date().toISOString(), seconds, summary };
-  const path = join(runDir, "state.json");
-  await writeFile(`${path}.tmp`, `${JSON.stringify(state, null, 1)}\n`);
-  await rename(`${path}.tmp`, path);
+  await writeRunState(runDir, state);
 }

@@ -95,6 +95,19 @@ function normPath(runDir: string, variant: string, metric: MetricName): string {
   return join(runDir, "models", variant, `${metric}.norm.json`);
 }
 
+function historyPath(runDir: string, variant: string, metric: MetricName): string {
+  return join(runDir, "models", variant, `${metric}.history.json`);
+}
+
+/** Every file the stage writes for one model; without its .onnx the stage trains it again. */
+export function modelFiles(runDir: string, variant: string, metric: MetricName): string[] {
+  return [
+    modelPath(runDir, variant, metric),
+    normPath(runDir, variant, metric),
+    historyPath(runDir, variant, metric),
+  ];
+}
+
 /** The target normalisation a model was trained with (undefined for models from before it). */
 export async function readTargetNorm(
   runDir: string,
@@ -200,7 +213,7 @@ async function runTrainStage(o: TrainStageOptions) {
         seconds: (performance.now() - started) / 1000,
       };
       await writeFile(
-        join(path, "..", `${metric}.history.json`),
+        historyPath(o.runDir, variant, metric),
         `${JSON.stringify(result.history, null, 1)}\n`,
       );
       o.log?.(

@@ -7,6 +7,7 @@
 import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { DENSE_STEPS } from "@budgetfusion/shared/grid/step-grid";
+import { LSNR_DEFINITION } from "@budgetfusion/shared/metrics/lsnr-definition";
 import { histogram, lineChart } from "@budgetfusion/shared/plot/svg-plot";
 import { METRIC_NAMES, type MetricName } from "@budgetfusion/shared/predictor/bundle-manifest";
 import { type Evaluation, measuredDense, quality, type Stat, type Variant } from "../eval/evaluate";
@@ -77,6 +78,8 @@ function markdown(r: ReportInput): string {
     "",
     `Held-out prompts: ${e.n_test}. Quality source: ${e.quality_source}.`,
     "",
+    `L-SNR = S/(S+N) (SPEC §3 revised, "${LSNR_DEFINITION}"): the share of smooth structure, lower is better; its quality q = 1 - L-SNR is the share of detail energy.`,
+    "",
     ...verdictLines(e, time),
     "## Table 1: MAE of predicted vs measured curves (dense grid; sampled steps in parentheses)",
     "",
@@ -92,7 +95,7 @@ function markdown(r: ReportInput): string {
     ),
     `| paper (full) | ${METRIC_NAMES.map((m) => PAPER.table1_mae_full[m]).join(" | ")} |`,
     "",
-    "## Table 2: quality per TFLOP (mean ± standard error), q = 1-L-SNR, 1-D-SIM, I-CLIP",
+    "## Table 2: quality per TFLOP (mean ± standard error), q = 1-L-SNR (detail share), 1-D-SIM, I-CLIP",
     "",
     "| condition | steps | eta (TFLOPs) | (1-L-SNR)/eta | (1-D-SIM)/eta | I-CLIP/eta |",
     "|---|---|---|---|---|---|",
@@ -252,6 +255,7 @@ export async function writeReport(r: ReportInput): Promise<string[]> {
   const json = {
     model: r.model,
     created_at: new Date().toISOString(),
+    lsnr_definition: LSNR_DEFINITION,
     relative_quality,
     ...rest,
     settings: r.settings,

@@ -50,13 +50,19 @@ export async function activate(db: EdgeDb, version: string, now: number) {
 
 /**
  * Rolls back the current activation; returns the version active afterwards, or undefined
- * when there is no earlier activation to return to (nothing is changed then).
+ * when there is no earlier activation to return to (nothing is changed then). `accept` sees the
+ * version it would return to first; when it throws, nothing is changed either.
  */
-export async function rollback(db: EdgeDb, now: number): Promise<string | undefined> {
+export async function rollback(
+  db: EdgeDb,
+  now: number,
+  accept: (version: string) => Promise<void> = async () => {},
+): Promise<string | undefined> {
   const live = await liveActivations(db);
   const current = live[0];
   const previous = live.find((a) => a.version !== current?.version);
   if (current === undefined || previous === undefined) return undefined;
+  await accept(previous.version);
   // Roll back every newer activation of the current version so that `previous` is on top.
   for (const a of live) {
     if (a.id <= previous.id) break;
