@@ -8,6 +8,7 @@ import { methodNotAllowed } from "hono/method-not-allowed";
 import { requestId } from "hono/request-id";
 import { errorResponse, handleError, refuseMethod } from "./http-errors";
 import { JobRegistry } from "./jobs/job-registry";
+import { inlinePngEncoder } from "./png/png-encoder";
 import type { WorkerDeps } from "./routes/deps";
 import { embedHandlers } from "./routes/embed";
 import { generateHandlers } from "./routes/generate";
@@ -19,7 +20,11 @@ export type { ImageGenerator, WorkerDeps, WorkerState } from "./routes/deps";
 const MAX_REQUEST_ID_CHARS = 64;
 
 export function createApp(given: WorkerDeps): Hono {
-  const deps = { ...given, jobs: given.jobs ?? new JobRegistry() };
+  const deps = {
+    ...given,
+    jobs: given.jobs ?? new JobRegistry(),
+    png: given.png ?? inlinePngEncoder,
+  };
   const log = deps.log ?? ((msg, err) => console.error(`[gpu-worker] ${msg}`, err));
   const app = new Hono();
 

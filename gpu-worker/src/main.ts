@@ -19,6 +19,7 @@ import { parseConfig } from "./config";
 import { EdgeClient } from "./edge-client";
 import { WebhookSender } from "./jobs/webhook-sender";
 import { createMetrics, recordUnetCall } from "./metrics";
+import { ThreadPngEncoder } from "./png/png-encoder";
 import { JobQueue } from "./queue/job-queue";
 
 const log = (line: string) => console.error(`[gpu-worker] ${line}`);
@@ -62,9 +63,11 @@ async function main(): Promise<void> {
             }
           },
         });
+  const png = new ThreadPngEncoder();
   const app = createApp({
     state,
     queue,
+    png,
     webhooks,
     metrics,
     requestTimeoutMs: config.requestTimeoutMs,
@@ -89,6 +92,7 @@ async function main(): Promise<void> {
     await queue.drain();
     await webhooks?.idle();
     await closeServer(server);
+    await png.close();
     await pipeline?.dispose();
     log("drained, exiting");
     process.exit(0);

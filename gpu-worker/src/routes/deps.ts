@@ -9,6 +9,7 @@ import type { TextEmbedder } from "@budgetfusion/shared/embedding/clip-text-embe
 import type { JobRegistry } from "../jobs/job-registry";
 import type { WebhookSender } from "../jobs/webhook-sender";
 import type { WorkerMetrics } from "../metrics";
+import type { PngEncoder } from "../png/png-encoder";
 import type { JobQueue } from "../queue/job-queue";
 
 /**
@@ -44,6 +45,8 @@ export interface WorkerDeps {
   queue: JobQueue;
   /** Generations held, by job id (progress, cancel); createApp makes one when absent. */
   jobs?: JobRegistry;
+  /** PNG encoding of answers; createApp encodes inline when absent (main.ts: a thread). */
+  png?: PngEncoder;
   /** Signs and sends job webhooks; absent when WORKER_WEBHOOK_SECRET is unset (webhook_url: 400). */
   webhooks?: WebhookSender;
   metrics: WorkerMetrics;

@@ -6,7 +6,6 @@
  */
 import { randomInt, randomUUID } from "node:crypto";
 import { ConfigError, ValidationError } from "@budgetfusion/shared/errors";
-import { encodeImagePng } from "@budgetfusion/shared/image/png-image";
 import { parseSchedulerConfig } from "@budgetfusion/shared/schedulers/scheduler-config";
 import {
   GENERATE_HEADERS,
@@ -20,6 +19,7 @@ import { createFactory } from "hono/factory";
 import { NotReadyError } from "../http-errors";
 import type { JobRegistry } from "../jobs/job-registry";
 import type { WebhookSender } from "../jobs/webhook-sender";
+import type { PngEncoder } from "../png/png-encoder";
 import { BODY_LIMITS, limitBody } from "./body-limit";
 import type { WorkerDeps } from "./deps";
 import { jsonBody } from "./validate";
@@ -61,7 +61,7 @@ function wantsJson(accept: string | undefined): boolean {
   return accept !== undefined && /application\/json/i.test(accept) && !/image\/png/i.test(accept);
 }
 
-export function generateHandlers(deps: WorkerDeps & { jobs: JobRegistry }) {
+export function generateHandlers(deps: WorkerDeps & { jobs: JobRegistry; png: PngEncoder }) {
   return createFactory().createHandlers(
     limitBody(BODY_LIMITS.generate),
     jsonBody(generateRequestSchema),
@@ -110,8 +110,10 @@ export function generateHandlers(deps: WorkerDeps & { jobs: JobRegistry }) {
       deps.metrics.imageSeconds.observe(result.timings.totalMs / 1000);
       const json = wantsJson(c.req.header("accept"));
       // PNG answers carry the first image only; JSON carries the whole batch.
-      const pngs = (json ? prompts : prompts.slice(0, 1)).map((_, i) =>
-        encodeImagePng(result.image, result.imageDims, i),
+      const pngs = await Promise.all(
+        (json ? prompts : prompts.slice(0, 1)).map((_, i) =>
+          deps.png.encode(result.image, result.imageDims, i),
+        ),
       );
       const timings: GenerateTimings = {
         queue_ms: queueMs,

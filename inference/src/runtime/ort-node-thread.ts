@@ -60,6 +60,7 @@ class ThreadSession implements PortSession {
   }
 
   async release(): Promise<void> {
+    if (this.port.isClosed) return;
     await this.port.call({ op: "release", session: this.id });
   }
 }
@@ -73,6 +74,7 @@ export class ThreadedNodeOrtPort implements FileOrtPort {
   >();
   private nextId = 0;
   private failed: Error | undefined;
+  private closed = false;
 
   constructor(
     private readonly defaultProviders: readonly string[] = ["cpu"],
@@ -98,6 +100,11 @@ export class ThreadedNodeOrtPort implements FileOrtPort {
     };
     this.worker.on("error", die);
     this.worker.on("exit", (code) => die(new Error(`inference thread exited with code ${code}`)));
+  }
+
+  /** Whether close() was called. */
+  get isClosed(): boolean {
+    return this.closed;
   }
 
   /** @internal One request to the thread. */
@@ -142,8 +149,9 @@ export class ThreadedNodeOrtPort implements FileOrtPort {
     );
   }
 
-  /** Ends the thread; sessions die with it. */
+  /** Ends the thread; sessions die with it (releasing one afterwards is a no-op). */
   async close(): Promise<void> {
+    this.closed = true;
     await this.worker.terminate();
   }
 }

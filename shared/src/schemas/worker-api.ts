@@ -91,14 +91,7 @@ export const GENERATE_HEADERS = {
 } as const;
 
 /** A job's states on the worker; the last three are final. */
-const JOB_STATES = [
-  "queued",
-  "running",
-  "decoding",
-  "succeeded",
-  "failed",
-  "canceled",
-] as const;
+const JOB_STATES = ["queued", "running", "decoding", "succeeded", "failed", "canceled"] as const;
 
 /**
  * GET /v1/jobs/:id on the worker (and each event of GET /v1/jobs/:id/events, and the data of a
