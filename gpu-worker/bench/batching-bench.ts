@@ -12,6 +12,7 @@
  */
 import { readFileSync } from "node:fs";
 import { BatchEngine, type BatchLimits } from "@budgetfusion/inference/batching/batch-engine";
+import { RunTimer } from "@budgetfusion/inference/pipeline/components/run-timer";
 import type { GenerateOptions, SdPipeline } from "@budgetfusion/inference/pipeline/sd-pipeline";
 import { mersenneRandom } from "@budgetfusion/shared/random/seeded-random";
 
@@ -103,6 +104,38 @@ function options(a: Arrival, w: WorkloadSettings): GenerateOptions {
     width: w.size,
     seed: a.seed,
   };
+}
+
+/**
+ * Mean time of one UNet call at each of `rowCounts` rows (rows at different timesteps, as in a
+ * running batch), ms: what batching can save at most is rows x ms(1) / ms(rows).
+ */
+export async function unetCallMs(
+  pipeline: SdPipeline,
+  w: WorkloadSettings,
+  rowCounts: readonly number[],
+  calls = 20,
+): Promise<Map<number, number>> {
+  const prepared = await pipeline.prepare(
+    options({ atMs: 0, steps: 10, prompt: PROMPTS[0], seed: 1 }, w),
+  );
+  const [, c, h, wd] = prepared.latentDims;
+  const one = prepared.embeds;
+  const out = new Map<number, number>();
+  for (const rows of rowCounts) {
+    const perRow = one.data.length / one.dims[0];
+    const embeds = { data: new Float32Array(rows * perRow), dims: [rows, ...one.dims.slice(1)] };
+    for (let r = 0; r < rows; r++) embeds.data.set(one.data.subarray(0, perRow), r * perRow);
+    const sample = new Float32Array(rows * c * h * wd).fill(0.5);
+    const timesteps = Float32Array.from({ length: rows }, (_, r) => 999 - 37 * r);
+    const timer = new RunTimer();
+    const run = () => pipeline.predictNoise(sample, [rows, c, h, wd], timesteps, embeds, timer);
+    for (let i = 0; i < 3; i++) await run();
+    const t = performance.now();
+    for (let i = 0; i < calls; i++) await run();
+    out.set(rows, (performance.now() - t) / calls);
+  }
+  return out;
 }
 
 /** Mean time of one sequential generation at `steps` (after a warm-up), ms. */

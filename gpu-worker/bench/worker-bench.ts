@@ -1,6 +1,6 @@
 /**
  * `npm run bench:worker [-- --images N --steps S --size PX --model DIR --providers cpu
- *   --only all|batching --requests N --load X --max-batch B]`
+ *   --only all|batching --requests N --load X --max-batch B --rounds R]`
  *
  * GPU worker benchmark on tiny-sd2 (default ../shared/fixtures/tiny-sd2; dev tooling may read
  * fixtures):
@@ -31,6 +31,7 @@ import {
   poissonArrivals,
   runPolicy,
   sequentialServiceMs,
+  unetCallMs,
   type WorkloadSettings,
 } from "./batching-bench";
 
@@ -57,12 +58,14 @@ const { values } = parseArgs({
     requests: { type: "string", default: "48" },
     load: { type: "string", default: "6" },
     "max-batch": { type: "string", default: "8" },
+    rounds: { type: "string", default: "3" },
   },
 });
 const IMAGES = Number(values.images);
 const STEPS = Number(values.steps);
 const SIZE = Number(values.size);
 const PROVIDERS = (values.providers ?? "cpu").split(",");
+const ROUNDS = Number(values.rounds);
 
 const fmt = (x: number, d = 2) => x.toFixed(d);
 
@@ -248,9 +251,33 @@ async function servingPolicies(name: string, dir: string, w: WorkloadSettings) {
     console.log(
       `\n[4] serving policies on ${name} (${w.size}x${w.size}, CFG ${w.guidanceScale}): ${w.requests} Poisson arrivals at ${fmt(rate)}/s = ${w.load} x sequential capacity (${fmt(serviceMs, 1)} ms per request at the mean t* ${meanSteps}); steps from the bundle's t* over ${budgets.length} held-out prompts (p50 ${percentile(budgets, 50)}, max ${Math.max(...budgets)}); max batch ${w.maxBatch} requests`,
     );
-    const results: PolicyResult[] = [];
-    for (const policy of POLICIES) results.push(await runPolicy(pipeline, policy, arrivals, w));
+    const rowCounts = [1, 2, 4, 8, 16];
+    const callMs = await unetCallMs(pipeline, w, rowCounts);
+    const one = callMs.get(1) as number;
+    console.log(
+      `  UNet call ms by rows: ${rowCounts.map((r) => `${r}: ${fmt(callMs.get(r) as number)}`).join("  ")}; batching ceiling (rows x ms(1) / ms(rows)): ${rowCounts.map((r) => `${r}: ${fmt((r * one) / (callMs.get(r) as number))}x`).join("  ")}`,
+    );
+    // Rounds interleave the policies, so a change in the shared machine's load hits all three;
+    // each policy's figures are its medians over the rounds.
+    const rounds: PolicyResult[][] = POLICIES.map(() => []);
+    for (let round = 0; round < ROUNDS; round++) {
+      for (const [i, policy] of POLICIES.entries()) {
+        rounds[i].push(await runPolicy(pipeline, policy, arrivals, w));
+      }
+    }
+    const median = (xs: number[]) => percentile(xs, 50);
+    const results: PolicyResult[] = rounds.map((rs) => ({
+      policy: rs[0].policy,
+      imagesPerS: median(rs.map((r) => r.imagesPerS)),
+      p50Ms: median(rs.map((r) => r.p50Ms)),
+      p99Ms: median(rs.map((r) => r.p99Ms)),
+      meanBatch: median(rs.map((r) => r.meanBatch)),
+      wallS: median(rs.map((r) => r.wallS)),
+    }));
     const seq = results[0];
+    console.log(
+      `  medians over ${ROUNDS} interleaved rounds; continuous / sequential images/s per round: ${rounds[2].map((r, k) => fmt(r.imagesPerS / rounds[0][k].imagesPerS)).join(", ")}`,
+    );
     console.log(
       "  policy        images/s   p50 ms    p99 ms    mean batch   images/s ratio   p99 ratio (vs sequential)",
     );
@@ -269,6 +296,7 @@ async function servingPolicies(name: string, dir: string, w: WorkloadSettings) {
       p99_ratio: cont.p99Ms / seq.p99Ms,
       vs_static_throughput_ratio: cont.imagesPerS / stat.imagesPerS,
       vs_static_p99_ratio: cont.p99Ms / stat.p99Ms,
+      unet_call_ms_by_rows: Object.fromEntries(callMs),
       images_per_s: Object.fromEntries(results.map((r) => [r.policy, r.imagesPerS])),
       p99_ms: Object.fromEntries(results.map((r) => [r.policy, r.p99Ms])),
     };

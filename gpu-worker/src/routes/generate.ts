@@ -75,10 +75,9 @@ export function generateHandlers(deps: WorkerDeps & { jobs: JobRegistry; png: Pn
       const seed = req.seed ?? (deps.randomSeed ?? (() => randomInt(0, 2 ** 32)))();
       const notify = webhookNotifier(deps.webhooks, req.webhook_url, req.webhook_events);
       const job = deps.jobs.track(req.job_id ?? randomUUID(), req.steps);
-      let result: Awaited<ReturnType<typeof generator.generate>>;
-      let queueMs: number;
-      try {
-        ({ value: result, queueMs } = await deps.queue.run(
+      const json = wantsJson(c.req.header("accept"));
+      const produce = async () => {
+        const { value: result, queueMs } = await deps.queue.run(
           (signal) =>
             generator.generate({
               prompts,
@@ -101,34 +100,39 @@ export function generateHandlers(deps: WorkerDeps & { jobs: JobRegistry; png: Pn
             signal: AbortSignal.any([c.req.raw.signal, job.signal]),
             timeoutMs: deps.requestTimeoutMs,
           },
-        ));
+        );
+        deps.metrics.imageSeconds.observe(result.timings.totalMs / 1000);
+        // PNG answers carry the first image only; JSON carries the whole batch.
+        const pngs = await Promise.all(
+          (json ? prompts : prompts.slice(0, 1)).map((_, i) =>
+            deps.png.encode(result.image, result.imageDims, i),
+          ),
+        );
+        const timings: GenerateTimings = {
+          queue_ms: queueMs,
+          text_ms: result.timings.textMs,
+          unet_ms: result.timings.unetMs,
+          vae_ms: result.timings.vaeMs,
+          total_ms: performance.now() - accepted,
+          ...(result.batch === undefined
+            ? {}
+            : {
+                batch_wait_ms: result.batch.joinWaitMs,
+                mean_batch_rows: result.batch.meanCallRows,
+                unet_share_ms: result.batch.unetShareMs,
+              }),
+        };
+        return { pngs, timings };
+      };
+      let produced: Awaited<ReturnType<typeof produce>>;
+      try {
+        produced = await produce();
       } catch (err) {
         deps.jobs.release(job, err);
         notify("job.completed", job.progress());
         throw err;
       }
-      deps.metrics.imageSeconds.observe(result.timings.totalMs / 1000);
-      const json = wantsJson(c.req.header("accept"));
-      // PNG answers carry the first image only; JSON carries the whole batch.
-      const pngs = await Promise.all(
-        (json ? prompts : prompts.slice(0, 1)).map((_, i) =>
-          deps.png.encode(result.image, result.imageDims, i),
-        ),
-      );
-      const timings: GenerateTimings = {
-        queue_ms: queueMs,
-        text_ms: result.timings.textMs,
-        unet_ms: result.timings.unetMs,
-        vae_ms: result.timings.vaeMs,
-        total_ms: performance.now() - accepted,
-        ...(result.batch === undefined
-          ? {}
-          : {
-              batch_wait_ms: result.batch.joinWaitMs,
-              mean_batch_rows: result.batch.meanCallRows,
-              unet_share_ms: result.batch.unetShareMs,
-            }),
-      };
+      const { pngs, timings } = produced;
       deps.jobs.release(job);
       notify("job.completed", { ...job.progress(), seed, model: generator.modelId, timings });
       if (json) {
