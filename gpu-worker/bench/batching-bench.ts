@@ -34,6 +34,11 @@ export interface PolicyResult {
   /** Mean requests per UNet call (1 for sequential). */
   meanBatch: number;
   wallS: number;
+  /**
+   * Continuous only: |ETA error| / actual remaining time of the ETA each request reported when
+   * half its steps were done (p50 and p90 over requests).
+   */
+  etaError?: { p50: number; p90: number };
 }
 
 export interface WorkloadSettings {
@@ -176,6 +181,7 @@ export async function runPolicy(
           },
         });
   const latencies: number[] = [];
+  const etaErrors: number[] = [];
   const t0 = performance.now();
   if (engine === undefined) {
     // FIFO, one at a time: a request starts when it has arrived and the previous one is done.
@@ -190,8 +196,19 @@ export async function runPolicy(
     await Promise.all(
       arrivals.map(async (a) => {
         await sleepUntil(t0, a.atMs);
-        await engine.submit(options(a, w));
-        latencies.push(performance.now() - t0 - a.atMs);
+        let halfway: { at: number; etaMs: number } | undefined;
+        await engine.submit(options(a, w), {
+          onProgress: (p) => {
+            if (halfway === undefined && p.step >= p.steps / 2 && p.step > 0) {
+              halfway = { at: performance.now(), etaMs: p.etaMs };
+            }
+          },
+        });
+        const done = performance.now();
+        latencies.push(done - t0 - a.atMs);
+        if (halfway !== undefined && done > halfway.at) {
+          etaErrors.push(Math.abs(halfway.etaMs - (done - halfway.at)) / (done - halfway.at));
+        }
       }),
     );
   }
@@ -203,5 +220,8 @@ export async function runPolicy(
     p99Ms: percentile(latencies, 99),
     meanBatch: callRequests / calls,
     wallS,
+    ...(policy === "continuous" && etaErrors.length > 0
+      ? { etaError: { p50: percentile(etaErrors, 50), p90: percentile(etaErrors, 90) } }
+      : {}),
   };
 }

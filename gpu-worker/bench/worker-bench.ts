@@ -288,6 +288,18 @@ async function servingPolicies(name: string, dir: string, w: WorkloadSettings) {
     }
     const cont = results[2];
     const stat = results[1];
+    const eta = rounds[2].map((r) => r.etaError).filter((e) => e !== undefined);
+    const etaP50 = percentile(
+      eta.map((e) => e.p50),
+      50,
+    );
+    const etaP90 = percentile(
+      eta.map((e) => e.p90),
+      50,
+    );
+    console.log(
+      `  continuous ETA at half-way vs the time it really took: |error| p50 ${fmt(100 * etaP50, 0)}%, p90 ${fmt(100 * etaP90, 0)}% of the remaining time`,
+    );
     console.log(
       `  continuous vs static: ${fmt(cont.imagesPerS / stat.imagesPerS)}x images/s, p99 ${fmt(cont.p99Ms / stat.p99Ms)}x`,
     );
@@ -297,6 +309,8 @@ async function servingPolicies(name: string, dir: string, w: WorkloadSettings) {
       vs_static_throughput_ratio: cont.imagesPerS / stat.imagesPerS,
       vs_static_p99_ratio: cont.p99Ms / stat.p99Ms,
       unet_call_ms_by_rows: Object.fromEntries(callMs),
+      eta_error_p50: etaP50,
+      eta_error_p90: etaP90,
       images_per_s: Object.fromEntries(results.map((r) => [r.policy, r.imagesPerS])),
       p99_ms: Object.fromEntries(results.map((r) => [r.policy, r.p99Ms])),
     };
