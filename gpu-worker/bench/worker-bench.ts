@@ -1,5 +1,6 @@
 /**
- * `npm run bench:worker [-- --images N --steps S --size PX --model DIR --providers cpu]`
+ * `npm run bench:worker [-- --images N --steps S --size PX --model DIR --providers cpu
+ *   --only all|batching --requests N --load X --max-batch B --rounds R]`
  *
  * GPU worker benchmark on tiny-sd2 (default ../shared/fixtures/tiny-sd2; dev tooling may read
  * fixtures):
@@ -8,15 +9,31 @@
  * 2. images/second at concurrency 1 and 2 (in-process, shared sessions);
  * 3. a load test from a second process: the worker server is spawned as a child on port 18788
  *    with concurrency 1 and a queue of 2; the bench fires bounded concurrent requests and counts
- *    200s, queue-full 429s and 5xx (expected: zero 5xx); a client pauses 250 ms after a 429.
+ *    200s, queue-full 429s and 5xx (expected: zero 5xx); a client pauses 250 ms after a 429;
+ * 4. serving policies (batching-bench.ts): sequential, static and continuous batching under one
+ *    Poisson arrival trace with the bundle's t* budgets, on the mini world and on tiny-sd2:
+ *    images/s, p50/p99 latency, mean batch, and the ratios side by side. The last line is JSON
+ *    with the mini world's throughput_ratio (continuous / sequential images/s) and p99_ratio.
  */
 import { type ChildProcess, spawn } from "node:child_process";
+import { existsSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { loadModelDir } from "@budgetfusion/inference/pipeline/model-dir";
 import { SdPipeline } from "@budgetfusion/inference/pipeline/sd-pipeline";
 import { NodeOrtPort } from "@budgetfusion/inference/runtime/ort-node";
+import {
+  heldOutBudgets,
+  POLICIES,
+  type PolicyResult,
+  percentile,
+  poissonArrivals,
+  runPolicy,
+  sequentialServiceMs,
+  unetCallMs,
+  type WorkloadSettings,
+} from "./batching-bench";
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const REPO = resolve(HERE, "..", "..");
@@ -32,18 +49,23 @@ const { values } = parseArgs({
     providers: { type: "string", default: "cpu" },
     "load-requests": { type: "string", default: "48" },
     "load-concurrency": { type: "string", default: "8" },
+    only: { type: "string", default: "all" },
+    "mini-world": { type: "string", default: resolve(REPO, "artifacts", "models", "mini-world") },
+    evaluation: {
+      type: "string",
+      default: resolve(REPO, "reports", "mini-world", "evaluation.json"),
+    },
+    requests: { type: "string", default: "48" },
+    load: { type: "string", default: "6" },
+    "max-batch": { type: "string", default: "8" },
+    rounds: { type: "string", default: "3" },
   },
 });
 const IMAGES = Number(values.images);
 const STEPS = Number(values.steps);
 const SIZE = Number(values.size);
 const PROVIDERS = (values.providers ?? "cpu").split(",");
-
-function percentile(xs: number[], p: number): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const idx = Math.min(s.length - 1, Math.max(0, Math.ceil((p / 100) * s.length) - 1));
-  return s[idx];
-}
+const ROUNDS = Number(values.rounds);
 
 const fmt = (x: number, d = 2) => x.toFixed(d);
 
@@ -215,18 +237,130 @@ async function loadTest() {
   }
 }
 
-async function main() {
-  const port = new NodeOrtPort(PROVIDERS);
-  const model = await loadModelDir(values.model);
-  const pipeline = await SdPipeline.load(port, model);
-  console.log(`worker bench: ${model.id} on ${port.name}, providers ${PROVIDERS.join(",")}`);
+async function servingPolicies(name: string, dir: string, w: WorkloadSettings) {
+  const pipeline = await SdPipeline.load(
+    new NodeOrtPort(PROVIDERS, { intraOpNumThreads: 1 }),
+    await loadModelDir(dir),
+  );
   try {
-    await perImage(pipeline);
-    await throughput(pipeline);
+    const budgets = heldOutBudgets(values.evaluation);
+    const meanSteps = Math.round(budgets.reduce((a, b) => a + b, 0) / budgets.length);
+    const serviceMs = await sequentialServiceMs(pipeline, w, meanSteps);
+    const rate = (w.load * 1000) / serviceMs;
+    const arrivals = poissonArrivals(w.requests, rate, budgets, w.seed);
+    console.log(
+      `\n[4] serving policies on ${name} (${w.size}x${w.size}, CFG ${w.guidanceScale}): ${w.requests} Poisson arrivals at ${fmt(rate)}/s = ${w.load} x sequential capacity (${fmt(serviceMs, 1)} ms per request at the mean t* ${meanSteps}); steps from the bundle's t* over ${budgets.length} held-out prompts (p50 ${percentile(budgets, 50)}, max ${Math.max(...budgets)}); max batch ${w.maxBatch} requests`,
+    );
+    const rowCounts = [1, 2, 4, 8, 16];
+    const callMs = await unetCallMs(pipeline, w, rowCounts);
+    const one = callMs.get(1) as number;
+    console.log(
+      `  UNet call ms by rows: ${rowCounts.map((r) => `${r}: ${fmt(callMs.get(r) as number)}`).join("  ")}; batching ceiling (rows x ms(1) / ms(rows)): ${rowCounts.map((r) => `${r}: ${fmt((r * one) / (callMs.get(r) as number))}x`).join("  ")}`,
+    );
+    // Rounds interleave the policies, so a change in the shared machine's load hits all three;
+    // each policy's figures are its medians over the rounds.
+    const rounds: PolicyResult[][] = POLICIES.map(() => []);
+    for (let round = 0; round < ROUNDS; round++) {
+      for (const [i, policy] of POLICIES.entries()) {
+        rounds[i].push(await runPolicy(pipeline, policy, arrivals, w));
+      }
+    }
+    const median = (xs: number[]) => percentile(xs, 50);
+    const results: PolicyResult[] = rounds.map((rs) => ({
+      policy: rs[0].policy,
+      imagesPerS: median(rs.map((r) => r.imagesPerS)),
+      p50Ms: median(rs.map((r) => r.p50Ms)),
+      p99Ms: median(rs.map((r) => r.p99Ms)),
+      meanBatch: median(rs.map((r) => r.meanBatch)),
+      wallS: median(rs.map((r) => r.wallS)),
+    }));
+    const seq = results[0];
+    console.log(
+      `  medians over ${ROUNDS} interleaved rounds; continuous / sequential images/s per round: ${rounds[2].map((r, k) => fmt(r.imagesPerS / rounds[0][k].imagesPerS)).join(", ")}`,
+    );
+    console.log(
+      "  policy        images/s   p50 ms    p99 ms    mean batch   images/s ratio   p99 ratio (vs sequential)",
+    );
+    for (const r of results) {
+      console.log(
+        `  ${r.policy.padEnd(12)}  ${fmt(r.imagesPerS).padStart(8)}  ${fmt(r.p50Ms, 0).padStart(7)}  ${fmt(r.p99Ms, 0).padStart(8)}  ${fmt(r.meanBatch).padStart(10)}  ${fmt(r.imagesPerS / seq.imagesPerS).padStart(15)}  ${fmt(r.p99Ms / seq.p99Ms).padStart(10)}`,
+      );
+    }
+    const cont = results[2];
+    const stat = results[1];
+    const eta = rounds[2].map((r) => r.etaError).filter((e) => e !== undefined);
+    const etaP50 = percentile(
+      eta.map((e) => e.p50),
+      50,
+    );
+    const etaP90 = percentile(
+      eta.map((e) => e.p90),
+      50,
+    );
+    console.log(
+      `  continuous ETA at half-way vs the time it really took: |error| p50 ${fmt(100 * etaP50, 0)}%, p90 ${fmt(100 * etaP90, 0)}% of the remaining time`,
+    );
+    console.log(
+      `  continuous vs static: ${fmt(cont.imagesPerS / stat.imagesPerS)}x images/s, p99 ${fmt(cont.p99Ms / stat.p99Ms)}x`,
+    );
+    return {
+      throughput_ratio: cont.imagesPerS / seq.imagesPerS,
+      p99_ratio: cont.p99Ms / seq.p99Ms,
+      vs_static_throughput_ratio: cont.imagesPerS / stat.imagesPerS,
+      vs_static_p99_ratio: cont.p99Ms / stat.p99Ms,
+      unet_call_ms_by_rows: Object.fromEntries(callMs),
+      eta_error_p50: etaP50,
+      eta_error_p90: etaP90,
+      images_per_s: Object.fromEntries(results.map((r) => [r.policy, r.imagesPerS])),
+      p99_ms: Object.fromEntries(results.map((r) => [r.policy, r.p99Ms])),
+    };
   } finally {
     await pipeline.dispose();
   }
-  await loadTest();
+}
+
+async function main() {
+  if (values.only !== "batching") {
+    const port = new NodeOrtPort(PROVIDERS);
+    const model = await loadModelDir(values.model);
+    const pipeline = await SdPipeline.load(port, model);
+    console.log(`worker bench: ${model.id} on ${port.name}, providers ${PROVIDERS.join(",")}`);
+    try {
+      await perImage(pipeline);
+      await throughput(pipeline);
+    } finally {
+      await pipeline.dispose();
+    }
+    await loadTest();
+  }
+  const workload = {
+    requests: Number(values.requests),
+    load: Number(values.load),
+    maxBatch: Number(values["max-batch"]),
+    seed: 13,
+  };
+  if (!existsSync(join(values["mini-world"], "model_index.json"))) {
+    throw new Error(`${values["mini-world"]}: no mini world model; run npm run world:build first`);
+  }
+  const mini = await servingPolicies("the mini world", values["mini-world"], {
+    ...workload,
+    size: 128,
+    guidanceScale: 1,
+  });
+  const tiny = await servingPolicies("tiny-sd2", values.model, {
+    ...workload,
+    requests: Math.ceil(workload.requests / 2),
+    size: SIZE,
+    guidanceScale: 7.5,
+  });
+  console.log(
+    JSON.stringify({
+      throughput_ratio: mini.throughput_ratio,
+      p99_ratio: mini.p99_ratio,
+      mini_world: mini,
+      tiny_sd2: tiny,
+    }),
+  );
 }
 
 main().catch((err: unknown) => {

@@ -7,16 +7,24 @@ import { Hono } from "hono";
 import { methodNotAllowed } from "hono/method-not-allowed";
 import { requestId } from "hono/request-id";
 import { errorResponse, handleError, refuseMethod } from "./http-errors";
+import { JobRegistry } from "./jobs/job-registry";
+import { inlinePngEncoder } from "./png/png-encoder";
 import type { WorkerDeps } from "./routes/deps";
 import { embedHandlers } from "./routes/embed";
 import { generateHandlers } from "./routes/generate";
+import { jobCancelHandlers, jobEventsHandlers, jobProgressHandlers } from "./routes/jobs";
 
 export type { ImageGenerator, WorkerDeps, WorkerState } from "./routes/deps";
 
 /** Longest client-chosen X-Request-Id kept (the edge's limit); others get a fresh UUID. */
 const MAX_REQUEST_ID_CHARS = 64;
 
-export function createApp(deps: WorkerDeps): Hono {
+export function createApp(given: WorkerDeps): Hono {
+  const deps = {
+    ...given,
+    jobs: given.jobs ?? new JobRegistry(),
+    png: given.png ?? inlinePngEncoder,
+  };
   const log = deps.log ?? ((msg, err) => console.error(`[gpu-worker] ${msg}`, err));
   const app = new Hono();
 
@@ -58,6 +66,9 @@ export function createApp(deps: WorkerDeps): Hono {
 
   app.post("/v1/generate", ...generateHandlers(deps));
   app.post("/v1/embed", ...embedHandlers(deps));
+  app.get("/v1/jobs/:id", ...jobProgressHandlers(deps));
+  app.get("/v1/jobs/:id/events", ...jobEventsHandlers(deps));
+  app.delete("/v1/jobs/:id", ...jobCancelHandlers(deps));
 
   app.notFound((c) =>
     errorResponse(c, new NotFoundError(`no route ${c.req.method} ${c.req.path}`)),

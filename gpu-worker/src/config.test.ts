@@ -1,13 +1,18 @@
 import { describe, expect, it } from "vitest";
 import { parseConfig } from "./config";
 
+const SECRET = `whsec_${Buffer.alloc(24, 1).toString("base64")}`;
+
 describe("parseConfig", () => {
   it("applies defaults and runs standalone without edge settings", () => {
     const c = parseConfig({ WORKER_MODEL_DIR: "/m" }, "gpu-box");
     expect(c).toMatchObject({
       port: 8788,
       modelDir: "/m",
-      concurrency: 1,
+      concurrency: 8,
+      maxBatchSamples: 8,
+      maxBatchPixels: 8 * 768 * 768,
+      inferenceThread: true,
       queueLimit: 16,
       requestTimeoutMs: 300_000,
       executionProviders: ["cpu"],
@@ -15,6 +20,7 @@ describe("parseConfig", () => {
       workerId: "gpu-box-8788",
     });
     expect(c.edge).toBeUndefined();
+    expect(c.webhookSecret).toBeUndefined();
   });
 
   it("parses every variable", () => {
@@ -30,6 +36,10 @@ describe("parseConfig", () => {
       WORKER_TOKEN: "t",
       WORKER_PUBLIC_URL: "http://10.0.0.5:18788",
       WORKER_ID: "w-1",
+      WORKER_MAX_BATCH_SAMPLES: "16",
+      WORKER_MAX_BATCH_PIXELS: "65536",
+      WORKER_INFERENCE_THREAD: "0",
+      WORKER_WEBHOOK_SECRET: SECRET,
     });
     expect(c).toMatchObject({
       port: 18788,
@@ -41,6 +51,10 @@ describe("parseConfig", () => {
       edge: { url: "https://edge.example", token: "t" },
       publicUrl: "http://10.0.0.5:18788",
       workerId: "w-1",
+      maxBatchSamples: 16,
+      maxBatchPixels: 65536,
+      inferenceThread: false,
+      webhookSecret: SECRET,
     });
   });
 
@@ -50,6 +64,11 @@ describe("parseConfig", () => {
     [{ WORKER_MODEL_DIR: "/m", WORKER_CONCURRENCY: "0" }, /WORKER_CONCURRENCY/],
     [{ WORKER_MODEL_DIR: "/m", WORKER_EXECUTION_PROVIDERS: "tpu" }, /WORKER_EXECUTION_PROVIDERS/],
     [{ WORKER_MODEL_DIR: "/m", EDGE_URL: "https://e" }, /WORKER_TOKEN: is required/],
+    [
+      { WORKER_MODEL_DIR: "/m", WORKER_WEBHOOK_SECRET: "hunter2" },
+      /WORKER_WEBHOOK_SECRET: .*whsec_/,
+    ],
+    [{ WORKER_MODEL_DIR: "/m", WORKER_INFERENCE_THREAD: "yes" }, /WORKER_INFERENCE_THREAD/],
   ])("rejects %j naming the variable", (env, pattern) => {
     expect(() => parseConfig(env)).toThrow(pattern);
   });

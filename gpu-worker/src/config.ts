@@ -3,6 +3,7 @@
  * (STYLE.md "Configuration": no process.env reads below main.ts). Errors name the variable.
  */
 import { ConfigError } from "@budgetfusion/shared/errors";
+import { secretProblem } from "@budgetfusion/shared/webhooks/signed-webhook";
 import { z } from "zod";
 
 const intFrom = (min: number, max: number) =>
@@ -18,7 +19,13 @@ const envSchema = z.object({
   WORKER_MODEL_DIR: z.string().min(1, "is required"),
   /** transformers.js CLIP layout (onnx/text_model.onnx + tokenizer.json) for /v1/embed. */
   WORKER_CLIP_DIR: z.string().min(1).optional(),
-  WORKER_CONCURRENCY: intFrom(1, 64).default(1),
+  /** Requests in the running batch at once (the edge's capacity for this worker). */
+  WORKER_CONCURRENCY: intFrom(1, 64).default(8),
+  /** Per UNet call: rows (a CFG pair is two) and image pixels (rows x H x W). */
+  WORKER_MAX_BATCH_SAMPLES: intFrom(1, 256).default(8),
+  WORKER_MAX_BATCH_PIXELS: intFrom(1, 1_000_000_000).default(8 * 768 * 768),
+  /** 1: ONNX Runtime on a worker thread (the HTTP loop never waits for a UNet call); 0: inline. */
+  WORKER_INFERENCE_THREAD: z.enum(["0", "1"]).default("1"),
   WORKER_QUEUE_LIMIT: intFrom(0, 10_000).default(16),
   WORKER_REQUEST_TIMEOUT_MS: intFrom(1, 86_400_000).default(300_000),
   /** Comma list in preference order: cpu, webgpu, cuda. */
@@ -44,6 +51,14 @@ const envSchema = z.object({
     .optional(),
   HF_HOME: z.string().optional(),
   HF_TOKEN: z.string().optional(),
+  /** Signs job webhooks (Standard Webhooks "whsec_<base64>"); unset: webhook_url is refused. */
+  WORKER_WEBHOOK_SECRET: z
+    .string()
+    .superRefine((s, ctx) => {
+      const problem = secretProblem(s);
+      if (problem !== undefined) ctx.addIssue({ code: "custom", message: problem });
+    })
+    .optional(),
 });
 
 export interface WorkerConfig {
@@ -51,6 +66,9 @@ export interface WorkerConfig {
   modelDir: string;
   clipDir?: string;
   concurrency: number;
+  maxBatchSamples: number;
+  maxBatchPixels: number;
+  inferenceThread: boolean;
   queueLimit: number;
   requestTimeoutMs: number;
   executionProviders: string[];
@@ -61,6 +79,7 @@ export interface WorkerConfig {
   workerId: string;
   hfHome?: string;
   hfToken?: string;
+  webhookSecret?: string;
 }
 
 /** Parses the environment; ConfigError naming the variable on bad values. */
@@ -88,6 +107,9 @@ export function parseConfig(
     modelDir: e.WORKER_MODEL_DIR,
     clipDir: e.WORKER_CLIP_DIR,
     concurrency: e.WORKER_CONCURRENCY,
+    maxBatchSamples: e.WORKER_MAX_BATCH_SAMPLES,
+    maxBatchPixels: e.WORKER_MAX_BATCH_PIXELS,
+    inferenceThread: e.WORKER_INFERENCE_THREAD === "1",
     queueLimit: e.WORKER_QUEUE_LIMIT,
     requestTimeoutMs: e.WORKER_REQUEST_TIMEOUT_MS,
     executionProviders: e.WORKER_EXECUTION_PROVIDERS,
@@ -101,5 +123,6 @@ export function parseConfig(
       e.WORKER_ID ?? `${hostname.replace(/[^A-Za-z0-9._-]/g, "-").slice(0, 50)}-${e.WORKER_PORT}`,
     hfHome: e.HF_HOME,
     hfToken: e.HF_TOKEN,
+    webhookSecret: e.WORKER_WEBHOOK_SECRET,
   };
 }

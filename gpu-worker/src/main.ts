@@ -1,20 +1,25 @@
 /**
  * GPU worker entry (`npm run worker:serve`): parse the environment once, start the HTTP server
- * at once (/readyz answers 503 while models load), load the SD pipeline (and the CLIP text model
+ * at once (/readyz answers 503 while models load), load the SD pipeline (on the inference thread
+ * unless WORKER_INFERENCE_THREAD=0) behind the continuous-batching engine (and the CLIP text model
  * when WORKER_CLIP_DIR is set), register with the edge when configured, and on SIGTERM/SIGINT
- * stop taking work, drain what is queued and running, then exit.
+ * stop taking work, drain what is queued and running and the webhooks due, then exit.
  */
 import { hostname } from "node:os";
+import { BatchEngine } from "@budgetfusion/inference/batching/batch-engine";
 import { loadClipTextEmbedder } from "@budgetfusion/inference/embedding/clip-text-embedder";
 import { defaultHubCache, resolveModel } from "@budgetfusion/inference/hub/resolve-model";
 import { SdPipeline } from "@budgetfusion/inference/pipeline/sd-pipeline";
 import { NodeOrtPort } from "@budgetfusion/inference/runtime/ort-node";
+import { ThreadedNodeOrtPort } from "@budgetfusion/inference/runtime/ort-node-thread";
 import { type ServerType, serve } from "@hono/node-server";
 import { collectDefaultMetrics } from "prom-client";
 import { createApp, type WorkerState } from "./app";
 import { parseConfig } from "./config";
 import { EdgeClient } from "./edge-client";
-import { createMetrics } from "./metrics";
+import { WebhookSender } from "./jobs/webhook-sender";
+import { createMetrics, recordUnetCall } from "./metrics";
+import { ThreadPngEncoder } from "./png/png-encoder";
 import { JobQueue } from "./queue/job-queue";
 
 const log = (line: string) => console.error(`[gpu-worker] ${line}`);
@@ -38,16 +43,32 @@ function closeServer(server: ServerType): Promise<void> {
 
 async function main(): Promise<void> {
   const config = parseConfig(process.env, hostname());
-  const port = new NodeOrtPort(config.executionProviders, {
-    intraOpNumThreads: config.intraOpThreads,
-  });
+  const ortOptions = { intraOpNumThreads: config.intraOpThreads };
+  const port = config.inferenceThread
+    ? new ThreadedNodeOrtPort(config.executionProviders, ortOptions)
+    : new NodeOrtPort(config.executionProviders, ortOptions);
   const queue = new JobQueue({ concurrency: config.concurrency, queueLimit: config.queueLimit });
   const metrics = createMetrics(queue);
   collectDefaultMetrics({ register: metrics.registry });
   const state: WorkerState = { embedConfigured: config.clipDir !== undefined, runtime: port.name };
+  const webhooks =
+    config.webhookSecret === undefined
+      ? undefined
+      : new WebhookSender(config.webhookSecret, {
+          onDelivery: (event, url, r) => {
+            if (!r.delivered) {
+              log(
+                `webhook ${event} to ${url} not delivered after ${r.attempts} attempt(s): ${r.error ?? `HTTP ${r.status}`}`,
+              );
+            }
+          },
+        });
+  const png = new ThreadPngEncoder();
   const app = createApp({
     state,
     queue,
+    png,
+    webhooks,
     metrics,
     requestTimeoutMs: config.requestTimeoutMs,
     log: (msg, err) =>
@@ -69,7 +90,9 @@ async function main(): Promise<void> {
     log(`${signal}: draining ${queue.inFlight} running and ${queue.depth} queued job(s)`);
     edge?.stop();
     await queue.drain();
+    await webhooks?.idle();
     await closeServer(server);
+    await png.close();
     await pipeline?.dispose();
     log("drained, exiting");
     process.exit(0);
@@ -87,7 +110,11 @@ async function main(): Promise<void> {
   if (config.clipDir !== undefined) {
     state.embedder = await loadClipTextEmbedder(port, config.clipDir);
   }
-  state.generator = pipeline;
+  state.generator = new BatchEngine(pipeline, {
+    limits: { maxSamples: config.maxBatchSamples, maxPixels: config.maxBatchPixels },
+    onCall: (call) => recordUnetCall(metrics, call),
+    log: (msg, err) => log(`${msg}: ${String(err)}`),
+  });
   log(`model ${pipeline.modelId} ready in ${(performance.now() - started).toFixed(0)} ms`);
 
   if (config.edge !== undefined) {

@@ -193,9 +193,10 @@ describe("health, readiness, metrics, embed", () => {
     expect(text).toContain('bf_worker_requests_total{route="/v1/generate",status="400"} 1');
     expect(text).toContain("bf_worker_queue_depth 0");
     expect(text).toContain("bf_worker_in_flight 0");
-    // 4 steps of 1 ms each from the fake, one image.
-    expect(text).toContain("bf_worker_step_seconds_count 4");
     expect(text).toContain("bf_worker_image_seconds_count 1");
+    // Filled by the batching engine's UNet calls (worker-jobs.test.ts), declared from the start.
+    expect(text).toContain("# TYPE bf_worker_step_seconds histogram");
+    expect(text).toContain("# TYPE bf_worker_batch_size histogram");
   });
 
   it("answers /v1/embed with 501 when no CLIP model is configured, 400 on bad input", async () => {

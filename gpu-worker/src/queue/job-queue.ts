@@ -115,7 +115,11 @@ export class JobQueue {
         settle(() => reject(err));
         this.notifyIdle();
       };
-      const onAbort = () => stop(new CancelledError("client went away"));
+      // The signal's own reason when it names one (DELETE /v1/jobs/:id), else the client left.
+      const onAbort = () => {
+        const reason = opts.signal?.reason;
+        stop(reason instanceof BudgetFusionError ? reason : new CancelledError("client went away"));
+      };
       const timer =
         opts.timeoutMs === undefined
           ? undefined

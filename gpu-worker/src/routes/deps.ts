@@ -3,12 +3,19 @@
  * pipeline). `state` is filled in once models finish loading, so /readyz can answer 503 before.
  */
 
+import type { BatchStats, StepProgress } from "@budgetfusion/inference/batching/batch-engine";
 import type { GenerateOptions, GenerateResult } from "@budgetfusion/inference/pipeline/sd-pipeline";
 import type { TextEmbedder } from "@budgetfusion/shared/embedding/clip-text-embedder";
+import type { JobRegistry } from "../jobs/job-registry";
+import type { WebhookSender } from "../jobs/webhook-sender";
 import type { WorkerMetrics } from "../metrics";
+import type { PngEncoder } from "../png/png-encoder";
 import type { JobQueue } from "../queue/job-queue";
 
-/** The pipeline as the app sees it; SdPipeline implements it. */
+/**
+ * The pipeline as the app sees it: the batching engine in the worker (BatchEngine), a plain
+ * SdPipeline (one request at a time, no progress) or a fake in tests.
+ */
 export interface ImageGenerator {
   readonly modelId: string;
   /** Image side used when a request gives no width/height. */
@@ -16,8 +23,10 @@ export interface ImageGenerator {
   /** The model's scheduler_config.json, to validate overrides before queueing. */
   readonly schedulerConfig: Readonly<Record<string, unknown>>;
   generate(
-    opts: GenerateOptions,
-  ): Promise<Pick<GenerateResult, "image" | "imageDims" | "seed" | "timings">>;
+    opts: GenerateOptions & { onProgress?: (p: StepProgress) => void },
+  ): Promise<
+    Pick<GenerateResult, "image" | "imageDims" | "seed" | "timings"> & { batch?: BatchStats }
+  >;
 }
 
 export interface WorkerState {
@@ -34,6 +43,12 @@ export interface WorkerState {
 export interface WorkerDeps {
   state: WorkerState;
   queue: JobQueue;
+  /** Generations held, by job id (progress, cancel); createApp makes one when absent. */
+  jobs?: JobRegistry;
+  /** PNG encoding of answers; createApp encodes inline when absent (main.ts: a thread). */
+  png?: PngEncoder;
+  /** Signs and sends job webhooks; absent when WORKER_WEBHOOK_SECRET is unset (webhook_url: 400). */
+  webhooks?: WebhookSender;
   metrics: WorkerMetrics;
   requestTimeoutMs: number;
   /** Seed for requests without one; default crypto randomInt. */

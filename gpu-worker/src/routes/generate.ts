@@ -1,19 +1,25 @@
 /**
  * POST /v1/generate (SPEC §7 GPU worker): validate, queue, run the pipeline, answer image/png with
  * x-bf-* metadata headers, or JSON {image_base64, ...} when the client accepts application/json.
+ * The job is tracked under its job_id (progress, cancel: routes/jobs.ts) and, with webhook_url,
+ * announces its start and its end.
  */
-import { randomInt } from "node:crypto";
+import { randomInt, randomUUID } from "node:crypto";
 import { ConfigError, ValidationError } from "@budgetfusion/shared/errors";
-import { encodeImagePng } from "@budgetfusion/shared/image/png-image";
 import { parseSchedulerConfig } from "@budgetfusion/shared/schedulers/scheduler-config";
 import {
   GENERATE_HEADERS,
   type GenerateJsonResponse,
   type GenerateTimings,
   generateRequestSchema,
+  WEBHOOK_EVENTS,
+  type WebhookEvent,
 } from "@budgetfusion/shared/schemas/worker-api";
 import { createFactory } from "hono/factory";
 import { NotReadyError } from "../http-errors";
+import type { JobRegistry } from "../jobs/job-registry";
+import type { WebhookSender } from "../jobs/webhook-sender";
+import type { PngEncoder } from "../png/png-encoder";
 import { BODY_LIMITS, limitBody } from "./body-limit";
 import type { WorkerDeps } from "./deps";
 import { jsonBody } from "./validate";
@@ -34,11 +40,28 @@ function checkScheduler(
   }
 }
 
+/** The job's event sender: a no-op without webhook_url; a 400 when this worker cannot sign. */
+function webhookNotifier(
+  sender: WebhookSender | undefined,
+  url: string | undefined,
+  events: readonly WebhookEvent[] = WEBHOOK_EVENTS,
+): (event: WebhookEvent, data: unknown) => void {
+  if (url === undefined) return () => {};
+  if (sender === undefined) {
+    throw new ValidationError("this worker has no WORKER_WEBHOOK_SECRET to sign webhooks with", {
+      field: "webhook_url",
+    });
+  }
+  return (event, data) => {
+    if (events.includes(event)) sender.send(url, event, data);
+  };
+}
+
 function wantsJson(accept: string | undefined): boolean {
   return accept !== undefined && /application\/json/i.test(accept) && !/image\/png/i.test(accept);
 }
 
-export function generateHandlers(deps: WorkerDeps) {
+export function generateHandlers(deps: WorkerDeps & { jobs: JobRegistry; png: PngEncoder }) {
   return createFactory().createHandlers(
     limitBody(BODY_LIMITS.generate),
     jsonBody(generateRequestSchema),
@@ -50,35 +73,68 @@ export function generateHandlers(deps: WorkerDeps) {
       checkScheduler(generator.schedulerConfig, req.scheduler);
       const prompts = Array.isArray(req.prompt) ? req.prompt : [req.prompt];
       const seed = req.seed ?? (deps.randomSeed ?? (() => randomInt(0, 2 ** 32)))();
-      const { value: result, queueMs } = await deps.queue.run(
-        (signal) =>
-          generator.generate({
-            prompts,
-            negativePrompt: req.negative_prompt,
-            steps: req.steps,
-            guidanceScale: req.guidance_scale,
-            height: req.height ?? generator.defaultSize,
-            width: req.width ?? generator.defaultSize,
-            seed,
-            scheduler: req.scheduler,
-            signal,
-            onStep: (_i, ms) => deps.metrics.stepSeconds.observe(ms / 1000),
-          }),
-        { signal: c.req.raw.signal, timeoutMs: deps.requestTimeoutMs },
-      );
-      deps.metrics.imageSeconds.observe(result.timings.totalMs / 1000);
+      const notify = webhookNotifier(deps.webhooks, req.webhook_url, req.webhook_events);
+      const job = deps.jobs.track(req.job_id ?? randomUUID(), req.steps);
       const json = wantsJson(c.req.header("accept"));
-      // PNG answers carry the first image only; JSON carries the whole batch.
-      const pngs = (json ? prompts : prompts.slice(0, 1)).map((_, i) =>
-        encodeImagePng(result.image, result.imageDims, i),
-      );
-      const timings: GenerateTimings = {
-        queue_ms: queueMs,
-        text_ms: result.timings.textMs,
-        unet_ms: result.timings.unetMs,
-        vae_ms: result.timings.vaeMs,
-        total_ms: performance.now() - accepted,
+      const produce = async () => {
+        const { value: result, queueMs } = await deps.queue.run(
+          (signal) =>
+            generator.generate({
+              prompts,
+              negativePrompt: req.negative_prompt,
+              steps: req.steps,
+              guidanceScale: req.guidance_scale,
+              height: req.height ?? generator.defaultSize,
+              width: req.width ?? generator.defaultSize,
+              seed,
+              scheduler: req.scheduler,
+              signal,
+              onProgress: (p) => {
+                const first = !job.started;
+                job.onStep(p);
+                if (first) notify("job.started", job.progress());
+              },
+            }),
+          // Client gone, deadline and DELETE /v1/jobs/:id all stop it at the next step boundary.
+          {
+            signal: AbortSignal.any([c.req.raw.signal, job.signal]),
+            timeoutMs: deps.requestTimeoutMs,
+          },
+        );
+        deps.metrics.imageSeconds.observe(result.timings.totalMs / 1000);
+        // PNG answers carry the first image only; JSON carries the whole batch.
+        const pngs = await Promise.all(
+          (json ? prompts : prompts.slice(0, 1)).map((_, i) =>
+            deps.png.encode(result.image, result.imageDims, i),
+          ),
+        );
+        const timings: GenerateTimings = {
+          queue_ms: queueMs,
+          text_ms: result.timings.textMs,
+          unet_ms: result.timings.unetMs,
+          vae_ms: result.timings.vaeMs,
+          total_ms: performance.now() - accepted,
+          ...(result.batch === undefined
+            ? {}
+            : {
+                batch_wait_ms: result.batch.joinWaitMs,
+                mean_batch_rows: result.batch.meanCallRows,
+                unet_share_ms: result.batch.unetShareMs,
+              }),
+        };
+        return { pngs, timings };
       };
+      let produced: Awaited<ReturnType<typeof produce>>;
+      try {
+        produced = await produce();
+      } catch (err) {
+        deps.jobs.release(job, err);
+        notify("job.completed", job.progress());
+        throw err;
+      }
+      const { pngs, timings } = produced;
+      deps.jobs.release(job);
+      notify("job.completed", { ...job.progress(), seed, model: generator.modelId, timings });
       if (json) {
         const images = pngs.map((p) => Buffer.from(p).toString("base64"));
         const body: GenerateJsonResponse = {
@@ -89,6 +145,7 @@ export function generateHandlers(deps: WorkerDeps) {
           model: generator.modelId,
           timings,
         };
+        c.header(GENERATE_HEADERS.jobId, job.id);
         return c.json(body);
       }
       return c.body(pngs[0] as Uint8Array<ArrayBuffer>, 200, {
@@ -97,6 +154,7 @@ export function generateHandlers(deps: WorkerDeps) {
         [GENERATE_HEADERS.seed]: String(seed),
         [GENERATE_HEADERS.model]: generator.modelId,
         [GENERATE_HEADERS.timings]: JSON.stringify(timings),
+        [GENERATE_HEADERS.jobId]: job.id,
         "x-bf-batch": String(prompts.length),
       });
     },

@@ -2,7 +2,8 @@
  * Stable Diffusion text-to-image over ONNX sessions (SPEC §2; diffusers'
  * OnnxStableDiffusionPipeline as the reference): tokenize, encode [uncond; cond], draw or take
  * the initial latents, run the Euler loop with classifier-free guidance, decode with the VAE and
- * map to an HWC image in [0, 1]. The loop itself is denoise.ts. Arithmetic that torch does in
+ * map to an HWC image in [0, 1]. The step math is denoise.ts; prepare/predictNoise/finish let the
+ * batching engine (batching/batch-engine.ts) run many requests through shared UNet calls. Arithmetic that torch does in
  * float32 is rounded to float32 (Math.fround) so results agree with the reference to ~1e-6.
  */
 import { ShapeError, ValidationError } from "@budgetfusion/shared/errors";
@@ -17,7 +18,7 @@ import { RunTimer } from "./components/run-timer";
 import { TextEncoder } from "./components/text-encoder";
 import { Unet } from "./components/unet";
 import { VaeDecoder } from "./components/vae-decoder";
-import { denoise } from "./denoise";
+import { DenoisingTrajectory, runTrajectory } from "./denoise";
 import type { SdModelDir } from "./model-dir";
 
 const f32 = Math.fround;
@@ -73,6 +74,22 @@ export interface GenerateResult {
   timings: PipelineTimings;
 }
 
+/** A request between prepare() and finish(): its trajectory and text embeddings. */
+export interface PreparedGeneration {
+  readonly trajectory: DenoisingTrajectory;
+  /** [uncond; cond] hidden states when guidance > 1, else cond: [R, L, D], R the UNet rows. */
+  readonly embeds: { data: Float32Array; dims: number[] };
+  /** [B,4,H/8,W/8]. */
+  readonly latentDims: number[];
+  readonly seed: number | null;
+  readonly signal?: AbortSignal;
+  /** performance.now() when prepare() began. */
+  readonly start: number;
+  readonly textTimer: RunTimer;
+  /** Time of the UNet calls this request took part in (shared calls count in full). */
+  readonly unetTimer: RunTimer;
+}
+
 export class SdPipeline {
   private constructor(
     readonly model: SdModelDir,
@@ -115,13 +132,35 @@ export class SdPipeline {
     return this.model.defaultImageSize;
   }
 
+  /** Whether one UNet call may hold rows at different timesteps (the batching engine asks). */
+  get perRowTimesteps(): boolean {
+    return this.unet.perRowTimesteps;
+  }
+
   /** Runs one text-to-image generation; see GenerateOptions for units and shapes. */
   async generate(opts: GenerateOptions): Promise<GenerateResult> {
+    const prepared = await this.prepare(opts);
+    const { trajectory, embeds, unetTimer, signal } = prepared;
+    const unetDims = [embeds.dims[0], ...prepared.latentDims.slice(1)];
+    await runTrajectory(trajectory, {
+      predictNoise: (sample, timestep) =>
+        this.predictNoise(sample, unetDims, timestep, embeds, unetTimer),
+      signal,
+      onStep: opts.onStep,
+    });
+    throwIfAborted(signal);
+    return this.finish(prepared);
+  }
+
+  /**
+   * Everything before the denoising loop: checks, the scheduler, the initial noise and the text
+   * embeddings. The batching engine prepares each request with it and then steps many of them
+   * through shared UNet calls (predictNoise), finishing each with finish().
+   */
+  async prepare(opts: GenerateOptions): Promise<PreparedGeneration> {
     const start = performance.now();
     // Per-call timers: concurrent generations share the sessions.
     const textTimer = new RunTimer();
-    const unetTimer = new RunTimer();
-    const vaeTimer = new RunTimer();
     const { prompts, steps, guidanceScale: g, height, width } = opts;
     const batch = prompts.length;
     if (batch < 1) throw new ValidationError("at least one prompt is needed", { field: "prompt" });
@@ -165,38 +204,56 @@ export class SdPipeline {
     const { inputIds, length } = this.tokenizer.encode(texts);
     throwIfAborted(opts.signal);
     const embeds = await this.textEncoder.encode(inputIds, texts.length, length, textTimer);
-
-    const unetDims = [cfg ? 2 * batch : batch, ...latentDims.slice(1)];
-    const latents = await denoise({
-      scheduler,
-      noise,
-      guidanceScale: g,
-      predictNoise: (sample, timestep) =>
-        this.unet.predict(sample, unetDims, timestep, embeds.data, embeds.dims, unetTimer),
+    return {
+      trajectory: new DenoisingTrajectory({ scheduler, noise, guidanceScale: g }),
+      embeds,
+      latentDims,
+      seed,
       signal: opts.signal,
-      onStep: opts.onStep,
-    });
+      start,
+      textTimer,
+      unetTimer: new RunTimer(),
+    };
+  }
 
-    throwIfAborted(opts.signal);
+  /**
+   * One UNet call. sample [R,4,h,w] with R = embeds' rows; timestep one value, or one per row
+   * when rows of several requests at different steps share the call (perRowTimesteps).
+   */
+  predictNoise(
+    sample: Float32Array,
+    sampleDims: readonly number[],
+    timestep: number | Float32Array,
+    embeds: { data: Float32Array; dims: readonly number[] },
+    timer: RunTimer,
+  ): Promise<Float32Array> {
+    return this.unet.predict(sample, sampleDims, timestep, embeds.data, embeds.dims, timer);
+  }
+
+  /** Everything after the loop: VAE decode of the final latents and the [B,H,W,3] image. */
+  async finish(prepared: PreparedGeneration): Promise<GenerateResult> {
+    const vaeTimer = new RunTimer();
+    const latents = prepared.trajectory.result;
     const sf = this.model.vaeScalingFactor;
     const scaledLatents = new Float32Array(latents.length);
     for (let i = 0; i < latents.length; i++) scaledLatents[i] = latents[i] / sf;
-    const decoded = await this.vae.decode(scaledLatents, latentDims, vaeTimer);
+    const decoded = await this.vae.decode(scaledLatents, prepared.latentDims, vaeTimer);
     const image = toHwcImage(decoded.data, decoded.dims);
+    const { textTimer, unetTimer } = prepared;
     return {
-      promptEmbeds: embeds.data,
-      promptEmbedsDims: embeds.dims,
+      promptEmbeds: prepared.embeds.data,
+      promptEmbedsDims: prepared.embeds.dims,
       latents,
-      latentDims,
+      latentDims: prepared.latentDims,
       image: image.data,
       imageDims: image.dims,
-      seed,
+      seed: prepared.seed,
       timings: {
         textMs: textTimer.ms,
         unetMs: unetTimer.ms,
         vaeMs: vaeTimer.ms,
         ortMs: textTimer.ms + unetTimer.ms + vaeTimer.ms,
-        totalMs: performance.now() - start,
+        totalMs: performance.now() - prepared.start,
       },
     };
   }

@@ -43,7 +43,8 @@ function toPortType(type: string): TensorElementType | undefined {
   return PORT_TYPES.has(type) ? (type as TensorElementType) : undefined;
 }
 
-function ioInfo(meta: readonly ort.InferenceSession.ValueMetadata[]): SessionIOInfo[] {
+/** Session metadata as the port describes it (also what the inference thread sends back). */
+export function ioInfo(meta: readonly ort.InferenceSession.ValueMetadata[]): SessionIOInfo[] {
   return meta.map((m) =>
     m.isTensor
       ? { name: m.name, type: toPortType(m.type), shape: m.shape }
@@ -55,7 +56,11 @@ function toOrtTensor(t: PortTensor): ort.Tensor {
   return new ort.Tensor(t.type, t.data, t.dims);
 }
 
-function fromOrtTensor(name: string, t: ort.Tensor): PortTensor {
+/** An output tensor as a PortTensor; ModelLoadError for element types the port has no name for. */
+export function fromOrtTensor(
+  name: string,
+  t: Pick<ort.Tensor, "type" | "data" | "dims">,
+): PortTensor {
   const type = toPortType(t.type);
   if (type === undefined) {
     throw new ModelLoadError(`output "${name}" has unsupported element type ${t.type}`, {
@@ -111,8 +116,11 @@ export interface NodeOrtOptions {
   intraOpNumThreads?: number;
 }
 
+/** This runtime's name and version, for logs and /readyz. */
+export const ORT_NODE_NAME = `onnxruntime-node ${ort.env.versions.common}`;
+
 export class NodeOrtPort implements FileOrtPort {
-  readonly name = `onnxruntime-node ${ort.env.versions.common}`;
+  readonly name = ORT_NODE_NAME;
 
   constructor(
     private readonly defaultProviders: readonly string[] = ["cpu"],
@@ -135,14 +143,7 @@ export class NodeOrtPort implements FileOrtPort {
     what: string,
   ): Promise<PortSession> {
     const providers = options.executionProviders ?? this.defaultProviders;
-    checkExecutionProviders(providers);
-    const sessionOptions: ort.InferenceSession.SessionOptions = {
-      executionProviders: [...providers],
-      graphOptimizationLevel: "all",
-      ...(this.options.intraOpNumThreads === undefined
-        ? {}
-        : { intraOpNumThreads: this.options.intraOpNumThreads }),
-    };
+    const sessionOptions = ortSessionOptions(providers, this.options);
     try {
       const session =
         typeof model === "string"
@@ -150,19 +151,39 @@ export class NodeOrtPort implements FileOrtPort {
           : await ort.InferenceSession.create(model, sessionOptions);
       return new NodeSession(session);
     } catch (cause) {
-      const hint = providers.includes("cuda")
-        ? " (the CUDA provider needs onnxruntime-node installed with ONNXRUNTIME_NODE_INSTALL=cuda12, see gpu-worker/README.md)"
-        : providers.includes("webgpu")
-          ? " (the WebGPU provider needs libvulkan1 and the GLVND libraries, see gpu-worker/README.md)"
-          : "";
-      throw new ModelLoadError(
-        `onnxruntime-node could not open ${what} with providers [${providers.join(", ")}]: ${
-          cause instanceof Error ? cause.message : String(cause)
-        }${hint}`,
-        { field: "executionProviders", cause },
-      );
+      throw openError(what, providers, cause);
     }
   }
+}
+
+/** ORT's session options for `providers` (checked against this build first). */
+export function ortSessionOptions(
+  providers: readonly string[],
+  options: NodeOrtOptions,
+): ort.InferenceSession.SessionOptions {
+  checkExecutionProviders(providers);
+  return {
+    executionProviders: [...providers],
+    graphOptimizationLevel: "all",
+    ...(options.intraOpNumThreads === undefined
+      ? {}
+      : { intraOpNumThreads: options.intraOpNumThreads }),
+  };
+}
+
+/** The ModelLoadError for a session that would not open, with a hint for GPU providers. */
+export function openError(what: string, providers: readonly string[], cause: unknown) {
+  const hint = providers.includes("cuda")
+    ? " (the CUDA provider needs onnxruntime-node installed with ONNXRUNTIME_NODE_INSTALL=cuda12, see gpu-worker/README.md)"
+    : providers.includes("webgpu")
+      ? " (the WebGPU provider needs libvulkan1 and the GLVND libraries, see gpu-worker/README.md)"
+      : "";
+  return new ModelLoadError(
+    `onnxruntime-node could not open ${what} with providers [${providers.join(", ")}]: ${
+      cause instanceof Error ? cause.message : String(cause)
+    }${hint}`,
+    { field: "executionProviders", cause },
+  );
 }
 
 /** A CPU-only port; `intraOpThreads` bounds CPU use (tests, training, the mini world). */

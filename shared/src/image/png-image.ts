@@ -56,8 +56,15 @@ function roundHalfEven(v: number): number {
   return r - v === 0.5 && r % 2 !== 0 ? r - 1 : r;
 }
 
-/** Encodes an RgbImage as an 8-bit RGB PNG; values are clamped to [0, 1], then rounded. */
-export function encodeRgbToPng(image: RgbImage): Uint8Array {
+/** 8-bit RGB samples of an image: values clamped to [0, 1], then rounded as numpy does. */
+export interface Rgb8Image {
+  data: Uint8Array;
+  width: number;
+  height: number;
+}
+
+/** The 8-bit samples a PNG of `image` holds (the quantisation half of encodeRgbToPng). */
+export function quantizeRgb8(image: RgbImage): Rgb8Image {
   checkRgbImage(image);
   const bytes = new Uint8Array(image.data.length);
   for (let i = 0; i < bytes.length; i++) {
@@ -67,7 +74,38 @@ export function encodeRgbToPng(image: RgbImage): Uint8Array {
     }
     bytes[i] = roundHalfEven(Math.fround(Math.fround(Math.min(1, Math.max(0, x))) * 255));
   }
-  return encode({ width: image.width, height: image.height, data: bytes, channels: 3, depth: 8 });
+  return { data: bytes, width: image.width, height: image.height };
+}
+
+/**
+ * The compression half: 8-bit RGB samples as PNG bytes. The slow half (deflate: tens to hundreds
+ * of ms for a large image), so the GPU worker runs it on a thread (gpu-worker/src/png/).
+ */
+function encodeRgb8Png(image: Rgb8Image): Uint8Array {
+  return encode({
+    width: image.width,
+    height: image.height,
+    data: image.data,
+    channels: 3,
+    depth: 8,
+  });
+}
+
+/** Encodes an RgbImage as an 8-bit RGB PNG; values are clamped to [0, 1], then rounded. */
+export function encodeRgbToPng(image: RgbImage): Uint8Array {
+  return encodeRgb8Png(quantizeRgb8(image));
+}
+
+/** Image `index` of a [B,H,W,3] float batch in [0,1] (the SD pipeline's output). */
+export function batchImage(images: Float32Array, dims: readonly number[], index: number): RgbImage {
+  const [b, h, w, c] = dims;
+  if (dims.length !== 4 || c !== 3 || !Number.isInteger(index) || index < 0 || index >= b) {
+    throw new ShapeError(`cannot take image ${index} of [${dims}] (need [B,H,W,3])`, {
+      field: "image",
+    });
+  }
+  const n = h * w * 3;
+  return { data: images.subarray(index * n, (index + 1) * n), width: w, height: h };
 }
 
 /**
@@ -79,12 +117,5 @@ export function encodeImagePng(
   dims: readonly number[],
   index: number,
 ): Uint8Array {
-  const [b, h, w, c] = dims;
-  if (dims.length !== 4 || c !== 3 || !Number.isInteger(index) || index < 0 || index >= b) {
-    throw new ShapeError(`cannot take image ${index} of [${dims}] (need [B,H,W,3])`, {
-      field: "image",
-    });
-  }
-  const n = h * w * 3;
-  return encodeRgbToPng({ data: images.subarray(index * n, (index + 1) * n), width: w, height: h });
+  return encodeRgbToPng(batchImage(images, dims, index));
 }

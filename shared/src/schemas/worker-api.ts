@@ -22,6 +22,12 @@ const imageSide = z
   .max(MAX_SIZE, `must be at most ${MAX_SIZE}`)
   .refine((v) => v % 8 === 0, "must be a multiple of 8");
 
+/** Job events a caller can ask to receive by webhook. */
+export const WEBHOOK_EVENTS = ["job.started", "job.completed"] as const;
+export type WebhookEvent = (typeof WEBHOOK_EVENTS)[number];
+
+const jobId = z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, "must be 1-64 of [A-Za-z0-9_-]");
+
 /** POST /v1/generate body. */
 export const generateRequestSchema = z
   .object({
@@ -46,6 +52,16 @@ export const generateRequestSchema = z
     height: imageSide.optional(),
     /** Keys merged over the model's scheduler_config.json (the active bundle's config). */
     scheduler: z.record(z.string(), z.unknown()).optional(),
+    /** The caller's id for GET/DELETE /v1/jobs/:id (the edge sends its job id); default random. */
+    job_id: jobId.optional(),
+    /** Where to POST signed job events (Standard Webhooks; needs WORKER_WEBHOOK_SECRET). */
+    webhook_url: z.url({ protocol: /^https?$/, error: "must be an http(s) URL" }).optional(),
+    /** Which events to send; default both. */
+    webhook_events: z
+      .array(z.enum(WEBHOOK_EVENTS))
+      .min(1, "needs at least one event")
+      .refine((xs) => new Set(xs).size === xs.length, "must not repeat an event")
+      .optional(),
   })
   .strict();
 export type GenerateRequest = z.input<typeof generateRequestSchema>;
@@ -56,6 +72,12 @@ const generateTimingsSchema = z.object({
   unet_ms: z.number(),
   vae_ms: z.number(),
   total_ms: z.number(),
+  /** Continuous batching: waiting for a place in the running batch, ms. */
+  batch_wait_ms: z.number().optional(),
+  /** Mean UNet rows of the calls the request shared (1 or 2 = it ran alone). */
+  mean_batch_rows: z.number().optional(),
+  /** Its share of those calls' time (call time x its rows / the call's rows): GPU time it used. */
+  unet_share_ms: z.number().optional(),
 });
 export type GenerateTimings = z.infer<typeof generateTimingsSchema>;
 
@@ -65,7 +87,31 @@ export const GENERATE_HEADERS = {
   seed: "x-bf-seed",
   model: "x-bf-model",
   timings: "x-bf-timings",
+  jobId: "x-bf-job-id",
 } as const;
+
+/** A job's states on the worker; the last three are final. */
+const JOB_STATES = ["queued", "running", "decoding", "succeeded", "failed", "canceled"] as const;
+
+/**
+ * GET /v1/jobs/:id on the worker (and each event of GET /v1/jobs/:id/events, and the data of a
+ * webhook): where a generation stands. eta_ms is the remaining steps times the measured step
+ * time at the current batch size, plus the decode; null while queued (it is known once the job
+ * joins the running batch), 0 once final.
+ */
+export const jobProgressSchema = z.object({
+  job_id: z.string(),
+  state: z.enum(JOB_STATES),
+  step: z.number().int().min(0),
+  steps: z.number().int().min(1),
+  elapsed_ms: z.number().min(0),
+  eta_ms: z.number().min(0).nullable(),
+  /** UNet rows of the iteration it runs in (0 while queued). */
+  batch_size: z.number().int().min(0),
+  /** Why it failed or was canceled (the error body's code and message). */
+  error: z.object({ code: z.string(), message: z.string() }).optional(),
+});
+export type JobProgress = z.infer<typeof jobProgressSchema>;
 
 /** JSON response of POST /v1/generate with Accept: application/json. */
 const generateJsonResponseSchema = z.object({

@@ -4,7 +4,7 @@
  * from the session: float32 or float16 tensors; a timestep of float32/float16/int32/int64 with
  * shape [1] or [B] as the model declares (diffusers' ONNX pipeline feeds [1]).
  */
-import { ModelLoadError } from "@budgetfusion/shared/errors";
+import { ModelLoadError, ShapeError } from "@budgetfusion/shared/errors";
 import { encodeFloat16 } from "@budgetfusion/shared/runtime/float16";
 import type { PortSession, PortTensor, SessionIOInfo } from "@budgetfusion/shared/runtime/ort-port";
 import {
@@ -33,13 +33,23 @@ export class Unet {
   }
 
   /**
-   * One UNet evaluation. sample: [B,4,h,w]; hidden: [B,L,D]; timestep: the scheduler's value.
+   * Whether rows may carry different timesteps in one call: the timestep's dim is symbolic, so
+   * the model takes a [B] vector (diffusers' UNet broadcasts a [1] one; both shapes work).
+   */
+  get perRowTimesteps(): boolean {
+    const dim = this.timestep.shape?.[0];
+    return dim === undefined || typeof dim === "string";
+  }
+
+  /**
+   * One UNet evaluation. sample: [B,4,h,w]; hidden: [B,L,D]; timestep: the scheduler's value, or
+   * one per row (a batch whose rows are at different steps; needs perRowTimesteps).
    * Returns the model output as float32 [B,4,h,w].
    */
   async predict(
     sample: Float32Array,
     sampleDims: readonly number[],
-    timestep: number,
+    timestep: number | Float32Array,
     hidden: Float32Array,
     hiddenDims: readonly number[],
     timer: RunTimer,
@@ -68,17 +78,38 @@ export class Unet {
     return dim !== undefined && (dim === batchDim || dim === "batch") ? batch : 1;
   }
 
-  private timestepTensor(t: number, batch: number): PortTensor {
-    const n = this.timestepLength(batch);
+  /** A uniform timestep keeps the shape the model declares; per-row ones are a [B] vector. */
+  private timestepValues(t: number | Float32Array, batch: number): Float32Array {
+    if (typeof t === "number") return new Float32Array(this.timestepLength(batch)).fill(t);
+    if (t.length !== batch) {
+      throw new ShapeError(`${t.length} timesteps for a batch of ${batch}`, { field: "timestep" });
+    }
+    if (t.every((v) => v === t[0])) return new Float32Array(this.timestepLength(batch)).fill(t[0]);
+    if (!this.perRowTimesteps) {
+      throw new ShapeError(
+        `unet timestep has static shape [${this.timestep.shape}]: rows cannot differ`,
+        { field: "timestep" },
+      );
+    }
+    return t;
+  }
+
+  private timestepTensor(t: number | Float32Array, batch: number): PortTensor {
+    const values = this.timestepValues(t, batch);
+    const n = values.length;
     switch (this.timestep.type ?? "float32") {
       case "float32":
-        return { type: "float32", data: new Float32Array(n).fill(t), dims: [n] };
+        return { type: "float32", data: values, dims: [n] };
       case "float16":
-        return { type: "float16", data: encodeFloat16(new Float32Array(n).fill(t)), dims: [n] };
+        return { type: "float16", data: encodeFloat16(values), dims: [n] };
       case "int32":
-        return { type: "int32", data: new Int32Array(n).fill(Math.round(t)), dims: [n] };
+        return { type: "int32", data: Int32Array.from(values, Math.round), dims: [n] };
       case "int64":
-        return { type: "int64", data: new BigInt64Array(n).fill(BigInt(Math.round(t))), dims: [n] };
+        return {
+          type: "int64",
+          data: BigInt64Array.from(values, (v) => BigInt(Math.round(v))),
+          dims: [n],
+        };
       default:
         throw new ModelLoadError(`unet timestep has unsupported type ${this.timestep.type}`, {
           field: "timestep",

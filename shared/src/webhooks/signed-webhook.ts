@@ -1,0 +1,143 @@
+/**
+ * Signed webhook delivery in the Standard Webhooks format (https://www.standardwebhooks.com/):
+ * headers webhook-id, webhook-timestamp (unix seconds) and webhook-signature ("v1,<base64 of
+ * HMAC-SHA256(secret, `${id}.${timestamp}.${body}`)>"), the secret being "whsec_<base64>".
+ * Receivers verify with any Standard Webhooks library or by hand (gpu-worker/README.md,
+ * "Webhooks"); a timestamp more than 5 minutes away is rejected there, against replay.
+ * Signing is the `standardwebhooks` package; back-off is `exponential-backoff`. Pure: the HTTP
+ * POST and the clock are injected, so the edge and the worker can both send.
+ */
+import { backOff } from "exponential-backoff";
+import { Webhook } from "standardwebhooks";
+
+export interface WebhookMessage {
+  /** Unique per event, the same on every retry, so receivers can drop duplicates. */
+  id: string;
+  /** The event name, e.g. "job.completed". */
+  type: string;
+  data: unknown;
+}
+
+/** One POST: resolves with the answer's status, rejects when no answer came (network, timeout). */
+export type PostWebhook = (
+  url: string,
+  request: { headers: Record<string, string>; body: string },
+) => Promise<number>;
+
+export interface DeliveryOptions {
+  /** "whsec_" + base64 of at least 24 random bytes. */
+  secret: string;
+  post: PostWebhook;
+  now?: () => Date;
+  /** Attempts in all (>= 1). Default 5. */
+  attempts?: number;
+  /** First retry delay, doubled per attempt up to maxDelayMs (full jitter). Default 1000. */
+  firstDelayMs?: number;
+  maxDelayMs?: number;
+}
+
+export interface DeliveryResult {
+  delivered: boolean;
+  attempts: number;
+  /** The last answer's status, or undefined when the last attempt got none. */
+  status?: number;
+  error?: string;
+}
+
+const SECRET_PREFIX = "whsec_";
+const MIN_SECRET_BYTES = 24;
+
+/** Why `secret` is not a usable signing secret, or undefined when it is. */
+export function secretProblem(secret: string): string | undefined {
+  if (!secret.startsWith(SECRET_PREFIX)) return `must start with ${SECRET_PREFIX}`;
+  const body = secret.slice(SECRET_PREFIX.length);
+  if (!/^[A-Za-z0-9+/]+={0,2}$/.test(body) || body.length % 4 !== 0) {
+    return `must be ${SECRET_PREFIX} followed by base64`;
+  }
+  if ((body.length / 4) * 3 - (body.match(/=/g)?.length ?? 0) < MIN_SECRET_BYTES) {
+    return `must hold at least ${MIN_SECRET_BYTES} bytes`;
+  }
+  return undefined;
+}
+
+/** The body and headers of one attempt (signed at `now`). */
+export function signWebhook(
+  secret: string,
+  message: WebhookMessage,
+  now: Date,
+): { body: string; headers: Record<string, string> } {
+  const body = JSON.stringify({
+    type: message.type,
+    timestamp: now.toISOString(),
+    data: message.data,
+  });
+  return {
+    body,
+    headers: {
+      "content-type": "application/json",
+      "webhook-id": message.id,
+      "webhook-timestamp": String(Math.floor(now.getTime() / 1000)),
+      "webhook-signature": new Webhook(secret).sign(message.id, now, body),
+    },
+  };
+}
+
+class RetryableDelivery extends Error {
+  constructor(
+    message: string,
+    readonly status?: number,
+  ) {
+    super(message);
+  }
+}
+
+/** Statuses worth another attempt: the receiver may answer differently later. */
+const retryable = (status: number) => status === 408 || status === 429 || status >= 500;
+
+/**
+ * POSTs `message` to `url`, signed afresh per attempt; retries failed posts (network, timeout), 408,
+ * 429 and 5xx with exponential back-off; any other status ends it (a 4xx will not change).
+ * Never throws: the result says what happened.
+ */
+export async function deliverWebhook(
+  url: string,
+  message: WebhookMessage,
+  options: DeliveryOptions,
+): Promise<DeliveryResult> {
+  const now = options.now ?? (() => new Date());
+  let attempts = 0;
+  let last: { status?: number; error?: string } = {};
+  try {
+    const status = await backOff(
+      async () => {
+        attempts++;
+        let status: number;
+        try {
+          status = await options.post(url, signWebhook(options.secret, message, now()));
+        } catch (err) {
+          throw new RetryableDelivery(err instanceof Error ? err.message : String(err));
+        }
+        last = { status };
+        if (retryable(status)) throw new RetryableDelivery(`HTTP ${status}`, status);
+        return status;
+      },
+      {
+        numOfAttempts: options.attempts ?? 5,
+        startingDelay: options.firstDelayMs ?? 1000,
+        maxDelay: options.maxDelayMs ?? 60_000,
+        timeMultiple: 2,
+        jitter: "full",
+        retry: (err: unknown) => {
+          last = {
+            status: err instanceof RetryableDelivery ? err.status : undefined,
+            error: err instanceof Error ? err.message : String(err),
+          };
+          return err instanceof RetryableDelivery;
+        },
+      },
+    );
+    return { delivered: status >= 200 && status < 300, attempts, ...last };
+  } catch {
+    return { delivered: false, attempts, ...last };
+  }
+}
