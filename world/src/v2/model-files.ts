@@ -85,10 +85,12 @@ function diffusersConfigsV2(cfg: WorldV2Config, dropped: string[]): Record<strin
   };
 }
 
+// 128x128 images pass unchanged: no resize, and a centre crop of the full size (the crop size is
+// also what the inference package's embedder probes the model with).
 const preprocessor = {
   do_convert_rgb: true,
   do_resize: false,
-  do_center_crop: false,
+  do_center_crop: true,
   do_rescale: true,
   rescale_factor: 0.00392156862745098,
   do_normalize: false,
