@@ -97,7 +97,7 @@ const configSchema = z.object({
 export type WorldV2Config = z.output<typeof configSchema>;
 
 const HERE = dirname(fileURLToPath(import.meta.url));
-export const WORLD_V2_CONFIG_PATH = join(HERE, "world-v2.config.json");
+const WORLD_V2_CONFIG_PATH = join(HERE, "world-v2.config.json");
 
 /** The committed config, validated (a bad edit fails the build naming the field). */
 export function worldV2Config(path = WORLD_V2_CONFIG_PATH): WorldV2Config {

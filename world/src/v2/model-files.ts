@@ -27,7 +27,7 @@ export const WORLD_V2_FORMAT_VERSION = 1;
 const onnxModel = ["diffusers", "OnnxRuntimeModel"];
 
 /** Pixel side of every image (16x16 latents x 8). */
-export const IMAGE_SIDE_V2 = 128;
+const IMAGE_SIDE_V2 = 128;
 
 function diffusersConfigsV2(cfg: WorldV2Config, dropped: string[]): Record<string, Uint8Array> {
   const n = cfg.latent.size;

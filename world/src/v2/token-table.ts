@@ -63,7 +63,7 @@ export function rgbToLab([r, g, b]: readonly number[]): Rgb {
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 
-export function lexiconV2(): Record<string, LexEntry> {
+function lexiconV2(): Record<string, LexEntry> {
   return JSON.parse(readFileSync(join(HERE, "..", "data", "lexicon-v2.json"), "utf8"));
 }
 
