@@ -1,6 +1,7 @@
 """World v2 calibration numbers (docs/world-v2.md §5), dev tooling only.
 
-    python3 world/tools/world_v2_measure.py chain RUN_DIR [--json OUT]      # the chain's dataset.sqlite
+    python3 world/tools/world_v2_measure.py chain RUN_DIR [--json OUT] [--stored-lsnr n|s]
+                                            # the chain's dataset.sqlite
     python3 world/tools/world_v2_measure.py numpy RUN_DIR [--seeds 4] [--json OUT]
                                             # the numpy reference on the same prompts (RUN_DIR/prompts.json)
 
@@ -9,8 +10,9 @@ step grid, SPEC §5's dense curves), median quality q = N/(S+N) of 129-step imag
 (SPEC §5 rule on the seed-mean curves) p10/p50/p90, the between-prompt share of variance at
 5/9/17 steps, and the allocation ceiling (exact knapsack over the dense seed-mean quality curves)
 at the UNIFORM budget round(mean oracle t*) and at 9/11/15 steps.
-The chain stores main's lsnr() = N/(S+N) (= 1 - L-SNR of the revised SPEC); the numpy side
-computes S/(S+N) and converts.
+The chain's stored lsnr is N/(S+N) on main today (`--stored-lsnr n`, = 1 - L-SNR of the revised
+SPEC); once the metric follows the revised SPEC it stores S/(S+N) (`--stored-lsnr s`). The numpy
+side computes S/(S+N) and converts.
 """
 import json
 import os
@@ -78,7 +80,7 @@ def report(m):
     return out
 
 
-def from_chain(run):
+def from_chain(run, stored):
     db = sqlite3.connect(os.path.join(run, "dataset.sqlite"))
     rows = np.array(list(db.execute("select prompt_id, seed, steps, lsnr, dsim, iclip from image_metrics")))
     pids = np.unique(rows[:, 0]).astype(int)
@@ -89,7 +91,7 @@ def from_chain(run):
     ti = {t: i for i, t in enumerate(T)}
     for p, s, t, lq, d, c in rows:
         idx = (pi[int(p)], si[int(s)], ti[int(t)])
-        m["q"][idx], m["dsim"][idx], m["iclip"][idx] = lq, d, c
+        m["q"][idx], m["dsim"][idx], m["iclip"][idx] = (lq if stored == "n" else 1 - lq), d, c
     keep = ~np.isnan(m["q"]).any(axis=(1, 2))
     return {k: v[keep] for k, v in m.items()}
 
@@ -121,7 +123,7 @@ if __name__ == "__main__":
     src, run = sys.argv[1], sys.argv[2]
     args = sys.argv[3:]
     opt = lambda name, d: args[args.index(name) + 1] if name in args else d  # noqa: E731
-    m = from_chain(run) if src == "chain" else from_numpy(run, int(opt("--seeds", 4)))
+    m = from_chain(run, opt("--stored-lsnr", "n")) if src == "chain" else from_numpy(run, int(opt("--seeds", 4)))
     out = report(m)
     out["source"] = src
     text = json.dumps(out, indent=1)
