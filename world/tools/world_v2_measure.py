@@ -11,7 +11,8 @@ step grid, SPEC §5's dense curves), median quality q = N/(S+N) of 129-step imag
 5/9/17 steps, and the allocation ceiling (exact knapsack over the dense seed-mean quality curves)
 at the UNIFORM budget round(mean oracle t*) and at 9/11/15 steps.
 The chain's stored lsnr is N/(S+N) on main today (`--stored-lsnr n`, = 1 - L-SNR of the revised
-SPEC); once the metric follows the revised SPEC it stores S/(S+N) (`--stored-lsnr s`). The numpy
+SPEC); once the metric follows the revised SPEC it stores S/(S+N) (`--stored-lsnr s`). A dataset's
+run_meta `lsnr_definition` (noise_share / signal_share), when present, wins over the flag. The numpy
 side computes S/(S+N) and converts.
 """
 import json
@@ -82,6 +83,13 @@ def report(m):
 
 def from_chain(run, stored):
     db = sqlite3.connect(os.path.join(run, "dataset.sqlite"))
+    # Datasets written after the SPEC §3 revision name their definition (run_meta lsnr_definition).
+    try:
+        meta = dict(db.execute("select key, value from run_meta where key = 'lsnr_definition'"))
+    except sqlite3.OperationalError:
+        meta = {}
+    if "lsnr_definition" in meta:
+        stored = "n" if meta["lsnr_definition"] == "noise_share" else "s"
     rows = np.array(list(db.execute("select prompt_id, seed, steps, lsnr, dsim, iclip from image_metrics")))
     pids = np.unique(rows[:, 0]).astype(int)
     seeds = np.unique(rows[:, 1]).astype(int)
