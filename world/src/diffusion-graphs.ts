@@ -59,17 +59,9 @@ export function textEncoderGraph(lex: LexiconTable, t: WorldTables): Uint8Array 
   return g.toBytes(WORLD_ONNX);
 }
 
-/** unet/model.onnx: exact posterior-mean epsilon of the prompt's mixture (reference: unetRef). */
-export function unetGraph(t: WorldTables, sigmas: Float32Array): Uint8Array {
-  const g = new OnnxGraph("mini_world_unet");
-  const sample = g.input("sample", "float32", ["batch", LATENT_CHANNELS, "height", "width"]);
-  const timestep = g.input("timestep", "float32", ["steps"]);
-  const ehs = g.input("encoder_hidden_states", "float32", ["batch", 77, C_TEXT]);
-  const s = (v: number) => g.scalar(v);
-  const one = s(1);
-
-  // sigma(t): linear interpolation in the train schedule (sigmaAt).
-  const tc = g.op("Clip", [timestep, s(0), s(sigmas.length - 1)]);
+/** sigma(t) [steps]: linear interpolation in the train schedule (reference: sigmaAt). */
+export function sigmaFromTimestep(g: OnnxGraph, timestep: string, sigmas: Float32Array): string {
+  const tc = g.op("Clip", [timestep, g.scalar(0), g.scalar(sigmas.length - 1)]);
   const lo = g.op("Floor", [tc]);
   const frac = g.sub(tc, lo);
   const loI = g.op("Cast", [lo], { to: 7 });
@@ -79,8 +71,19 @@ export function unetGraph(t: WorldTables, sigmas: Float32Array): Uint8Array {
   ]);
   const table = g.const(sigmas, [sigmas.length], "float32", "sigmas");
   const sLo = g.op("Gather", [table, loI]);
-  const sigma1 = g.add(sLo, g.mul(frac, g.sub(g.op("Gather", [table, hiI]), sLo)));
-  const sigma = g.reshape(sigma1, [-1, 1, 1, 1]);
+  return g.add(sLo, g.mul(frac, g.sub(g.op("Gather", [table, hiI]), sLo)));
+}
+
+/** unet/model.onnx: exact posterior-mean epsilon of the prompt's mixture (reference: unetRef). */
+export function unetGraph(t: WorldTables, sigmas: Float32Array): Uint8Array {
+  const g = new OnnxGraph("mini_world_unet");
+  const sample = g.input("sample", "float32", ["batch", LATENT_CHANNELS, "height", "width"]);
+  const timestep = g.input("timestep", "float32", ["steps"]);
+  const ehs = g.input("encoder_hidden_states", "float32", ["batch", 77, C_TEXT]);
+  const s = (v: number) => g.scalar(v);
+  const one = s(1);
+
+  const sigma = g.reshape(sigmaFromTimestep(g, timestep, sigmas), [-1, 1, 1, 1]);
   const sigma2 = g.mul(sigma, sigma);
   const x = g.mul(sample, g.op("Sqrt", [g.add(sigma2, one)]));
 

@@ -18,12 +18,12 @@ export const MODEL_DIRS = {
   dreamsim: "mini-world-dreamsim",
 } as const;
 
-type FileSet = Map<string, Uint8Array>;
+export type FileSet = Map<string, Uint8Array>;
 
 const enc = new TextEncoder();
 
 /** tokenizer.json with the pad token's added-token entry (SD2 pads with "!" = id 0). */
-function tokenizerFiles(padBang: boolean): Record<string, Uint8Array> {
+export function tokenizerFiles(padBang: boolean): Record<string, Uint8Array> {
   const tj = clipTokenizerJson();
   const special = (id: number, content: string) => ({
     id,

@@ -19,12 +19,16 @@ async function run1(
   return out[s.outputs[0].name].data as Float32Array;
 }
 
-/** WorldNets over mini-world/{text_encoder,unet,vae_decoder}/model.onnx for latents [.,4,h,w]. */
+/**
+ * WorldNets over <world>/{text_encoder,unet,vae_decoder}/model.onnx for latents [.,4,h,w];
+ * `hidden` is the text encoder's width (world v1's C_TEXT unless given).
+ */
 export async function onnxWorldNets(
   port: OrtPort,
   bytes: ModelBytes,
   h: number,
   w: number,
+  hidden = C_TEXT,
 ): Promise<WorldNets & { release(): Promise<void> }> {
   const te = await port.createSession(bytes("text_encoder/model.onnx"));
   const un = await port.createSession(bytes("unet/model.onnx"));
@@ -36,7 +40,7 @@ export async function onnxWorldNets(
       run1(un, {
         sample: f32(sample, [b, LATENT_CHANNELS, h, w]),
         timestep: f32(Float32Array.of(t), [1]),
-        encoder_hidden_states: f32(ehs, [b, 77, C_TEXT]),
+        encoder_hidden_states: f32(ehs, [b, 77, hidden]),
       }),
     decode: (latent, b) => run1(va, { latent_sample: f32(latent, [b, LATENT_CHANNELS, h, w]) }),
     async release() {

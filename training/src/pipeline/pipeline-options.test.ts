@@ -48,6 +48,17 @@ describe("pipeline options", () => {
     expect(o["tail-pad"]).toBe(MINI_WORLD_PRESET["tail-pad"]);
     expect(o["max-prompts"]).toBe(50);
     expect(o.out).toBe("runs/mini-world");
+    expect(o.width).toBe(128);
+  });
+
+  it("--world picks the mini world's model folders and run name; an unknown world is refused", () => {
+    const o = parse({ "mini-world": true, data: "/d", world: "v2" });
+    expect(o.model).toBe("artifacts/models/mini-world-v2");
+    expect(o.clip).toBe("artifacts/models/mini-world-v2-clip");
+    expect(o.dreamsim).toBe("artifacts/models/mini-world-v2-dreamsim");
+    expect(o.out).toBe("runs/mini-world-v2");
+    expect([o.width, o.height, o.guidance]).toEqual([128, 128, 1]);
+    expect(() => parse({ "mini-world": true, data: "/d", world: "v3" })).toThrow(/world/);
   });
 
   it("names the missing or bad flag", () => {

@@ -6,8 +6,7 @@
 import { basename, join, resolve } from "node:path";
 import { ValidationError } from "@budgetfusion/shared/errors";
 import { STEP_GRID } from "@budgetfusion/shared/grid/step-grid";
-import { MODEL_DIRS } from "@budgetfusion/world/model-files";
-import { RECOMMENDED_GUIDANCE } from "@budgetfusion/world/world-config";
+import { DEFAULT_WORLD, WORLD_NAMES, WORLDS } from "@budgetfusion/world/worlds";
 import { z } from "zod";
 import { flagsSchema, switchFlag, valueFlag } from "../cli/cli";
 
@@ -30,6 +29,11 @@ export const PIPELINE_FLAGS = {
     "preset: the committed mini-world run (docs/mini-world.md; needs --data)",
   ),
   data: valueFlag("DIR", "the shared data folder, for --mini-world", z.string().optional()),
+  world: valueFlag(
+    WORLD_NAMES.join("|"),
+    "which mini world --mini-world runs (docs/world-v2.md; v2 is the one for the claim)",
+    z.enum(WORLD_NAMES as [string, ...string[]]).default(DEFAULT_WORLD),
+  ),
   model: valueFlag(
     "DIR",
     "diffusers-ONNX model to generate with, in this process",
@@ -198,9 +202,6 @@ export const SMOKE_PRESET = {
 export const MINI_WORLD_PRESET = {
   "max-prompts": 400,
   seeds: 4,
-  width: 128,
-  height: 128,
-  guidance: RECOMMENDED_GUIDANCE,
   hidden: 32,
   mlp: 32,
   epochs: [100, 100, 100],
@@ -260,13 +261,23 @@ export function resolvePipelineOptions(
       });
     }
     const data = resolve(a.data);
-    applyPreset(a, MINI_WORLD_PRESET, explicit);
+    const world = WORLDS[a.world as keyof typeof WORLDS];
+    applyPreset(
+      a,
+      {
+        ...MINI_WORLD_PRESET,
+        guidance: world.guidance,
+        width: world.imageSize,
+        height: world.imageSize,
+      },
+      explicit,
+    );
     // Where `npm run world:build` writes them, relative as the committed run recorded them.
-    a.model ??= join("artifacts", "models", MODEL_DIRS.diffusion);
-    a.clip ??= join("artifacts", "models", MODEL_DIRS.clip);
-    a.dreamsim ??= join("artifacts", "models", MODEL_DIRS.dreamsim);
+    a.model ??= join("artifacts", "models", world.dirs.diffusion);
+    a.clip ??= join("artifacts", "models", world.dirs.clip);
+    a.dreamsim ??= join("artifacts", "models", world.dirs.dreamsim);
     a.prompts ??= MINI_WORLD_PROMPTS.map((f) => join(data, "prompts", f)).join(",");
-    a.name ??= "mini-world";
+    a.name ??= world.dirs.diffusion;
   }
   for (const flag of ["clip", "prompts"] as const) {
     if (!a[flag]) throw new ValidationError(`--${flag} is required`, { field: `--${flag}` });
