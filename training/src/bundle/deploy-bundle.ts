@@ -6,6 +6,7 @@
  * corrupt bundle never leaves the machine.
  */
 import { UpstreamError } from "@budgetfusion/shared/errors";
+import { edgeFiles } from "@budgetfusion/shared/predictor/bundle-manifest";
 import { readVerifiedBundle } from "./bundle-files";
 
 export interface DeployOptions {
@@ -41,7 +42,9 @@ export async function deployBundle(o: DeployOptions): Promise<DeployResult> {
   const { manifestText, manifest, files } = await readVerifiedBundle(o.bundleDir);
   const form = new FormData();
   form.append("manifest", new Blob([manifestText], { type: "application/json" }), "manifest.json");
-  for (const { ref, bytes } of files)
+  // With an edge form the teacher's files stay here: the edge serves edgeFiles() only.
+  const served = new Set(edgeFiles(manifest).map((ref) => ref.file));
+  for (const { ref, bytes } of files.filter((f) => served.has(f.ref.file)))
     form.append(ref.file, new Blob([bytes], { type: "application/octet-stream" }), ref.file);
   const auth = { authorization: `Bearer ${o.token}` };
   const upload = await expectOk(
