@@ -10,10 +10,7 @@ import { randomBytes } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import {
-  bundleManifestSchema,
-  manifestFiles,
-} from "@budgetfusion/shared/predictor/bundle-manifest";
+import { bundleManifestSchema, edgeFiles } from "@budgetfusion/shared/predictor/bundle-manifest";
 import { bundleViewSchema } from "@budgetfusion/shared/schemas/edge-api";
 import { z } from "zod";
 
@@ -164,6 +161,8 @@ export interface EdgeOptions {
   echo?: boolean;
   /** Extra `--var KEY:VALUE` bindings (tests shorten heartbeat intervals). */
   vars?: Record<string, string>;
+  /** DevTools port of the Worker's isolate (the benchmark reads its heap there). */
+  inspectorPort?: number;
 }
 
 export async function startEdge(opts: EdgeOptions): Promise<Child> {
@@ -181,6 +180,7 @@ export async function startEdge(opts: EdgeOptions): Promise<Child> {
       "--persist-to",
       opts.persistTo,
       "--show-interactive-dev-session=false",
+      ...(opts.inspectorPort === undefined ? [] : ["--inspector-port", String(opts.inspectorPort)]),
       ...vars,
     ],
     wranglerEnv(),
@@ -191,14 +191,14 @@ export async function startEdge(opts: EdgeOptions): Promise<Child> {
   return edge;
 }
 
-/** A bundle directory's manifest.json and the files it references (nothing else is sent). */
+/** A bundle directory's manifest.json and the files the edge serves (nothing else is sent). */
 function readBundleDir(dir: string): {
   manifest: string;
   files: Map<string, Uint8Array<ArrayBuffer>>;
 } {
   const manifest = readFileSync(join(dir, "manifest.json"), "utf8");
   const files = new Map<string, Uint8Array<ArrayBuffer>>();
-  for (const ref of manifestFiles(bundleManifestSchema.parse(JSON.parse(manifest)))) {
+  for (const ref of edgeFiles(bundleManifestSchema.parse(JSON.parse(manifest)))) {
     files.set(ref.file, Uint8Array.from(readFileSync(join(dir, ref.file))));
   }
   return { manifest, files };
