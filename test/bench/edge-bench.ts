@@ -124,7 +124,11 @@ async function v8Heap(): Promise<{
   }[];
   const url = targets[0]?.webSocketDebuggerUrl;
   if (url === undefined) throw new Error("the Worker's inspector lists no target");
-  const ws = new WebSocket(url);
+  // wrangler's inspector proxy only admits local Origins; Node's WebSocket (undici) sends none
+  // unless given one through its `headers` extension.
+  const ws = new WebSocket(url, {
+    headers: { origin: "http://127.0.0.1" },
+  } as unknown as string[]);
   try {
     await new Promise((resolve, reject) => {
       ws.onopen = resolve;
