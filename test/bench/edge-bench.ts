@@ -202,6 +202,20 @@ function bundleMiB(dir: string): number {
   );
 }
 
+/** Waits until the edge counts the worker healthy again (its heartbeats pause while the edge restarts). */
+async function workerHealthy(adminToken: string, id: string, timeoutMs = 120_000) {
+  const end = Date.now() + timeoutMs;
+  while (Date.now() < end) {
+    const res = await fetch(`${EDGE}/admin/workers`, {
+      headers: { authorization: `Bearer ${adminToken}` },
+    });
+    const body = (await res.json()) as { workers: { worker_id: string; healthy: boolean }[] };
+    if (body.workers.some((w) => w.worker_id === id && w.healthy)) return;
+    await new Promise((r) => setTimeout(r, 500));
+  }
+  throw new Error(`worker ${id} did not heartbeat within ${timeoutMs} ms of the edge restart`);
+}
+
 /** A copy of bundle `dir` under another version (same files): fresh budget-cache keys. */
 function asVersion(dir: string, target: string, version: string): string {
   cpSync(dir, target, { recursive: true });
@@ -293,6 +307,7 @@ async function measurePaperSize(tmp: string, prompts: string[]) {
     await stop(edge);
     edge = await startEdge({ port: EDGE_PORT, persistTo: state, inspectorPort: INSPECTOR_PORT });
     const activateB = await seedBundle(EDGE, secrets.ADMIN_TOKEN, dirB);
+    await workerHealthy(secrets.ADMIN_TOKEN, "bench-cpu-worker");
     await budget("warm-up after restart");
     log(`paper-size ${activateB}, pass 2: embedding from the D1 cache`);
     const fromD1 = await pass(prompts);
