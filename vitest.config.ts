@@ -60,6 +60,8 @@ export default defineConfig({
           globalSetup: ["test/workerd/global-setup.ts"],
           setupFiles: ["test/workerd/apply-migrations.ts"],
           testTimeout: 60_000,
+          // Hooks upload and load whole bundles (ORT sessions), as long as a test on a loaded machine.
+          hookTimeout: 60_000,
         },
       },
     ],

@@ -181,6 +181,8 @@ export interface EdgeOptions {
   echo?: boolean;
   /** Extra `--var KEY:VALUE` bindings (tests shorten heartbeat intervals). */
   vars?: Record<string, string>;
+  /** DevTools port of the Worker's isolate (the benchmark reads its heap there). */
+  inspectorPort?: number;
 }
 
 export async function startEdge(opts: EdgeOptions): Promise<Child> {
@@ -198,6 +200,7 @@ export async function startEdge(opts: EdgeOptions): Promise<Child> {
       "--persist-to",
       opts.persistTo,
       "--show-interactive-dev-session=false",
+      ...(opts.inspectorPort === undefined ? [] : ["--inspector-port", String(opts.inspectorPort)]),
       ...vars,
     ],
     wranglerEnv(),

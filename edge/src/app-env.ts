@@ -1,12 +1,13 @@
 /** The one Hono Env generic shared by the app, its middleware and its route groups. */
 import type { OpenAPIHono } from "@hono/zod-openapi";
 import type { RequestIdVariables } from "hono/request-id";
+import type { TimingVariables } from "hono/timing";
 import type { EdgeConfig } from "./config";
 import type { EdgeDb } from "./db/client";
 
 export interface AppEnv {
   Bindings: Env;
-  Variables: RequestIdVariables & { db: EdgeDb; config: EdgeConfig };
+  Variables: RequestIdVariables & TimingVariables & { db: EdgeDb; config: EdgeConfig };
 }
 
 export type EdgeApp = OpenAPIHono<AppEnv>;

@@ -16,6 +16,7 @@ import { registerAdminRoutes } from "./routes/admin";
 import { registerBudgetRoutes } from "./routes/budget";
 import { registerHealthRoutes } from "./routes/health";
 import { registerJobRoutes } from "./routes/jobs";
+import { registerMetricsRoute } from "./routes/metrics";
 import { registerPage } from "./routes/page";
 import { registerWorkerRoutes } from "./routes/workers";
 
@@ -34,6 +35,7 @@ export function createApp(): EdgeApp {
   app.use("*", requestContext);
   registerHealthRoutes(app);
   registerBudgetRoutes(app);
+  registerMetricsRoute(app);
   registerJobRoutes(app);
   registerWorkerRoutes(app);
   registerAdminRoutes(app);

@@ -7,6 +7,7 @@
  *   fx-edge16 embedding at the edge with tiny-clip's text model (width 16) and predictors with
  *             D = 16 from training's exportPredictorOnnx, built only once that exporter exists
  *             (training/src/export/onnx-export.ts, written by the training engineer).
+ *   fx-exact24, fx-distilled24  bundles with an edge form (edge-form-bundles.ts).
  */
 import { createHash } from "node:crypto";
 import { existsSync } from "node:fs";
@@ -182,5 +183,11 @@ export async function buildFixtureBundles(root: string): Promise<FixtureBundle[]
   const bundles = [await gpuBundle(root)];
   const edge = await edgeBundle(root);
   if (edge !== undefined) bundles.push(edge);
+  const { buildEdgeFormBundles } = await import("./edge-form-bundles");
+  const base = baseManifest("fx-edge-form", FAKE_EMBED_WIDTH, await schedulerConfig());
+  for (const { bundle, files } of await buildEdgeFormBundles(base)) {
+    await writeBundle(root, bundle.manifest, files);
+    bundles.push(bundle);
+  }
   return bundles;
 }

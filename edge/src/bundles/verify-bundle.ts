@@ -2,17 +2,23 @@
  * Verification of an uploaded predictor bundle before it is stored (SPEC §7 admin): the manifest
  * parses against bundleManifestSchema, every referenced file is present with the sha256 (and
  * size) the manifest states, no unreferenced file rides along, and every ONNX file loads and
- * runs on a probe prompt producing finite dense curves and a step budget.
+ * runs on a probe prompt producing finite dense curves and a step budget. A bundle with an edge
+ * form is refused when the agreement it records, or the agreement the edge measures itself on
+ * the bundle's probe prompts, misses the bar named in edge-form-agreement.ts.
  */
 import { BudgetFusionError, type ErrorOptions } from "@budgetfusion/shared/errors";
 import { stepBudget } from "@budgetfusion/shared/plateau/step-budget";
 import {
   type BundleManifest,
   bundleManifestSchema,
-  manifestFiles,
+  edgeFiles,
 } from "@budgetfusion/shared/predictor/bundle-manifest";
+import {
+  agreementShortfall,
+  measureAgreement,
+} from "@budgetfusion/shared/predictor/edge-form-agreement";
 import { validationError } from "@budgetfusion/shared/schemas/zod-issues";
-import { loadPredictor } from "../predictor/load-predictor";
+import { type LoadedPredictor, loadPredictor } from "../predictor/load-predictor";
 import { predictCurves } from "../predictor/predict-curves";
 import { ortWeb } from "../runtime/ort-web";
 
@@ -48,9 +54,12 @@ export function parseManifest(text: string): BundleManifest {
   return parsed.data;
 }
 
-/** Checks presence, size and sha256 of every referenced file; rejects extra files. */
+/**
+ * Checks presence, size and sha256 of every file the edge serves (edgeFiles: with an edge form,
+ * not the teacher's predictor files); rejects extra files.
+ */
 export async function verifyFiles(manifest: BundleManifest, files: Map<string, Uint8Array>) {
-  const refs = manifestFiles(manifest);
+  const refs = edgeFiles(manifest);
   const referenced = new Set(refs.map((r) => r.file));
   for (const name of files.keys()) {
     if (!referenced.has(name)) {
@@ -86,10 +95,57 @@ export async function verifyFiles(manifest: BundleManifest, files: Map<string, U
   }
 }
 
+/**
+ * The edge form on the probe prompts, scored against the teacher curves stored beside them: the
+ * recorded agreement must clear the bar, and so must what this runtime reproduces.
+ */
+async function checkEdgeForm(
+  manifest: BundleManifest,
+  predictor: LoadedPredictor,
+  files: Map<string, Uint8Array>,
+) {
+  const form = manifest.edge_form;
+  if (form === undefined) return;
+  const recorded = agreementShortfall(form.kind, form.agreement);
+  if (recorded !== undefined) {
+    throw new InvalidBundleError(`edge form refused: recorded ${recorded}`, {
+      field: "edge_form.agreement",
+    });
+  }
+  const width = manifest.embedding.width;
+  const dense = manifest.dense_steps;
+  const row = width + dense * 3;
+  const bytes = files.get(form.probe.file) ?? new Uint8Array();
+  if (bytes.byteLength !== form.probe.prompts * row * 4) {
+    throw new InvalidBundleError(
+      `${form.probe.file} has ${bytes.byteLength} bytes, ${form.probe.prompts} rows of ${row} float32 expected`,
+      { field: "edge_form.probe" },
+    );
+  }
+  const rows = new Float32Array(bytes.slice().buffer);
+  const teacher = new Float32Array(form.probe.prompts * dense * 3);
+  const served = new Float32Array(teacher.length);
+  for (let i = 0; i < form.probe.prompts; i++) {
+    const curves = await predictCurves(predictor, rows.slice(i * row, i * row + width));
+    teacher.set(rows.subarray(i * row + width, (i + 1) * row), i * dense * 3);
+    for (let t = 0; t < dense; t++)
+      manifest.metrics.forEach((m, k) => {
+        served[(i * dense + t) * 3 + k] = curves[m][t];
+      });
+  }
+  const measured = measureAgreement(teacher, served, form.probe.prompts, dense, manifest.plateau);
+  const shortfall = agreementShortfall(form.kind, measured);
+  if (shortfall !== undefined) {
+    throw new InvalidBundleError(`edge form refused: on the probe prompts ${shortfall}`, {
+      field: "edge_form.probe",
+    });
+  }
+}
+
 /** Loads every ONNX file and runs the whole prediction on a probe prompt. */
 export async function probeBundle(manifest: BundleManifest, files: Map<string, Uint8Array>) {
   const read = async (file: string) => files.get(file) ?? new Uint8Array();
-  let predictor: Awaited<ReturnType<typeof loadPredictor>>;
+  let predictor: LoadedPredictor;
   try {
     predictor = await loadPredictor(manifest, ortWeb, read);
   } catch (cause) {
@@ -98,6 +154,12 @@ export async function probeBundle(manifest: BundleManifest, files: Map<string, U
       field: err.field,
       cause,
     });
+  }
+  try {
+    await checkEdgeForm(manifest, predictor, files);
+  } catch (cause) {
+    await predictor.release();
+    throw cause;
   }
   try {
     // A GPU-worker embedding cannot be probed here (no worker needed to upload): use a unit

@@ -1,25 +1,37 @@
 /**
  * POST /v1/budget's computation: prompt -> p̄ -> dense curves -> t* (SPEC §5 plateau rule with
  * the bundle's weights and eps) or, when the caller gives `quality`, the quality-target rule.
+ * The curves come from the budget cache when this bundle version has seen the prompt.
  */
 import { PAPER_REFERENCE_STEPS } from "@budgetfusion/shared/grid/step-grid";
 import { stepsForQuality } from "@budgetfusion/shared/plateau/quality-target";
 import { stepBudget } from "@budgetfusion/shared/plateau/step-budget";
 import type { BudgetRequest, BudgetResponse } from "@budgetfusion/shared/schemas/edge-api";
 import type { EdgeDb } from "../db/client";
+import { budgetCacheKey, type CacheTier, cachedCurves } from "./budget-cache";
 import { embedPrompt } from "./embed-prompt";
 import type { LoadedPredictor } from "./load-predictor";
 import { predictCurves } from "./predict-curves";
+
+export interface BudgetComputation {
+  response: BudgetResponse;
+  /** Where the curves came from (budget-cache.ts). */
+  cache: CacheTier;
+}
 
 export async function computeBudget(
   db: EdgeDb,
   predictor: LoadedPredictor,
   version: string,
   req: BudgetRequest,
-): Promise<BudgetResponse> {
+  defer: (p: Promise<unknown>) => void,
+): Promise<BudgetComputation> {
   const { manifest } = predictor;
-  const embedding = await embedPrompt(db, predictor, req.prompt);
-  const curves = await predictCurves(predictor, embedding);
+  const { curves, tier } = await cachedCurves(
+    await budgetCacheKey(version, req.prompt),
+    async () => predictCurves(predictor, await embedPrompt(db, predictor, req.prompt)),
+    defer,
+  );
   const bounds = { minSteps: req.min_steps, maxSteps: req.max_steps };
   const result =
     req.quality === undefined
@@ -35,6 +47,7 @@ export async function computeBudget(
     reference_steps: PAPER_REFERENCE_STEPS,
     savings_vs_reference: 1 - result.steps / PAPER_REFERENCE_STEPS,
     predictor_version: version,
+    predictor_form: predictor.form,
     mode: req.quality === undefined ? "plateau" : "quality",
   };
   if (req.include_curves === true) {
@@ -45,5 +58,5 @@ export async function computeBudget(
       iclip: Array.from(curves.iclip),
     };
   }
-  return response;
+  return { response, cache: tier };
 }

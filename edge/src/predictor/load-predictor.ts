@@ -1,6 +1,7 @@
 /**
- * Turns a verified bundle manifest plus a file reader into ready ONNX sessions (SPEC §4): one
- * predictor session per metric (deduplicated for multi-head bundles) and, when the embedding
+ * Turns a verified bundle manifest plus a file reader into ready ONNX sessions (SPEC §4): the
+ * bundle's edge form when it has one, else one predictor session per metric (deduplicated for
+ * multi-head bundles) and, when the embedding
  * runs at the edge, the CLIP text model with its tokenizer. Used by serving (files from R2) and
  * by upload verification (files from the request), so both load exactly the same way.
  */
@@ -20,9 +21,16 @@ import { ClipTokenizer } from "@budgetfusion/shared/tokenizer/clip-tokenizer";
 
 export type ReadBytes = (file: string) => Promise<Uint8Array>;
 
+/** Which network answers: the teacher's own files, or the bundle's exact or distilled form. */
+type PredictorForm = "teacher" | "exact" | "distilled";
+
 export interface LoadedPredictor {
   manifest: BundleManifest;
-  sessions: Record<MetricName, PortSession>;
+  form: PredictorForm;
+  /** form "teacher": one session per metric (the same one for a multi-head file). */
+  sessions?: Record<MetricName, PortSession>;
+  /** Otherwise: the edge form, embedding [1, width] -> scores [1, dense, 3]. */
+  edgeSession?: PortSession;
   /** The bundle's CLIP text model when its embedding runs at the edge. */
   textEmbedder?: TextEmbedder;
   release(): Promise<void>;
@@ -70,11 +78,7 @@ async function loadTextEmbedder(
   });
 }
 
-export async function loadPredictor(
-  manifest: BundleManifest,
-  port: OrtPort,
-  read: ReadBytes,
-): Promise<LoadedPredictor> {
+async function teacherSessions(manifest: BundleManifest, port: OrtPort, read: ReadBytes) {
   const byFile = new Map<string, Promise<PortSession>>();
   for (const metric of METRIC_NAMES) {
     const ref = manifest.predictor.files[metric];
@@ -82,17 +86,35 @@ export async function loadPredictor(
       byFile.set(ref.file, session(port, read, ref, `predictor.files.${metric}`));
     }
   }
-  const textEmbedder = await loadTextEmbedder(manifest, port, read);
   const sessions = {} as Record<MetricName, PortSession>;
   for (const metric of METRIC_NAMES) {
     sessions[metric] = await (byFile.get(
       manifest.predictor.files[metric].file,
     ) as Promise<PortSession>);
   }
-  const all = new Set<PortSession>([...Object.values(sessions)]);
+  return sessions;
+}
+
+export async function loadPredictor(
+  manifest: BundleManifest,
+  port: OrtPort,
+  read: ReadBytes,
+): Promise<LoadedPredictor> {
+  const form = manifest.edge_form;
+  const edgeSession =
+    form === undefined ? undefined : await session(port, read, form.file, "edge_form.file");
+  const sessions =
+    edgeSession === undefined ? await teacherSessions(manifest, port, read) : undefined;
+  const textEmbedder = await loadTextEmbedder(manifest, port, read);
+  const all = new Set<PortSession>([
+    ...Object.values(sessions ?? {}),
+    ...(edgeSession ? [edgeSession] : []),
+  ]);
   return {
     manifest,
+    form: form?.kind ?? "teacher",
     sessions,
+    edgeSession,
     textEmbedder,
     release: async () => {
       await Promise.all([...[...all].map((s) => s.release()), textEmbedder?.release()]);

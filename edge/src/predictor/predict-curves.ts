@@ -58,12 +58,38 @@ function scoresFor(
   });
 }
 
+/** The edge form: p̄ in, [1, dense, 3] out (the step encoding is inside the network). */
+async function edgeFormCurves(
+  predictor: LoadedPredictor,
+  session: PortSession,
+  embedding: Float32Array,
+): Promise<MetricCurves> {
+  const { manifest } = predictor;
+  const form = manifest.edge_form;
+  const input = form?.input ?? "embedding";
+  const output = form?.output ?? "scores";
+  const res = await session.run(
+    { [input]: { type: "float32", data: embedding, dims: [1, embedding.length] } },
+    [output],
+  );
+  const curves = {} as MetricCurves;
+  for (const metric of METRIC_NAMES) {
+    curves[metric] = scoresFor(
+      res[output],
+      manifest.metrics.indexOf(metric),
+      manifest.dense_steps,
+      output,
+    );
+  }
+  return curves;
+}
+
 /** `embedding` is the L2-normalised prompt embedding [width]; returns curves at steps 1..dense. */
 export async function predictCurves(
   predictor: LoadedPredictor,
   embedding: Float32Array,
 ): Promise<MetricCurves> {
-  const { manifest, sessions } = predictor;
+  const { manifest, sessions, edgeSession } = predictor;
   const dense = manifest.dense_steps;
   const enc = manifest.step_encoding;
   if (embedding.length !== enc.width) {
@@ -74,6 +100,8 @@ export async function predictCurves(
       },
     );
   }
+  if (edgeSession !== undefined) return edgeFormCurves(predictor, edgeSession, embedding);
+  if (sessions === undefined) throw new ShapeError("predictor has no sessions loaded");
   const feeds = {
     [manifest.predictor.input]: {
       type: "float32",

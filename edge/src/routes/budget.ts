@@ -1,10 +1,12 @@
 /** POST /v1/budget: the step budget t* for a prompt (SPEC §5, §7). */
 import { budgetRequestSchema, budgetResponseSchema } from "@budgetfusion/shared/schemas/edge-api";
 import { createRoute } from "@hono/zod-openapi";
+import { endTime, setMetric, startTime, timing } from "hono/timing";
 import type { EdgeApp } from "../app-env";
 import { BODY_LIMITS, limitBody } from "../middleware/body-limit";
 import { computeBudget } from "../predictor/budget";
-import { activePredictor, errorResponse, jsonBody } from "./common";
+import { budgetCacheStats } from "../predictor/budget-cache";
+import { activePredictor, deferTo, errorResponse, jsonBody } from "./common";
 
 const route = createRoute({
   method: "post",
@@ -13,8 +15,9 @@ const route = createRoute({
   description:
     "Predicts the three perceptual metric curves over 1..129 steps and returns the plateau " +
     "step t* (SPEC §5), or with `quality` the fewest steps reaching that share of every " +
-    "metric's 1->129 change.",
-  middleware: limitBody(BODY_LIMITS.budget),
+    "metric's 1->129 change. Server-Timing carries `budget` (the computation), `cache` " +
+    "(isolate | cache-api | miss) and `cache-hit-rate` (this isolate's, as a number).",
+  middleware: [timing({ crossOrigin: true }), limitBody(BODY_LIMITS.budget)] as const,
   request: { body: jsonBody(budgetRequestSchema) },
   responses: {
     200: {
@@ -31,6 +34,11 @@ export function registerBudgetRoutes(app: EdgeApp) {
   app.openapi(route, async (c) => {
     const req = c.req.valid("json");
     const { version, predictor } = await activePredictor(c);
-    return c.json(await computeBudget(c.var.db, predictor, version, req), 200);
+    startTime(c, "budget");
+    const { response, cache } = await computeBudget(c.var.db, predictor, version, req, deferTo(c));
+    endTime(c, "budget");
+    setMetric(c, "cache", cache);
+    setMetric(c, "cache-hit-rate", budgetCacheStats().hit_rate, "budget cache hit rate", 3);
+    return c.json(response, 200);
   });
 }

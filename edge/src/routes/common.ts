@@ -25,3 +25,13 @@ export async function activePredictor(c: Context<AppEnv>) {
   }
   return { version, predictor: await predictorFor(c.var.db, c.env.BLOBS, version) };
 }
+
+/** Work to finish after the response (ctx.waitUntil); left to run unawaited where there is no ctx. */
+export function deferTo(c: Context<AppEnv>): (p: Promise<unknown>) => void {
+  try {
+    const ctx = c.executionCtx;
+    return (p) => ctx.waitUntil(p);
+  } catch {
+    return (p) => void p;
+  }
+}

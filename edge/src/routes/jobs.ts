@@ -20,7 +20,7 @@ import { BODY_LIMITS, limitBody } from "../middleware/body-limit";
 import { currentVersion } from "../predictor/active-predictor";
 import { computeBudget } from "../predictor/budget";
 import { readBlob } from "../storage/r2-blob-store";
-import { activePredictor, errorResponse, jsonBody } from "./common";
+import { activePredictor, deferTo, errorResponse, jsonBody } from "./common";
 
 const jobIdParams = z.object({ id: z.uuid() });
 
@@ -96,7 +96,13 @@ function randomSeed(): number {
 async function resolveSteps(c: Context<AppEnv>, req: z.infer<typeof generateRequestSchema>) {
   if (req.steps === "auto") {
     const { version, predictor } = await activePredictor(c);
-    const budget = await computeBudget(c.var.db, predictor, version, { prompt: req.prompt });
+    const { response: budget } = await computeBudget(
+      c.var.db,
+      predictor,
+      version,
+      { prompt: req.prompt },
+      deferTo(c),
+    );
     return { steps: budget.steps, source: "auto" as const, version, manifest: predictor.manifest };
   }
   const version = await currentVersion(c.var.db);

@@ -26,6 +26,21 @@ ort.env.wasm.proxy = false;
 ort.env.wasm.wasmBinary = new Uint8Array([0, 97, 115, 109, 1, 0, 0, 0]);
 
 let creating: Promise<unknown> = Promise.resolve();
+/** ORT's linear memory, once instantiated: the bulk of the isolate's memory (weights, arenas). */
+let ortMemory: WebAssembly.Memory | undefined;
+
+/** Bytes of ORT's WebAssembly memory in this isolate (0 before the first session). */
+export function ortWasmMemoryBytes(): number {
+  return ortMemory?.buffer.byteLength ?? 0;
+}
+
+function findMemory(instance: WebAssembly.Instance, imports?: WebAssembly.Imports) {
+  const exported = Object.values(instance.exports).find((v) => v instanceof WebAssembly.Memory);
+  if (exported !== undefined) return exported as WebAssembly.Memory;
+  for (const module of Object.values(imports ?? {}))
+    for (const v of Object.values(module)) if (v instanceof WebAssembly.Memory) return v;
+  return undefined;
+}
 
 /** Runs `create` while WebAssembly.instantiate(bytes) is answered with the precompiled module. */
 async function withPrecompiledWasm<T>(create: () => Promise<T>): Promise<T> {
@@ -40,6 +55,7 @@ async function withPrecompiledWasm<T>(create: () => Promise<T>): Promise<T> {
   const patched = (async (source: unknown, imports?: WebAssembly.Imports) => {
     if (source instanceof WebAssembly.Module) return original(source, imports);
     const instance = await original(ortWasm, imports);
+    ortMemory = findMemory(instance, imports);
     return { module: ortWasm, instance };
   }) as typeof WebAssembly.instantiate;
   WebAssembly.instantiate = patched;

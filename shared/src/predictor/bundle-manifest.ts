@@ -54,6 +54,44 @@ const metricDefinitionsSchema = z.object({
   }),
 });
 
+/**
+ * Agreement of a non-exact edge form with the teacher (the BiLSTM training produced) over
+ * validation prompts: dense-curve MAE over all three metrics, the share of prompts whose plateau
+ * t* (SPEC §5, the bundle's own plateau params) agrees within 1 and within 3 steps, and the
+ * largest |t*_edge - t*_teacher|.
+ */
+const edgeFormAgreementSchema = z.object({
+  prompts: z.number().int().positive(),
+  curve_mae: z.number().nonnegative(),
+  t_star_within_1: z.number().min(0).max(1),
+  t_star_within_3: z.number().min(0).max(1),
+  worst_t_star_diff: z.number().int().nonnegative(),
+});
+export type EdgeFormAgreement = z.infer<typeof edgeFormAgreementSchema>;
+
+/**
+ * A faster form of the teacher that the edge serves instead of `predictor.files` (which then
+ * stay in the bundle for evaluation but are not uploaded to the edge). Input `embedding`
+ * [1, width] (the L2-normalised p̄: the step encoding is folded in), output `scores`
+ * [1, dense_steps, 3] in `metrics` order. "exact": the teacher's network rearranged (equal up to
+ * float rounding); "distilled": a student trained on the teacher's outputs.
+ */
+const edgeFormSchema = z.object({
+  kind: z.enum(["exact", "distilled"]),
+  /** How it was made, e.g. "bilstm+layer1-step-projection+one-session", "mlp-student". */
+  method: z.string().min(1),
+  file: fileRefSchema,
+  input: z.string().default("embedding"),
+  output: z.string().default("scores"),
+  agreement: edgeFormAgreementSchema,
+  /**
+   * Validation prompts the edge re-scores at upload: raw little-endian float32 rows, each
+   * p̄ [width] followed by the teacher's curves [dense_steps, 3] (metrics order).
+   */
+  probe: fileRefSchema.extend({ prompts: z.number().int().positive() }),
+});
+export type EdgeForm = z.infer<typeof edgeFormSchema>;
+
 /** A bundle version: also its folder name and its key in R2, so a safe path segment. */
 export const bundleVersionSchema = z
   .string()
@@ -110,6 +148,8 @@ export const bundleManifestSchema = z.object({
   }),
   /** Absent in bundles made before SPEC §3's revision, whose L-SNR head is noise_share. */
   metric_definitions: metricDefinitionsSchema.optional(),
+  /** Absent: the edge serves predictor.files themselves. */
+  edge_form: edgeFormSchema.optional(),
   training_data_hash: z.string().regex(/^[0-9a-f]{64}$/),
   evaluation: z.record(z.string(), z.unknown()).default({}),
 });
@@ -120,12 +160,31 @@ export function lsnrDefinitionOf(manifest: BundleManifest): LsnrDefinition {
   return manifest.metric_definitions?.lsnr.definition ?? "noise_share";
 }
 
+function uniqueRefs(refs: (FileRef | undefined)[]): FileRef[] {
+  const defined = refs.filter((ref): ref is FileRef => ref !== undefined);
+  return [...new Map(defined.map((ref) => [ref.file, ref])).values()];
+}
+
 /** Every file the manifest references, deduplicated (multi-head bundles repeat one file). */
 export function manifestFiles(manifest: BundleManifest): FileRef[] {
-  const refs = [
+  return uniqueRefs([
     ...Object.values(manifest.predictor.files),
+    manifest.edge_form?.file,
+    manifest.edge_form?.probe,
     manifest.embedding.text_model,
     manifest.embedding.tokenizer,
-  ].filter((ref): ref is FileRef => ref !== undefined);
-  return [...new Map(refs.map((ref) => [ref.file, ref])).values()];
+  ]);
+}
+
+/**
+ * The files the edge stores and loads: with an edge form, that form and its probe instead of the
+ * teacher's predictor files (a paper-size teacher does not fit a Worker).
+ */
+export function edgeFiles(manifest: BundleManifest): FileRef[] {
+  const { edge_form: form } = manifest;
+  return uniqueRefs([
+    ...(form === undefined ? Object.values(manifest.predictor.files) : [form.file, form.probe]),
+    manifest.embedding.text_model,
+    manifest.embedding.tokenizer,
+  ]);
 }

@@ -80,6 +80,12 @@ export const budgetResponseSchema = z.object({
   /** 1 - steps / reference_steps (negative when the budget exceeds the reference). */
   savings_vs_reference: z.number(),
   predictor_version: z.string(),
+  /**
+   * The network that answered: the bundle's trained predictor itself ("teacher"), or the edge
+   * form it ships (bundle manifest edge_form): "exact" (the same network rearranged) or
+   * "distilled" (a student whose agreement with the teacher the manifest records).
+   */
+  predictor_form: z.enum(["teacher", "exact", "distilled"]),
   mode: z.enum(["plateau", "quality"]),
   curves: curvesSchema.optional(),
 });

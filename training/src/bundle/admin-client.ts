@@ -8,6 +8,7 @@
  * status and JSON error, so its `field` reaches the operator.
  */
 import { UpstreamError } from "@budgetfusion/shared/errors";
+import { edgeFiles } from "@budgetfusion/shared/predictor/bundle-manifest";
 import { bundleViewSchema } from "@budgetfusion/shared/schemas/edge-api";
 import { z } from "zod";
 import type { VerifiedBundle } from "./bundle-files";
@@ -51,7 +52,9 @@ export class BundleAdminClient {
       new Blob([bundle.manifestText], { type: "application/json" }),
       "manifest.json",
     );
-    for (const { ref, bytes } of bundle.files)
+    // With an edge form the teacher's files stay here: the edge stores edgeFiles() only.
+    const served = new Set(edgeFiles(bundle.manifest).map((ref) => ref.file));
+    for (const { ref, bytes } of bundle.files.filter((f) => served.has(f.ref.file)))
       form.append(ref.file, new Blob([bytes], { type: "application/octet-stream" }), ref.file);
     const res = await this.call("/admin/bundles", { method: "POST", body: form });
     if (res.status === 201) return "created";

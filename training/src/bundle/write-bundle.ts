@@ -16,6 +16,7 @@ import {
   BUNDLE_FORMAT,
   type BundleManifest,
   bundleManifestSchema,
+  type EdgeForm,
   type FileRef,
   METRIC_NAMES,
   type MetricName,
@@ -23,6 +24,8 @@ import {
 } from "@budgetfusion/shared/predictor/bundle-manifest";
 import { defaultStepEncoding } from "@budgetfusion/shared/predictor/step-encoding";
 import { sha256Hex } from "../dataset/image-files";
+import type { BuiltEdgeForm } from "../distill/build-edge-form";
+import { EDGE_FORM_INPUT } from "../export/edge-form-export";
 import { ONNX_INPUT, ONNX_OPSET, ONNX_OUTPUT } from "../export/onnx-export";
 
 const EDGE_TEXT_MODEL_MAX_BYTES = 20 * 1024 * 1024;
@@ -47,6 +50,37 @@ export interface BundleInput {
   stepGrid: readonly number[];
   /** The dataset's generation settings (manifest diffusion_model.generation). */
   generation?: { guidanceScale: number; width: number; height: number };
+  /** A faster form for the edge to serve (distill/build-edge-form.ts); it must pass its bar. */
+  edgeForm?: BuiltEdgeForm;
+}
+
+async function placeBytes(dir: string, rel: string, bytes: Uint8Array): Promise<FileRef> {
+  const target = join(dir, rel);
+  await mkdir(join(target, ".."), { recursive: true });
+  await writeFile(target, bytes);
+  return { file: rel, sha256: sha256Hex(bytes), bytes: bytes.byteLength };
+}
+
+async function edgeFormEntry(dir: string, form: BuiltEdgeForm): Promise<EdgeForm> {
+  if (form.shortfall !== undefined) {
+    throw new ValidationError(`edge form (${form.method}): ${form.shortfall}`, {
+      field: "edge_form.agreement",
+    });
+  }
+  const probeBytes = new Uint8Array(
+    form.probe.buffer,
+    form.probe.byteOffset,
+    form.probe.byteLength,
+  );
+  return {
+    kind: form.kind,
+    method: form.method,
+    file: await placeBytes(dir, "edge/form.onnx", form.onnx),
+    input: EDGE_FORM_INPUT,
+    output: ONNX_OUTPUT,
+    agreement: form.agreement,
+    probe: { ...(await placeBytes(dir, "edge/probe.f32", probeBytes)), prompts: form.probePrompts },
+  };
 }
 
 async function place(dir: string, rel: string, src: string): Promise<FileRef> {
@@ -120,6 +154,7 @@ export async function writeBundle(
     // The metrics stage measured the targets with today's L-SNR and refuses datasets of the other
     // (metrics/dataset-metrics.ts), so the heads it trained output this one.
     metric_definitions: { lsnr: { definition: LSNR_DEFINITION } },
+    ...(input.edgeForm ? { edge_form: await edgeFormEntry(dir, input.edgeForm) } : {}),
     training_data_hash: input.trainingDataHash,
     evaluation: input.evaluation,
   };

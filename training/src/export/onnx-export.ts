@@ -44,7 +44,7 @@ export interface ExportOptions {
  * The export's naming on the shared builder: outputs `<op>_<n>`, nodes `<Op>_<n>`, int64
  * initializers in int64_data, so exported files keep their bytes (a rerun reproduces a bundle).
  */
-class ExportGraph {
+export class ExportGraph {
   readonly g: OnnxGraph;
 
   constructor(name: string) {
@@ -67,21 +67,21 @@ class ExportGraph {
   }
 }
 
-function get(params: ParamMap, name: string): Float32Array {
+export function get(params: ParamMap, name: string): Float32Array {
   const t = params.get(name);
   if (!t) throw new ValidationError(`params: missing tensor ${name}`, { field: `params.${name}` });
   return t.data;
 }
 
 /** [rows, cols] -> [cols, rows]. */
-function transposed(a: Float32Array, rows: number, cols: number): Float32Array {
+export function transposed(a: Float32Array, rows: number, cols: number): Float32Array {
   const out = new Float32Array(a.length);
   for (let r = 0; r < rows; r++) for (let c = 0; c < cols; c++) out[c * rows + r] = a[r * cols + c];
   return out;
 }
 
 /** PyTorch gate blocks i,f,g,o -> ONNX i,o,f,c, for a [4H, k] tensor (k = 1 for biases). */
-function reorderGates(a: Float32Array, H: number): Float32Array {
+export function reorderGates(a: Float32Array, H: number): Float32Array {
   const k = a.length / (4 * H);
   const out = new Float32Array(a.length);
   for (const [dst, src] of [0, 3, 1, 2].entries())
@@ -89,7 +89,7 @@ function reorderGates(a: Float32Array, H: number): Float32Array {
   return out;
 }
 
-function concat(parts: Float32Array[]): Float32Array {
+export function concat(parts: Float32Array[]): Float32Array {
   const out = new Float32Array(parts.reduce((s, p) => s + p.length, 0));
   let off = 0;
   for (const p of parts) {
@@ -99,10 +99,70 @@ function concat(parts: Float32Array[]): Float32Array {
   return out;
 }
 
+/** One layer's ONNX LSTM tensors W [2,4H,Din], R [2,4H,H], B [2,8H] (both directions). */
+function lstmLayerTensors(params: ParamMap, l: number, H: number) {
+  const dirs = ["", "_reverse"].map((s) => `l${l}${s}`);
+  return {
+    W: concat(dirs.map((d) => reorderGates(get(params, `lstm.weight_ih_${d}`), H))),
+    R: concat(dirs.map((d) => reorderGates(get(params, `lstm.weight_hh_${d}`), H))),
+    B: concat(
+      dirs.flatMap((d) => [
+        reorderGates(get(params, `lstm.bias_ih_${d}`), H),
+        reorderGates(get(params, `lstm.bias_hh_${d}`), H),
+      ]),
+    ),
+  };
+}
+
+/** LSTM(bidirectional) on x [T,B,Din] -> Y [T,2,B,H] -> Reshape(`flatten`) [T,B,2H]. */
+export function lstmNode(
+  g: ExportGraph,
+  [x, w, r, b]: [string, string, string, string],
+  H: number,
+  flatten: string,
+) {
+  const [y] = g.node("LSTM", [x, w, r, b], { direction: "bidirectional", hidden_size: H }, 3);
+  const tb2h = g.node("Transpose", [y], { perm: [0, 2, 1, 3] })[0];
+  return g.node("Reshape", [tb2h, flatten])[0];
+}
+
+export const flattenShape = (g: ExportGraph) => g.int64Init("shape_t_b_2h", [0, 0, -1]);
+
+/**
+ * Layers `from`.. of the stack on x [T(+k),B,Din], then the tail padding's k steps dropped and
+ * back to batch-first [B,T,2H]. `prefix` keeps initializer names apart when one graph holds
+ * several stacks.
+ */
+export function lstmLayersFrom(
+  g: ExportGraph,
+  params: ParamMap,
+  H: number,
+  layers: number,
+  from: number,
+  x0: string,
+  tailPad: number,
+  prefix = "",
+  flatten = flattenShape(g),
+): string {
+  let x = x0;
+  for (let l = from; l < layers; l++) {
+    const din = l === 0 ? get(params, "lstm.weight_ih_l0").length / (4 * H) : 2 * H;
+    const t = lstmLayerTensors(params, l, H);
+    const w = g.floatInit(`${prefix}lstm_l${l}_W`, [2, 4 * H, din], t.W);
+    const r = g.floatInit(`${prefix}lstm_l${l}_R`, [2, 4 * H, H], t.R);
+    const b = g.floatInit(`${prefix}lstm_l${l}_B`, [2, 8 * H], t.B);
+    x = lstmNode(g, [x, w, r, b], H, flatten);
+  }
+  if (tailPad > 0) {
+    const axis0 = g.int64Init("axis0", [0]);
+    x = g.node("Slice", [x, g.int64Init("start", [0]), g.int64Init("end", [-tailPad]), axis0])[0];
+  }
+  return g.node("Transpose", [x], { perm: [1, 0, 2] })[0];
+}
+
 function lstmLayers(
   g: ExportGraph,
   params: ParamMap,
-  width: number,
   H: number,
   layers: number,
   input: string,
@@ -115,33 +175,11 @@ function lstmLayers(
     const pad = g.node("Tile", [last, g.int64Init("tail_pad", [tailPad, 1, 1])])[0];
     x = g.node("Concat", [x, pad], { axis: 0 })[0];
   }
-  const flatten = g.int64Init("shape_t_b_2h", [0, 0, -1]);
-  for (let l = 0; l < layers; l++) {
-    const din = l === 0 ? width : 2 * H;
-    const dirs = ["", "_reverse"].map((s) => `l${l}${s}`);
-    const W = concat(dirs.map((d) => reorderGates(get(params, `lstm.weight_ih_${d}`), H)));
-    const R = concat(dirs.map((d) => reorderGates(get(params, `lstm.weight_hh_${d}`), H)));
-    const B = concat(
-      dirs.flatMap((d) => [
-        reorderGates(get(params, `lstm.bias_ih_${d}`), H),
-        reorderGates(get(params, `lstm.bias_hh_${d}`), H),
-      ]),
-    );
-    const w = g.floatInit(`lstm_l${l}_W`, [2, 4 * H, din], W);
-    const r = g.floatInit(`lstm_l${l}_R`, [2, 4 * H, H], R);
-    const b = g.floatInit(`lstm_l${l}_B`, [2, 8 * H], B);
-    const [y] = g.node("LSTM", [x, w, r, b], { direction: "bidirectional", hidden_size: H }, 3);
-    const tb2h = g.node("Transpose", [y], { perm: [0, 2, 1, 3] })[0];
-    x = g.node("Reshape", [tb2h, flatten])[0];
-  }
-  if (tailPad > 0) {
-    const axis0 = g.int64Init("axis0", [0]);
-    x = g.node("Slice", [x, g.int64Init("start", [0]), g.int64Init("end", [-tailPad]), axis0])[0];
-  }
-  return g.node("Transpose", [x], { perm: [1, 0, 2] })[0];
+  return lstmLayersFrom(g, params, H, layers, 0, x, tailPad);
 }
 
-function head(
+/** The head Linear(F,M) -> ReLU -> Linear(M,1) -> Sigmoid on z [B,T,F]: [B,T,1]. */
+export function head(
   g: ExportGraph,
   params: ParamMap,
   arch: Architecture,
@@ -149,19 +187,49 @@ function head(
   z: string,
   F: number,
   M: number,
+  prefix = "",
 ): string {
   const p = headPrefix(arch, h);
   const w1 = g.floatInit(
-    `${p}fc1.weight_T`,
+    `${prefix}${p}fc1.weight_T`,
     [F, M],
     transposed(get(params, `${p}fc1.weight`), M, F),
   );
-  const b1 = g.floatInit(`${p}fc1.bias`, [M], get(params, `${p}fc1.bias`));
-  const w2 = g.floatInit(`${p}fc2.weight_T`, [M, 1], get(params, `${p}fc2.weight`));
-  const b2 = g.floatInit(`${p}fc2.bias`, [1], get(params, `${p}fc2.bias`));
+  const b1 = g.floatInit(`${prefix}${p}fc1.bias`, [M], get(params, `${p}fc1.bias`));
+  const w2 = g.floatInit(`${prefix}${p}fc2.weight_T`, [M, 1], get(params, `${p}fc2.weight`));
+  const b2 = g.floatInit(`${prefix}${p}fc2.bias`, [1], get(params, `${p}fc2.bias`));
   const a1 = g.node("Add", [g.node("MatMul", [z, w1])[0], b1])[0];
   const a2 = g.node("Add", [g.node("MatMul", [g.node("Relu", [a1])[0], w2])[0], b2])[0];
   return g.node("Sigmoid", [a2])[0];
+}
+
+export function checkOutputAffine(a: ExportOptions["outputAffine"]): void {
+  if (a && !(Number.isFinite(a.scale) && Number.isFinite(a.offset) && a.scale !== 0))
+    throw new ValidationError("outputAffine: scale and offset must be finite, scale non-zero", {
+      field: "outputAffine",
+    });
+}
+
+/** scores -> Clip(scale * scores + offset, 0, 1): the target normalisation undone. */
+export function outputAffineNode(
+  g: ExportGraph,
+  scores: string,
+  a: { scale: number; offset: number },
+  prefix = "",
+): string {
+  const sc = g.floatInit(`${prefix}target_norm_scale`, [1], Float32Array.of(a.scale));
+  const of = g.floatInit(`${prefix}target_norm_offset`, [1], Float32Array.of(a.offset));
+  // Every metric lives in [0, 1] (SPEC §3); the sigmoid bounded the normalised score, the
+  // clip keeps the de-normalised one there too (the affine map overshoots [lo, hi] by 5.6%).
+  const affine = g.node("Add", [g.node("Mul", [scores, sc])[0], of])[0];
+  return clipUnit(g, affine, prefix);
+}
+
+/** Clip to [0, 1], the range of every metric. */
+export function clipUnit(g: ExportGraph, x: string, prefix = ""): string {
+  const zero = g.floatInit(`${prefix}metric_min`, [], Float32Array.of(0));
+  const one = g.floatInit(`${prefix}metric_max`, [], Float32Array.of(1));
+  return g.node("Clip", [x, zero, one])[0];
 }
 
 /**
@@ -194,29 +262,17 @@ export function exportPredictorOnnx(
     const b = g.floatInit("mlp.bias", [F], get(params, "mlp.bias"));
     z = g.node("Tanh", [g.node("Add", [g.node("MatMul", [ONNX_INPUT, w])[0], b])[0]])[0];
   } else {
-    z = lstmLayers(g, params, cfg.width, cfg.hidden, cfg.layers, ONNX_INPUT, effectiveTailPad(cfg));
+    z = lstmLayers(g, params, cfg.hidden, cfg.layers, ONNX_INPUT, effectiveTailPad(cfg));
   }
   const heads = opts.head !== undefined ? [opts.head] : Array.from({ length: nh }, (_, h) => h);
   const outs = heads.map((h) => head(g, params, arch, h, z, F, cfg.mlp));
   const a = opts.outputAffine;
-  if (a && !(Number.isFinite(a.scale) && Number.isFinite(a.offset) && a.scale !== 0))
-    throw new ValidationError("outputAffine: scale and offset must be finite, scale non-zero", {
-      field: "outputAffine",
-    });
+  checkOutputAffine(a);
   let scores =
     outs.length === 1
       ? g.node("Squeeze", [outs[0], g.int64Init("axis2", [2])])[0]
       : g.node("Concat", outs, { axis: 2 })[0];
-  if (a) {
-    const sc = g.floatInit("target_norm_scale", [1], Float32Array.of(a.scale));
-    const of = g.floatInit("target_norm_offset", [1], Float32Array.of(a.offset));
-    // Every metric lives in [0, 1] (SPEC §3); the sigmoid bounded the normalised score, the
-    // clip keeps the de-normalised one there too (the affine map overshoots [lo, hi] by 5.6%).
-    const affine = g.node("Add", [g.node("Mul", [scores, sc])[0], of])[0];
-    const zero = g.floatInit("metric_min", [], Float32Array.of(0));
-    const one = g.floatInit("metric_max", [], Float32Array.of(1));
-    scores = g.node("Clip", [affine, zero, one])[0];
-  }
+  if (a) scores = outputAffineNode(g, scores, a);
   // The last node written produces the graph output.
   g.g.renameOutput(scores, ONNX_OUTPUT);
   g.g.input(ONNX_INPUT, "float32", ["batch", "steps", cfg.width]);

@@ -239,6 +239,27 @@ export function predictorForward(
   return gatherOutputs(st.heads, n, T);
 }
 
+/**
+ * Head h's hidden layer (after ReLU), batch-first [n, T, M]: what its last Linear reads, for
+ * fitting that layer alone (a readout over a fixed network).
+ */
+export function predictorHeadFeatures(
+  cfg: ModelConfig,
+  p: ParamMap,
+  x: Float32Array,
+  n: number,
+  T: number,
+  h = 0,
+): Float32Array {
+  const { hid } = forwardAll(cfg, p, x, n, T, { train: false }).heads[h];
+  const M = cfg.mlp;
+  const out = new Float32Array(n * T * M);
+  for (let b = 0; b < n; b++)
+    for (let t = 0; t < T; t++)
+      out.set(hid.subarray((t * n + b) * M, (t * n + b + 1) * M), (b * T + t) * M);
+  return out;
+}
+
 function gatherOutputs(heads: HeadCache[], n: number, T: number): Float32Array {
   const nh = heads.length;
   const out = new Float32Array(n * T * nh);

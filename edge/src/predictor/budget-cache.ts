@@ -1,0 +1,120 @@
+/**
+ * The budget cache: a prompt's predicted curves for one bundle version, keyed by
+ * (version, sha256(prompt)). Curves rather than responses, because t* also depends on the
+ * request's bounds and quality target, which are cheap to apply again.
+ *
+ * Tier 1 is this isolate's memory (LRU by insertion order of a Map, bounded so the 64 MB isolate
+ * budget holds: 2,048 entries x 129 x 3 float32 = 3 MiB); tier 2 is the Cache API of the data
+ * centre (shared by its isolates, survives isolate restarts). KV would be global but is
+ * eventually consistent and needs another binding; a budget is cheap enough to recompute that a
+ * per-data-centre cache is the better trade. Counters feed Server-Timing and GET /metrics.
+ */
+import { METRIC_NAMES } from "@budgetfusion/shared/predictor/bundle-manifest";
+import type { MetricCurves } from "./predict-curves";
+
+const ISOLATE_ENTRIES = 2_048;
+/** The Cache API wants a URL; this host is never fetched. */
+const CACHE_ORIGIN = "https://budget-cache.budgetfusion.internal";
+const CACHE_TTL_S = 7 * 24 * 3600;
+
+export type CacheTier = "isolate" | "cache-api" | "miss";
+
+const isolate = new Map<string, MetricCurves>();
+const counts: Record<CacheTier, number> = { isolate: 0, "cache-api": 0, miss: 0 };
+
+export async function budgetCacheKey(version: string, prompt: string): Promise<string> {
+  const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(prompt));
+  const hex = [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, "0")).join("");
+  return `${encodeURIComponent(version)}/${hex}`;
+}
+
+function remember(key: string, curves: MetricCurves) {
+  isolate.delete(key);
+  isolate.set(key, curves);
+  if (isolate.size > ISOLATE_ENTRIES) {
+    const [oldest] = isolate.keys();
+    isolate.delete(oldest);
+  }
+}
+
+function toBytes(curves: MetricCurves): Uint8Array {
+  const dense = curves.lsnr.length;
+  const out = new Float32Array(dense * 3);
+  METRIC_NAMES.forEach((m, k) => {
+    out.set(curves[m], k * dense);
+  });
+  return new Uint8Array(out.buffer);
+}
+
+function fromBytes(bytes: ArrayBuffer): MetricCurves | undefined {
+  if (bytes.byteLength % 12 !== 0 || bytes.byteLength === 0) return undefined;
+  const all = new Float32Array(bytes);
+  const dense = all.length / 3;
+  const curves = {} as MetricCurves;
+  METRIC_NAMES.forEach((m, k) => {
+    curves[m] = all.slice(k * dense, (k + 1) * dense);
+  });
+  return curves;
+}
+
+/** The Cache API store, absent where the runtime has none. */
+function store(): Cache | undefined {
+  return typeof caches === "undefined" ? undefined : caches.default;
+}
+
+/**
+ * Curves for `key` from the fastest tier that has them, else from `compute` (then stored in both
+ * tiers; `defer` keeps the Cache API write off the response path, e.g. ctx.waitUntil).
+ */
+export async function cachedCurves(
+  key: string,
+  compute: () => Promise<MetricCurves>,
+  defer: (p: Promise<unknown>) => void,
+): Promise<{ curves: MetricCurves; tier: CacheTier }> {
+  const hit = isolate.get(key);
+  if (hit !== undefined) {
+    counts.isolate++;
+    remember(key, hit);
+    return { curves: hit, tier: "isolate" };
+  }
+  const cache = store();
+  const url = `${CACHE_ORIGIN}/${key}`;
+  const res = await cache?.match(url).catch(() => undefined);
+  const stored = res === undefined ? undefined : fromBytes(await res.arrayBuffer());
+  if (stored !== undefined) {
+    counts["cache-api"]++;
+    remember(key, stored);
+    return { curves: stored, tier: "cache-api" };
+  }
+  const curves = await compute();
+  counts.miss++;
+  remember(key, curves);
+  if (cache !== undefined) {
+    const body = new Response(toBytes(curves), {
+      headers: { "cache-control": `max-age=${CACHE_TTL_S}` },
+    });
+    defer(cache.put(url, body).catch(() => undefined));
+  }
+  return { curves, tier: "miss" };
+}
+
+export interface BudgetCacheStats {
+  isolate_hits: number;
+  cache_api_hits: number;
+  misses: number;
+  /** (isolate + Cache API hits) / lookups in this isolate since it started; 0 before any. */
+  hit_rate: number;
+  isolate_entries: number;
+}
+
+export function budgetCacheStats(): BudgetCacheStats {
+  const hits = counts.isolate + counts["cache-api"];
+  const total = hits + counts.miss;
+  return {
+    isolate_hits: counts.isolate,
+    cache_api_hits: counts["cache-api"],
+    misses: counts.miss,
+    hit_rate: total === 0 ? 0 : hits / total,
+    isolate_entries: isolate.size,
+  };
+}
