@@ -228,6 +228,7 @@ function reportSettings(o: PipelineOptions) {
     lr: o.lr,
     diff_weight: o["diff-weight"],
     tail_pad: o["tail-pad"],
+    curve_output: o["curve-output"],
     step_position: o["step-position"],
     step_norm: o["step-norm"],
     dropout: o.dropout,

@@ -111,6 +111,11 @@ export const PIPELINE_FLAGS = {
     "BiLSTM tail padding in steps (model/config.ts); 0 = paper",
     int().min(0).max(256).default(0),
   ),
+  "curve-output": valueFlag(
+    "dense|grid",
+    "the dense curve: every step's own output (paper) or interpolated from the outputs at T (model/grid-output.ts)",
+    z.enum(["dense", "grid"]).default("dense"),
+  ),
   "step-position": valueFlag(
     "step|log_step",
     "position the step encoding encodes (shared/src/predictor/step-encoding.ts)",
@@ -211,6 +216,7 @@ export const MINI_WORLD_PRESET = {
   "tail-pad": 16,
   "diff-weight": 100,
   "step-position": "log_step",
+  "curve-output": "grid",
 } as const;
 
 const MINI_WORLD_PROMPTS = [

@@ -46,6 +46,8 @@ interface TrainStageOptions {
   diffWeight: number;
   /** BiLSTM tail padding (model/config.ts). */
   tailPad: number;
+  /** The sampled steps T when the curve is grid-interpolated (model/grid-output.ts). */
+  outputGrid?: readonly number[];
   /** The step encoding t̄ (the bundle records the same one). */
   stepEncoding: StepEncoding;
   dropout: number;
@@ -174,6 +176,7 @@ async function runTrainStage(o: TrainStageOptions) {
           lr: o.lr,
           diffWeight: o.diffWeight,
           tailPad: o.tailPad,
+          ...(o.outputGrid ? { outputGrid: [...o.outputGrid] } : {}),
           dropout: o.dropout,
           threads: o.threads,
           seed: o.seed,
@@ -183,7 +186,7 @@ async function runTrainStage(o: TrainStageOptions) {
       progress?.stop();
       const onnx = exportPredictorOnnx(
         result.params,
-        { architecture: spec.architecture, tailPad: o.tailPad },
+        { architecture: spec.architecture, tailPad: o.tailPad, outputGrid: o.outputGrid },
         { outputAffine: norm },
       );
       await mkdir(join(path, ".."), { recursive: true });
@@ -232,6 +235,7 @@ export const trainStage: PipelineStage<TrainSummary> = {
       lr: o.lr,
       diffWeight: o["diff-weight"],
       tailPad: o["tail-pad"],
+      ...(o["curve-output"] === "grid" ? { outputGrid: o.stepGrid } : {}),
       stepEncoding: await run.stepEncoding(),
       dropout: o.dropout,
       threads: o.threads,
