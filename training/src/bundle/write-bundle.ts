@@ -10,6 +10,7 @@ import { basename, join, resolve } from "node:path";
 import { TEXT_MODEL_FILE } from "@budgetfusion/shared/embedding/clip-text-embedder";
 import { ValidationError } from "@budgetfusion/shared/errors";
 import { DENSE_REFERENCE_STEPS, DENSE_STEPS } from "@budgetfusion/shared/grid/step-grid";
+import type { AllocationCalibration } from "@budgetfusion/shared/plateau/allocate";
 import type { PlateauParams } from "@budgetfusion/shared/plateau/step-budget";
 import {
   BUNDLE_FORMAT,
@@ -41,6 +42,8 @@ export interface BundleInput {
   /** The scheduler config the dataset was generated with (model config + overrides). */
   schedulerConfig: Record<string, unknown>;
   plateau: PlateauParams;
+  /** The allocate mode's calibration (manifest `allocation`); absent = plateau rule only. */
+  allocation?: AllocationCalibration;
   trainingDataHash: string;
   evaluation: Record<string, unknown>;
   stepGrid: readonly number[];
@@ -116,6 +119,7 @@ export async function writeBundle(
       opset: ONNX_OPSET,
     },
     plateau: { weights: input.plateau.weights, eps: input.plateau.eps },
+    ...(input.allocation ? { allocation: input.allocation } : {}),
     training_data_hash: input.trainingDataHash,
     evaluation: input.evaluation,
   };

@@ -137,6 +137,20 @@ export const PIPELINE_FLAGS = {
     "models to train and evaluate: full, no_step_encoding, mlp_tanh",
     z.string().default("full,no_step_encoding,mlp_tanh"),
   ),
+  "allocate-steps": valueFlag(
+    "N",
+    "allocate mode: mean-steps target its price is calibrated for on validation prompts (default: the mean of OURS' t* there)",
+    z.coerce.number().min(1).max(129).optional(),
+  ),
+  "allocate-weights": valueFlag(
+    "W,W,W",
+    "allocate mode: weights of the L-SNR, D-SIM, I-CLIP relative qualities",
+    z
+      .string()
+      .transform((s) => s.split(",").map((v) => Number(v.trim())))
+      .pipe(z.array(z.number().min(0)).length(3))
+      .default([1 / 3, 1 / 3, 1 / 3]),
+  ),
   "reports-dir": valueFlag("DIR", "reports root", z.string().default("reports")),
   "bundles-dir": valueFlag(
     "DIR",

@@ -5,8 +5,7 @@
  * a predictor trained with trainPredictor and exported to ONNX,
  * `<run>/models/<variant>/<metric>.onnx`, plus `models/step-encoding.json`; summary: epochs and
  * validation loss per model. Resumable per file; rerun when a requested model file is missing.
- * Validation: every 10th training
- * prompt when there are at least 10, else none (the held-out test split is never used here).
+ * Validation: training-data.ts validationSplit (the held-out test split is never used here).
  * Targets are normalised per metric on the training rows only (train/target-norm.ts) and the
  * inverse map is baked into the ONNX, so exported scores stay in metric units; lo/hi go to
  * `<metric>.norm.json` beside the model and into the stage summary.
@@ -29,7 +28,7 @@ import { trainerProgress } from "../train/train-progress";
 import { trainPredictor } from "../train/trainer";
 import type { PipelineStage } from "./pipeline-run";
 import type { PromptRows } from "./training-data";
-import { featuresFor } from "./training-data";
+import { featuresFor, validationSplit } from "./training-data";
 
 interface TrainStageOptions {
   runDir: string;
@@ -121,10 +120,7 @@ async function runTrainStage(o: TrainStageOptions) {
   await checkTrainedStepEncoding(o.runDir, o.stepEncoding);
   await mkdir(join(o.runDir, "models"), { recursive: true });
   await writeFile(stepEncodingPath(o.runDir), `${JSON.stringify(o.stepEncoding)}\n`);
-  const n = o.train.ids.length;
-  const all = Array.from({ length: n }, (_, i) => i);
-  const valRows = n >= 10 ? all.filter((i) => i % 10 === 9) : [];
-  const trainRows = all.filter((i) => !valRows.includes(i));
+  const { train: trainRows, validation: valRows } = validationSplit(o.train.ids.length);
   const summary: Record<
     string,
     Record<
