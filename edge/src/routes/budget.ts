@@ -13,7 +13,8 @@ const route = createRoute({
   description:
     "Predicts the three perceptual metric curves over 1..129 steps and returns the plateau " +
     "step t* (SPEC §5), or with `quality` the fewest steps reaching that share of every " +
-    "metric's 1->129 change.",
+    "metric's 1->129 change, or with `mode: \"allocate\"` the bundle's calibrated " +
+    "price-per-step allocation.",
   middleware: limitBody(BODY_LIMITS.budget),
   request: { body: jsonBody(budgetRequestSchema) },
   responses: {
@@ -21,7 +22,9 @@ const route = createRoute({
       description: "The budget",
       content: { "application/json": { schema: budgetResponseSchema } },
     },
-    400: errorResponse("Invalid input; error.field names the field"),
+    400: errorResponse(
+      "Invalid input, or mode allocate on a bundle without a calibration; error.field names the field",
+    ),
     413: errorResponse(`Body over ${BODY_LIMITS.budget} bytes`),
     503: errorResponse("No active predictor"),
   },
