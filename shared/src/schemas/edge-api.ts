@@ -35,7 +35,7 @@ const curvesSchema = z
   })
   .meta({ description: "Predicted dense metric curves at steps 1..dense_steps." });
 
-export const BUDGET_MODES = ["plateau", "quality", "allocate"] as const;
+const BUDGET_MODES = ["plateau", "quality", "allocate"] as const;
 export type BudgetMode = (typeof BUDGET_MODES)[number];
 
 export const budgetRequestSchema = z

@@ -65,10 +65,10 @@ export interface EvalInput {
   generated?: (plan: ConditionPlan) => Promise<ReadonlyMap<number, GeneratedMetrics>>;
 }
 
-export const CONDITIONS = ["ours", "uniform", "reference"] as const;
+const CONDITIONS = ["ours", "uniform", "reference"] as const;
 export type Condition = (typeof CONDITIONS)[number];
 /** The allocate mode's t(p) and UNIFORM at its mean steps. */
-export const ALLOCATION_CONDITIONS = ["allocate", "allocate_uniform"] as const;
+const ALLOCATION_CONDITIONS = ["allocate", "allocate_uniform"] as const;
 export type AllocationCondition = (typeof ALLOCATION_CONDITIONS)[number];
 export type GeneratedMetrics = Record<Condition, MetricValues> &
   Partial<Record<AllocationCondition, MetricValues>>;
