@@ -1,10 +1,12 @@
 /**
  * POST /v1/budget end to end in workerd: bundle uploaded through the admin API, activated, and
  * the edge's curves compared with onnxruntime-node's (global setup) within 1e-5; t* compared with
- * the shared plateau rule applied to the reference curves.
+ * the shared plateau rule applied to the reference curves; mode "allocate" compared with the
+ * shared allocation rule at the bundle's calibration, and refused for a bundle without one.
  */
 
 import { SELF } from "cloudflare:test";
+import { allocateSteps, calibrateAllocation } from "@budgetfusion/shared/plateau/allocate";
 import { stepsForQuality } from "@budgetfusion/shared/plateau/quality-target";
 import { stepBudget } from "@budgetfusion/shared/plateau/step-budget";
 import type { BudgetResponse } from "@budgetfusion/shared/schemas/edge-api";
@@ -13,6 +15,7 @@ import { PROBE_PROMPTS } from "./fixture-contract";
 import {
   clearFakeCalls,
   clearWorkers,
+  type ErrorJson,
   fakeCalls,
   fixtureBundle,
   installActive,
@@ -31,7 +34,7 @@ describe("budget with a GPU-worker embedding bundle (fx-gpu24)", () => {
     await clearWorkers();
     await registerWorker("embedder-1", "ok-embed.fake");
     await installActive("fx-gpu24", "budget-gpu24");
-  });
+  }, 60_000);
 
   it.each(PROBE_PROMPTS)("curves equal onnxruntime-node's within 1e-5: %s", async (prompt) => {
     const res = await postJson("/v1/budget", { prompt, include_curves: true });
@@ -103,7 +106,7 @@ describe("budget with an edge-embedding bundle (fx-edge16: tiny-clip + exported 
   const bundle = fixtureBundle("fx-edge16");
   beforeAll(async () => {
     await installActive("fx-edge16", "budget-edge16");
-  });
+  }, 60_000);
 
   it.each(PROBE_PROMPTS)("curves equal onnxruntime-node's within 1e-5: %s", async (prompt) => {
     await clearFakeCalls();
@@ -123,5 +126,71 @@ describe("budget with an edge-embedding bundle (fx-edge16: tiny-clip + exported 
     expect(body.predictor_version).toBe("budget-edge16");
     // The embedding ran at the edge: no GPU worker was asked.
     expect((await fakeCalls()).filter((c) => c.path === "/v1/embed")).toEqual([]);
+  });
+});
+
+describe('mode "allocate"', () => {
+  const bundle = fixtureBundle("fx-edge16");
+  const curves = PROBE_PROMPTS.map((p) => bundle.expected[p]);
+  // A calibration for a 20-step mean over the probe prompts, as the evaluate stage makes one.
+  const allocation = calibrateAllocation(curves, 20);
+
+  it("answers the shared allocation rule at the bundle's calibration", async () => {
+    await installActive("fx-edge16", "budget-alloc", { allocation });
+    const steps: number[] = [];
+    for (const prompt of PROBE_PROMPTS) {
+      const res = await postJson("/v1/budget", { prompt, mode: "allocate" });
+      expect(res.status).toBe(200);
+      const body = (await res.json()) as BudgetResponse;
+      expect(body.mode).toBe("allocate");
+      expect(body.steps).toBe(allocateSteps(bundle.expected[prompt], allocation));
+      expect(body.allocation).toEqual({
+        lambda: allocation.lambda,
+        uniform_steps: allocation.uniform_steps,
+        target_mean_steps: 20,
+      });
+      steps.push(body.steps);
+    }
+    expect(steps.reduce((a, b) => a + b, 0) / steps.length).toBeCloseTo(
+      allocation.calibrated_mean_steps,
+      9,
+    );
+    // The default stays the plateau rule.
+    const plain = (await (
+      await postJson("/v1/budget", { prompt: PROBE_PROMPTS[0] })
+    ).json()) as BudgetResponse;
+    expect(plain.mode).toBe("plateau");
+    expect(plain.allocation).toBeUndefined();
+  });
+
+  it("keeps to the caller's bounds", async () => {
+    const prompt = PROBE_PROMPTS[0];
+    const want = allocateSteps(bundle.expected[prompt], allocation, { minSteps: 100 });
+    const body = (await (
+      await postJson("/v1/budget", { prompt, mode: "allocate", min_steps: 100 })
+    ).json()) as BudgetResponse;
+    expect(body.steps).toBe(want);
+    expect(body.steps).toBeGreaterThanOrEqual(100);
+  });
+
+  it("refuses mode and quality that contradict each other, naming mode", async () => {
+    for (const req of [
+      { mode: "allocate", quality: 0.9 },
+      { mode: "quality" },
+      { mode: "fastest" },
+    ]) {
+      const res = await postJson("/v1/budget", { prompt: "a cat", ...req });
+      expect(res.status).toBe(400);
+      expect(((await res.json()) as ErrorJson).error.field).toBe("mode");
+    }
+  });
+
+  it("refuses allocate with 400 naming mode when the bundle has no calibration", async () => {
+    await installActive("fx-edge16", "budget-no-alloc");
+    const res = await postJson("/v1/budget", { prompt: "a cat", mode: "allocate" });
+    expect(res.status).toBe(400);
+    const body = (await res.json()) as ErrorJson;
+    expect(body.error.field).toBe("mode");
+    expect(body.error.message).toMatch(/budget-no-alloc.*allocation/);
   });
 });

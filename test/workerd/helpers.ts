@@ -23,12 +23,17 @@ export interface UploadParts {
   files: Map<string, Uint8Array>;
 }
 
-/** The upload parts of a fixture bundle, optionally renamed to `asVersion`. */
-export async function bundleParts(version: string, asVersion = version): Promise<UploadParts> {
+/** The upload parts of a fixture bundle, optionally renamed to `asVersion`, with manifest
+ * fields added or replaced by `patch`. */
+export async function bundleParts(
+  version: string,
+  asVersion = version,
+  patch: Record<string, unknown> = {},
+): Promise<UploadParts> {
   const b = fixtureBundle(version);
   const files = new Map<string, Uint8Array>();
   for (const f of b.files) files.set(f, await fixtureFile(version, f));
-  return { manifest: JSON.stringify({ ...b.manifest, version: asVersion }), files };
+  return { manifest: JSON.stringify({ ...b.manifest, ...patch, version: asVersion }), files };
 }
 
 export function upload(parts: UploadParts, headers: Record<string, string> = ADMIN) {
@@ -38,8 +43,12 @@ export function upload(parts: UploadParts, headers: Record<string, string> = ADM
   return SELF.fetch("http://edge/admin/bundles", { method: "POST", headers, body: form });
 }
 
-export async function installActive(version: string, asVersion = version) {
-  const up = await upload(await bundleParts(version, asVersion));
+export async function installActive(
+  version: string,
+  asVersion = version,
+  patch: Record<string, unknown> = {},
+) {
+  const up = await upload(await bundleParts(version, asVersion, patch));
   if (up.status !== 201) throw new Error(`upload ${asVersion}: ${up.status} ${await up.text()}`);
   const act = await SELF.fetch(`http://edge/admin/bundles/${asVersion}/activate`, {
     method: "POST",

@@ -1,12 +1,20 @@
 /**
  * POST /v1/budget's computation: prompt -> p̄ -> dense curves -> t* (SPEC §5 plateau rule with
- * the bundle's weights and eps) or, when the caller gives `quality`, the quality-target rule.
+ * the bundle's weights and eps), or, when the caller gives `quality`, the quality-target rule, or
+ * with `mode: "allocate"` the price-per-step allocation calibrated in the bundle.
  * The curves come from the budget cache when this bundle version has seen the prompt.
  */
+
+import { ValidationError } from "@budgetfusion/shared/errors";
 import { PAPER_REFERENCE_STEPS } from "@budgetfusion/shared/grid/step-grid";
+import { allocateSteps } from "@budgetfusion/shared/plateau/allocate";
 import { stepsForQuality } from "@budgetfusion/shared/plateau/quality-target";
 import { stepBudget } from "@budgetfusion/shared/plateau/step-budget";
-import type { BudgetRequest, BudgetResponse } from "@budgetfusion/shared/schemas/edge-api";
+import type {
+  BudgetMode,
+  BudgetRequest,
+  BudgetResponse,
+} from "@budgetfusion/shared/schemas/edge-api";
 import type { EdgeDb } from "../db/client";
 import { budgetCacheKey, type CacheTier, cachedCurves } from "./budget-cache";
 import { embedPrompt } from "./embed-prompt";
@@ -27,20 +35,32 @@ export async function computeBudget(
   defer: (p: Promise<unknown>) => void,
 ): Promise<BudgetComputation> {
   const { manifest } = predictor;
+  const mode: BudgetMode = req.mode ?? (req.quality === undefined ? "plateau" : "quality");
+  const allocation = manifest.allocation;
+  // Refused before any embedding or inference is spent on it.
+  if (mode === "allocate" && !allocation)
+    throw new ValidationError(
+      `mode: predictor ${version} has no allocate calibration (its manifest lacks \`allocation\`); use mode "plateau" or "quality"`,
+      { field: "mode" },
+    );
   const { curves, tier } = await cachedCurves(
     await budgetCacheKey(version, req.prompt),
     async () => predictCurves(predictor, await embedPrompt(db, predictor, req.prompt)),
     defer,
   );
   const bounds = { minSteps: req.min_steps, maxSteps: req.max_steps };
+  const plateau = stepBudget(curves, {
+    ...bounds,
+    weights: manifest.plateau.weights,
+    eps: manifest.plateau.eps,
+  });
   const result =
-    req.quality === undefined
-      ? stepBudget(curves, {
-          ...bounds,
-          weights: manifest.plateau.weights,
-          eps: manifest.plateau.eps,
-        })
-      : stepsForQuality(curves, req.quality, bounds);
+    mode === "quality"
+      ? stepsForQuality(curves, req.quality ?? 1, bounds)
+      : mode === "allocate" && allocation
+        ? // per_metric stays the plateau rule's t*_m: what each predicted curve says on its own.
+          { steps: allocateSteps(curves, allocation, bounds), perMetric: plateau.perMetric }
+        : plateau;
   const response: BudgetResponse = {
     steps: result.steps,
     per_metric: result.perMetric,
@@ -48,7 +68,16 @@ export async function computeBudget(
     savings_vs_reference: 1 - result.steps / PAPER_REFERENCE_STEPS,
     predictor_version: version,
     predictor_form: predictor.form,
-    mode: req.quality === undefined ? "plateau" : "quality",
+    mode,
+    ...(mode === "allocate" && allocation
+      ? {
+          allocation: {
+            lambda: allocation.lambda,
+            uniform_steps: allocation.uniform_steps,
+            target_mean_steps: allocation.target_mean_steps,
+          },
+        }
+      : {}),
   };
   if (req.include_curves === true) {
     response.curves = {

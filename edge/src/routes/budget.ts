@@ -15,7 +15,8 @@ const route = createRoute({
   description:
     "Predicts the three perceptual metric curves over 1..129 steps and returns the plateau " +
     "step t* (SPEC §5), or with `quality` the fewest steps reaching that share of every " +
-    "metric's 1->129 change. Server-Timing carries `budget` (the computation), `cache` " +
+    "metric's 1->129 change, or with `mode: \"allocate\"` the bundle's calibrated " +
+    "price-per-step allocation. Server-Timing carries `budget` (the computation), `cache` " +
     "(isolate | cache-api | miss) and `cache-hit-rate` (this isolate's, as a number).",
   middleware: [timing({ crossOrigin: true }), limitBody(BODY_LIMITS.budget)] as const,
   request: { body: jsonBody(budgetRequestSchema) },
@@ -24,7 +25,9 @@ const route = createRoute({
       description: "The budget",
       content: { "application/json": { schema: budgetResponseSchema } },
     },
-    400: errorResponse("Invalid input; error.field names the field"),
+    400: errorResponse(
+      "Invalid input, or mode allocate on a bundle without a calibration; error.field names the field",
+    ),
     413: errorResponse(`Body over ${BODY_LIMITS.budget} bytes`),
     503: errorResponse("No active predictor"),
   },

@@ -92,6 +92,21 @@ const edgeFormSchema = z.object({
 });
 export type EdgeForm = z.infer<typeof edgeFormSchema>;
 
+/**
+ * The allocate mode's calibration (shared/src/plateau/allocate.ts): the price per step λ, found
+ * on validation prompts for the operator's mean-steps target, the UNIFORM count U the gains are
+ * relative to, and the metric weights. Absent: the bundle serves no `mode: "allocate"`.
+ */
+const allocationSchema = z.object({
+  lambda: z.number().nonnegative(),
+  uniform_steps: z.number().int().min(1),
+  weights: perMetric(z.number().nonnegative()),
+  target_mean_steps: z.number().min(1),
+  /** The mean allocated steps over the calibration prompts at λ. */
+  calibrated_mean_steps: z.number().min(1),
+  calibration_prompts: z.number().int().positive(),
+});
+
 /** A bundle version: also its folder name and its key in R2, so a safe path segment. */
 export const bundleVersionSchema = z
   .string()
@@ -150,6 +165,7 @@ export const bundleManifestSchema = z.object({
   metric_definitions: metricDefinitionsSchema.optional(),
   /** Absent: the edge serves predictor.files themselves. */
   edge_form: edgeFormSchema.optional(),
+  allocation: allocationSchema.optional(),
   training_data_hash: z.string().regex(/^[0-9a-f]{64}$/),
   evaluation: z.record(z.string(), z.unknown()).default({}),
 });

@@ -38,6 +38,9 @@ const curvesSchema = z
       "Predicted dense metric curves at steps 1..dense_steps. lsnr is L-SNR = S/(S+N) (SPEC §3 revised): it falls as detail forms; its quality is 1 - lsnr.",
   });
 
+const BUDGET_MODES = ["plateau", "quality", "allocate"] as const;
+export type BudgetMode = (typeof BUDGET_MODES)[number];
+
 export const budgetRequestSchema = z
   .object({
     prompt: promptSchema,
@@ -60,6 +63,22 @@ export const budgetRequestSchema = z
           "there (clamped to [min_steps, max_steps]); per_metric gives that t per metric. " +
           "Without it, steps = the plateau rule t* (SPEC §5).",
       }),
+    /**
+     * The rule that picks the steps: "plateau" (SPEC §5, the default), "quality" (with
+     * `quality`; also implied by `quality` alone), or "allocate" (shared/src/plateau/allocate.ts:
+     * the price-per-step argmax calibrated for the bundle's mean-steps target).
+     */
+    mode: z
+      .enum(BUDGET_MODES)
+      .optional()
+      .meta({
+        description:
+          'The rule that picks the steps. "plateau" (default): t* (SPEC §5). "quality": see ' +
+          '`quality`. "allocate": argmax over t of the weighted predicted quality relative to ' +
+          "the bundle's UNIFORM count minus its calibrated price per step, which spends the " +
+          "bundle's mean-steps target where the predicted curves gain most; needs a bundle " +
+          "whose manifest has `allocation`.",
+      }),
     include_curves: z.boolean().optional(),
   })
   .strict()
@@ -69,7 +88,11 @@ export const budgetRequestSchema = z
       message: "min_steps must not exceed max_steps",
       path: ["min_steps"],
     },
-  );
+  )
+  .refine((b) => b.mode === undefined || (b.mode === "quality") === (b.quality !== undefined), {
+    message: 'mode "quality" needs `quality`, and `quality` goes only with mode "quality"',
+    path: ["mode"],
+  });
 export type BudgetRequest = z.infer<typeof budgetRequestSchema>;
 
 export const budgetResponseSchema = z.object({
@@ -86,7 +109,15 @@ export const budgetResponseSchema = z.object({
    * "distilled" (a student whose agreement with the teacher the manifest records).
    */
   predictor_form: z.enum(["teacher", "exact", "distilled"]),
-  mode: z.enum(["plateau", "quality"]),
+  mode: z.enum(BUDGET_MODES),
+  /** mode "allocate": the bundle's calibration the steps were chosen with. */
+  allocation: z
+    .object({
+      lambda: z.number(),
+      uniform_steps: z.number().int(),
+      target_mean_steps: z.number(),
+    })
+    .optional(),
   curves: curvesSchema.optional(),
 });
 export type BudgetResponse = z.infer<typeof budgetResponseSchema>;

@@ -11,6 +11,7 @@ import { TEXT_MODEL_FILE } from "@budgetfusion/shared/embedding/clip-text-embedd
 import { ValidationError } from "@budgetfusion/shared/errors";
 import { DENSE_REFERENCE_STEPS, DENSE_STEPS } from "@budgetfusion/shared/grid/step-grid";
 import { LSNR_DEFINITION } from "@budgetfusion/shared/metrics/lsnr-definition";
+import type { AllocationCalibration } from "@budgetfusion/shared/plateau/allocate";
 import type { PlateauParams } from "@budgetfusion/shared/plateau/step-budget";
 import {
   BUNDLE_FORMAT,
@@ -45,6 +46,8 @@ export interface BundleInput {
   /** The scheduler config the dataset was generated with (model config + overrides). */
   schedulerConfig: Record<string, unknown>;
   plateau: PlateauParams;
+  /** The allocate mode's calibration (manifest `allocation`); absent = plateau rule only. */
+  allocation?: AllocationCalibration;
   trainingDataHash: string;
   evaluation: Record<string, unknown>;
   stepGrid: readonly number[];
@@ -155,6 +158,7 @@ export async function writeBundle(
     // (metrics/dataset-metrics.ts), so the heads it trained output this one.
     metric_definitions: { lsnr: { definition: LSNR_DEFINITION } },
     ...(input.edgeForm ? { edge_form: await edgeFormEntry(dir, input.edgeForm) } : {}),
+    ...(input.allocation ? { allocation: input.allocation } : {}),
     training_data_hash: input.trainingDataHash,
     evaluation: input.evaluation,
   };

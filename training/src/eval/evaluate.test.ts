@@ -128,4 +128,59 @@ describe("evaluate (SPEC §6)", () => {
     );
     expect(gen.quality_source).toMatch(/generated/);
   });
+
+  it("allocate mode: t(p) at the calibrated price, against UNIFORM at its own mean steps", async () => {
+    // I-CLIP only: S_A(t) = min(t,10)/10 gains 0.1 a step, S_B(t) = min(t,30)/20 gains 0.05;
+    // at λ = 0.03 both keep gaining to their plateau: t = 10 and 30, mean 20.
+    const allocation = {
+      lambda: 0.03,
+      uniform_steps: 20,
+      weights: { lsnr: 0, dsim: 0, iclip: 1 },
+      target_mean_steps: 20,
+      calibrated_mean_steps: 20,
+      calibration_prompts: 2,
+    };
+    const values = (iclip: number) => ({ lsnr: 0.5, dsim: 0.5, iclip });
+    let seen: ConditionPlan | undefined;
+    const gen = await evaluate({
+      ...base,
+      allocation,
+      generated: async (plan) => {
+        seen = plan;
+        return new Map(
+          plan.promptIds.map((id, i) => [
+            id,
+            {
+              ours: values(0.5),
+              uniform: values(0.5),
+              reference: values(0.5),
+              allocate: values(i === 0 ? 0.6 : 0.9),
+              allocate_uniform: values(0.75),
+            },
+          ]),
+        );
+      },
+    });
+    expect(seen?.allocate).toEqual({ steps: [10, 30], uniform: 20 });
+    const mode = gen.allocation_mode;
+    expect(mode?.mean_steps).toBe(20);
+    expect(mode?.uniform_steps).toBe(20);
+    expect(mode?.calibration).toEqual(allocation);
+    expect(mode?.relative_quality.iclip.mean).toBeCloseTo((0.6 / 0.75 + 0.9 / 0.75) / 2 - 1, 12);
+    expect(mode?.relative_quality.iclip.stderr).toBeCloseTo(0.3 / 0.75 / 2, 12);
+    // Off the measured (linear) curves: q = 0.3 + 0.004 t at 10 and 30 against 20.
+    expect(mode?.interpolated_relative_quality.iclip.mean).toBeCloseTo(
+      (0.34 / 0.38 + 0.42 / 0.38) / 2 - 1,
+      12,
+    );
+    // Linear measured curves leave no room: every allocation of 40 steps gains the same (0).
+    expect(mode?.ceiling.iclip).toBeCloseTo(0, 12);
+    expect(Number.isNaN(mode?.fraction_realised.iclip)).toBe(true);
+    expect(res.allocation_mode).toBeUndefined();
+  });
+
+  it("Spearman of t* against the oracle is undefined when the oracle t* is constant", () => {
+    // Both prompts have the same measured curves, so the same oracle t*.
+    expect(Number.isNaN(res.t_star.spearman_vs_oracle)).toBe(true);
+  });
 });

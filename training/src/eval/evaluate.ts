@@ -3,7 +3,9 @@
  * measured curves for three model variants), t* per prompt with and without the eps floor
  * (SPEC §5), Table 2 (quality per TFLOP for OURS, UNIFORM and REFERENCE), relative quality
  * (Eq. 9), compute savings against fixed step defaults, and the allocation ceiling
- * (allocation-ceiling.ts: the most any allocation of the same mean steps could gain).
+ * (allocation-ceiling.ts: the most any allocation of the same mean steps could gain), and,
+ * given a calibration, the allocate mode (shared/src/plateau/allocate.ts) against UNIFORM at its
+ * own mean steps, with the share of that ceiling it realises.
  *
  * Measured quality at the conditions' step counts comes from images generated at exactly those
  * step counts (every dataset seed, metrics against the dataset's I(p, 129, s)) when the caller
@@ -19,8 +21,11 @@ import {
   interpolateDense,
   PAPER_REFERENCE_STEPS,
 } from "@budgetfusion/shared/grid/step-grid";
+import { metricQuality } from "@budgetfusion/shared/metrics/metric-quality";
+import { type AllocationCalibration, allocateSteps } from "@budgetfusion/shared/plateau/allocate";
 import { type PlateauParams, stepBudget } from "@budgetfusion/shared/plateau/step-budget";
 import { METRIC_NAMES, type MetricName } from "@budgetfusion/shared/predictor/bundle-manifest";
+import { sampleRankCorrelation } from "simple-statistics";
 import type { MetricValues } from "../metrics/perceptual-metrics";
 import { allocationCeiling } from "./allocation-ceiling";
 import { generationTflops, type SdCost } from "./sd-cost";
@@ -51,25 +56,50 @@ export interface EvalInput {
    */
   paperReferenceSteps?: number;
   defaults?: readonly number[];
+  /** The allocate mode's calibration (on validation prompts); absent = no allocation_mode. */
+  allocation?: AllocationCalibration;
   /**
-   * Seed-averaged metrics of images generated at t*_OURS, t_UNIFORM and REFERENCE per prompt.
+   * Seed-averaged metrics of images generated at each planned condition's step count per prompt
+   * (t*_OURS, t_UNIFORM, REFERENCE, and the allocate mode's two when planned).
    * Called once t* and the uniform step count are known.
    */
-  generated?: (
-    plan: ConditionPlan,
-  ) => Promise<ReadonlyMap<number, Record<Condition, MetricValues>>>;
+  generated?: (plan: ConditionPlan) => Promise<ReadonlyMap<number, GeneratedMetrics>>;
 }
 
-export const CONDITIONS = ["ours", "uniform", "reference"] as const;
+const CONDITIONS = ["ours", "uniform", "reference"] as const;
 export type Condition = (typeof CONDITIONS)[number];
+/** The allocate mode's t(p) and UNIFORM at its mean steps. */
+const ALLOCATION_CONDITIONS = ["allocate", "allocate_uniform"] as const;
+export type AllocationCondition = (typeof ALLOCATION_CONDITIONS)[number];
+export type GeneratedMetrics = Record<Condition, MetricValues> &
+  Partial<Record<AllocationCondition, MetricValues>>;
 
-/** Step counts per prompt for the three conditions of SPEC §6. */
+/** Step counts per prompt for the three conditions of SPEC §6 (and the allocate mode's). */
 export interface ConditionPlan {
   promptIds: readonly number[];
   ours: readonly number[];
   uniform: number;
   /** The paper's REFERENCE step count (65). */
   reference: number;
+  allocate?: { steps: readonly number[]; uniform: number };
+}
+
+/** The conditions a plan asks images for. */
+export function plannedConditions(plan: ConditionPlan): (Condition | AllocationCondition)[] {
+  return plan.allocate ? [...CONDITIONS, ...ALLOCATION_CONDITIONS] : [...CONDITIONS];
+}
+
+/** The step count of prompt i under a planned condition. */
+export function plannedSteps(
+  plan: ConditionPlan,
+  cond: Condition | AllocationCondition,
+  i: number,
+): number {
+  if (cond === "ours") return plan.ours[i];
+  if (cond === "uniform") return plan.uniform;
+  if (cond === "reference") return plan.reference;
+  if (!plan.allocate) throw new Error(`the plan has no allocate mode (${cond})`);
+  return cond === "allocate" ? plan.allocate.steps[i] : plan.allocate.uniform;
 }
 
 export function stat(values: readonly number[]): Stat {
@@ -81,8 +111,19 @@ export function stat(values: readonly number[]): Stat {
 }
 
 /** q_m(v): the "higher is better" quality of a metric value. */
-export function quality(metric: MetricName, value: number): number {
-  return metric === "iclip" ? value : 1 - value;
+export const quality = metricQuality;
+
+/** Eq. 9 over prompts: mean and stderr of q(a)/q(b) - 1, skipping (and counting) q(b) = 0. */
+function relativeQuality(
+  n: number,
+  q: (i: number, which: "a" | "b") => number,
+): Stat & { skipped: number } {
+  const ratios: number[] = [];
+  for (let i = 0; i < n; i++) {
+    const b = q(i, "b");
+    if (b !== 0) ratios.push(q(i, "a") / b - 1);
+  }
+  return { ...stat(ratios), skipped: n - ratios.length };
 }
 
 /** Dense measured curve (index t - 1) of one prompt and metric. */
@@ -118,15 +159,42 @@ function qualityBlock(
   const table2 = perCondition((c, m) => stat(idx.map((i) => q(i, m, c) / eta(stepsOf(c, i)))));
   const qualityAt = perCondition((c, m) => stat(idx.map((i) => q(i, m, c))));
   const relative = {} as Record<MetricName, Stat & { skipped: number }>;
-  for (const m of METRIC_NAMES) {
-    const ratios: number[] = [];
-    for (const i of idx) {
-      const u = q(i, m, "uniform");
-      if (u !== 0) ratios.push(q(i, m, "ours") / u - 1);
-    }
-    relative[m] = { ...stat(ratios), skipped: n - ratios.length };
-  }
+  for (const m of METRIC_NAMES)
+    relative[m] = relativeQuality(n, (i, w) => q(i, m, w === "a" ? "ours" : "uniform"));
   return { table2_quality_per_tflop: table2, quality: qualityAt, relative_quality: relative };
+}
+
+function tStarSummary(ts: number[]) {
+  return {
+    ...stat(ts),
+    median: [...ts].sort((a, b) => a - b)[Math.floor((ts.length - 1) / 2)],
+    min: Math.min(...ts),
+    max: Math.max(...ts),
+  };
+}
+
+/** A ceiling below this is rounding noise of a linear curve: nothing to realise. */
+const ZERO_CEILING = 1e-12;
+
+/** Per metric, an Eq. 9 gain as a share of the allocation ceiling (NaN when the ceiling is 0). */
+function fractionOf(
+  relative: Record<MetricName, Stat>,
+  ceiling: Record<MetricName, { relative_quality: number }>,
+): Record<MetricName, number> {
+  return Object.fromEntries(
+    METRIC_NAMES.map((m) => [
+      m,
+      ceiling[m].relative_quality > ZERO_CEILING
+        ? relative[m].mean / ceiling[m].relative_quality
+        : Number.NaN,
+    ]),
+  ) as Record<MetricName, number>;
+}
+
+/** Spearman's rank correlation (average ranks on ties); NaN when either side is constant. */
+function spearman(a: number[], b: number[]): number {
+  const constant = (x: number[]) => x.every((v) => v === x[0]);
+  return a.length < 2 || constant(a) || constant(b) ? Number.NaN : sampleRankCorrelation(a, b);
 }
 
 export async function evaluate(input: EvalInput) {
@@ -173,11 +241,13 @@ export async function evaluate(input: EvalInput) {
   // t* from the full model's predicted curves, with and without the eps floor.
   const full = input.predicted.full;
   if (!full) throw new Error("the full model's predictions are required");
-  const budgets = ids.map((_, i) => {
-    const curves = Object.fromEntries(METRIC_NAMES.map((m) => [m, row(full[m], i)])) as Record<
+  const fullCurves = (i: number) =>
+    Object.fromEntries(METRIC_NAMES.map((m) => [m, row(full[m], i)])) as Record<
       MetricName,
       Float32Array
     >;
+  const budgets = ids.map((_, i) => {
+    const curves = fullCurves(i);
     return {
       withFloor: stepBudget(curves, { weights: input.plateau.weights, eps: input.plateau.eps }),
       withoutFloor: stepBudget(curves, { weights: input.plateau.weights, eps: 0 }),
@@ -187,26 +257,41 @@ export async function evaluate(input: EvalInput) {
   const tUniform = Math.max(1, Math.round(stat(tOurs).mean));
 
   const eta = (t: number) => generationTflops(input.cost, t);
+  const calibration = input.allocation;
+  const tAllocate = calibration ? ids.map((_, i) => allocateSteps(fullCurves(i), calibration)) : [];
   const plan: ConditionPlan = {
     promptIds: ids,
     ours: tOurs,
     uniform: tUniform,
     reference: paperReferenceSteps,
+    ...(calibration
+      ? {
+          allocate: {
+            steps: tAllocate,
+            uniform: Math.max(1, Math.round(stat(tAllocate).mean)),
+          },
+        }
+      : {}),
   };
-  const stepsOf = (cond: Condition, i: number) =>
-    cond === "ours" ? tOurs[i] : cond === "uniform" ? tUniform : paperReferenceSteps;
+  const stepsOf = (cond: Condition, i: number) => plannedSteps(plan, cond, i);
   const interpolated = qualityBlock(ids.length, stepsOf, eta, (i, m, cond) =>
     quality(m, dense[i][m][stepsOf(cond, i) - 1]),
   );
   let generatedBlock: ReturnType<typeof qualityBlock> | undefined;
+  let gen: ReadonlyMap<number, GeneratedMetrics> | undefined;
   if (input.generated) {
-    const gen = await input.generated(plan);
+    gen = await input.generated(plan);
     generatedBlock = qualityBlock(ids.length, stepsOf, eta, (i, m, cond) => {
-      const v = gen.get(ids[i])?.[cond];
+      const v = gen?.get(ids[i])?.[cond];
       if (!v) throw new Error(`no generated metrics for prompt ${ids[i]} (${cond})`);
       return quality(m, v[m]);
     });
   }
+  const generatedQuality = (i: number, m: MetricName, cond: Condition | AllocationCondition) => {
+    const v = gen?.get(ids[i])?.[cond];
+    if (!v) throw new Error(`no generated metrics for prompt ${ids[i]} (${cond})`);
+    return quality(m, v[m]);
+  };
   const primary = generatedBlock ?? interpolated;
 
   // Oracle: the same rule on the *measured* dense curves, i.e. the t* a perfect predictor would
@@ -237,12 +322,52 @@ export async function evaluate(input: EvalInput) {
         return [m, { relative_quality: c.relative_quality, steps: c.steps }];
       }),
     ) as Record<MetricName, { relative_quality: number; steps: number[] }>;
+  const ceiling = ceilingAt(tUniform);
   const allocationCeilingBlock = {
     uniform_steps: tUniform,
-    per_metric: ceilingAt(tUniform),
+    per_metric: ceiling,
+    /** OURS' Eq. 9 gain as a share of the ceiling at its UNIFORM count. */
+    fraction_realised: fractionOf(primary.relative_quality, ceiling),
     oracle_uniform_steps: tOracleUniform,
     oracle_per_metric: ceilingAt(tOracleUniform),
   };
+
+  // The allocate mode: t(p) from the full model's curves at the validation-calibrated price,
+  // against UNIFORM at its own mean steps (the comparison its ceiling is defined for).
+  const allocationModeOf = (
+    calibration: AllocationCalibration,
+    { uniform }: NonNullable<ConditionPlan["allocate"]>,
+  ) => {
+    const relativeBy = (q: (i: number, m: MetricName, c: AllocationCondition) => number) =>
+      Object.fromEntries(
+        METRIC_NAMES.map((m) => [
+          m,
+          relativeQuality(ids.length, (i, w) =>
+            q(i, m, w === "a" ? "allocate" : "allocate_uniform"),
+          ),
+        ]),
+      ) as Record<MetricName, Stat & { skipped: number }>;
+    const allocStepsOf = (c: AllocationCondition, i: number) => plannedSteps(plan, c, i);
+    const interpolatedRelative = relativeBy((i, m, c) =>
+      quality(m, dense[i][m][allocStepsOf(c, i) - 1]),
+    );
+    const relative = gen ? relativeBy(generatedQuality) : interpolatedRelative;
+    const allocCeiling = ceilingAt(uniform);
+    return {
+      calibration,
+      mean_steps: stat(tAllocate).mean,
+      steps: tStarSummary(tAllocate),
+      uniform_steps: uniform,
+      ours_mean_steps: stat(tOurs).mean,
+      relative_quality: relative,
+      interpolated_relative_quality: interpolatedRelative,
+      ceiling: Object.fromEntries(METRIC_NAMES.map((m) => [m, allocCeiling[m].relative_quality])),
+      fraction_realised: fractionOf(relative, allocCeiling),
+      per_prompt: ids.map((id, i) => ({ prompt_id: id, steps: tAllocate[i] })),
+    };
+  };
+  const allocationMode =
+    calibration && plan.allocate ? allocationModeOf(calibration, plan.allocate) : undefined;
 
   const etaOurs = stat(tOurs.map(eta));
   const savings = Object.fromEntries(
@@ -256,12 +381,6 @@ export async function evaluate(input: EvalInput) {
       },
     ]),
   );
-  const tStarSummary = (ts: number[]) => ({
-    ...stat(ts),
-    median: [...ts].sort((a, b) => a - b)[Math.floor((ts.length - 1) / 2)],
-    min: Math.min(...ts),
-    max: Math.max(...ts),
-  });
 
   return {
     n_test: ids.length,
@@ -275,6 +394,7 @@ export async function evaluate(input: EvalInput) {
       with_floor: tStarSummary(tOurs),
       without_floor: tStarSummary(budgets.map((b) => b.withoutFloor.steps)),
       oracle_measured_curves: tStarSummary(tOracle),
+      spearman_vs_oracle: spearman(tOurs, tOracle),
       per_prompt: ids.map((id, i) => ({
         prompt_id: id,
         t_star: tOurs[i],
@@ -293,6 +413,7 @@ export async function evaluate(input: EvalInput) {
     interpolated,
     oracle,
     allocation_ceiling: allocationCeilingBlock,
+    ...(allocationMode ? { allocation_mode: allocationMode } : {}),
     ...(generatedBlock ? { generated: generatedBlock } : {}),
     savings_vs_defaults: savings,
   };

@@ -132,7 +132,7 @@ export function exportExactEdgeForm(
   const outs: string[] = [];
   teachers.forEach((t, s) => {
     const arch = t.architecture ?? "bilstm";
-    const cfg = modelConfigFromParams(t.params, arch, t.tailPad);
+    const cfg = modelConfigFromParams(t.params, { architecture: arch, tailPad: t.tailPad });
     if (cfg.width !== enc.width) {
       throw new ValidationError(`teachers[${s}]: width ${cfg.width}, step encoding ${enc.width}`, {
         field: `teachers.${s}`,

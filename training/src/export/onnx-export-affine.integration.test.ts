@@ -1,7 +1,8 @@
 /**
  * The exported ONNX with the target-normalisation inverse baked in (outputAffine) equals the TS
  * forward followed by the inverse map (train/target-norm.ts) within 1e-5, and the map itself is
- * checked against hand-computed values.
+ * checked against hand-computed values; with outputGrid the interpolation nodes equal the TS
+ * grid-interpolated forward too.
  */
 
 import { createNodeOrt } from "@budgetfusion/inference/runtime/ort-node";
@@ -73,6 +74,22 @@ describe.each<Architecture>(["bilstm", "mlp-tanh"])("%s export with outputAffine
     expect(err).toBeLessThanOrEqual(1e-5);
     // The affine is really applied: values lie in the metric's range, not the sigmoid's.
     expect(Math.max(...Array.from(got))).toBeLessThan(0.2);
+  });
+
+  it("with outputGrid equals the TS grid-interpolated predict within 1e-5", async () => {
+    const shape = { architecture: arch, outputGrid: [1, 2, 5, T] };
+    const want = denormalise(predict(params, shape, x, n), norm);
+    const s = await ort.createSession(exportPredictorOnnx(params, shape, { outputAffine: norm }));
+    released.push(() => s.release());
+    const out = await s.run({ features: { type: "float32", data: x, dims: [n, T, D] } });
+    expect(out.scores.dims).toEqual([n, T]);
+    const got = out.scores.data as Float32Array;
+    let err = 0;
+    for (let i = 0; i < want.length; i++) err = Math.max(err, Math.abs(got[i] - want[i]));
+    expect(err).toBeLessThanOrEqual(1e-5);
+    // Linear between grid steps 5 and 11: equal changes per step.
+    const d = (t: number) => got[t] - got[t - 1];
+    expect(d(7)).toBeCloseTo(d(9), 5);
   });
 
   it("rejects a zero scale", () => {

@@ -7,7 +7,8 @@
  *   -> per layer: LSTM(bidirectional) Y [T,2,B,H] -> Transpose(0,2,1,3)
  *      -> Reshape(0,0,-1) [T,B,2H] [-> Slice(0, -k)] -> Transpose(1,0,2) [B,T,2H]
  *   -> MatMul(fc1ᵀ) + fc1.bias -> Relu -> MatMul(fc2ᵀ) + fc2.bias -> Sigmoid [B,T,1]
- *   -> Squeeze(2) [-> Mul(scale) -> Add(offset) with outputAffine] -> scores [batch, steps]
+ *   -> Squeeze(2) [-> Mul(scale) -> Add(offset) with outputAffine]
+ *   [-> Gather(grid steps, axis 1) -> MatMul(interpolation) with outputGrid] -> scores [batch, steps]
  *
  * PyTorch -> ONNX LSTM mapping: gate blocks reordered from i,f,g,o to ONNX's i,o,f,c;
  * W = [W_ih fwd; W_ih rev] [2,4H,Din], R likewise from W_hh, B = [b_ih ; b_hh] per direction
@@ -20,8 +21,9 @@
 import { ValidationError } from "@budgetfusion/shared/errors";
 import { type OnnxAttr, OnnxGraph } from "@budgetfusion/shared/onnx/onnx-graph";
 import { type Architecture, effectiveTailPad, headCount, headPrefix } from "../model/config";
+import { gridInterpolation } from "../model/grid-output";
 import type { ParamMap } from "../model/params";
-import { modelConfigFromParams } from "../train/predict";
+import { type ModelShape, modelConfigFromParams } from "../train/predict";
 
 export const ONNX_OPSET = 14;
 export const ONNX_INPUT = "features";
@@ -239,11 +241,11 @@ export function clipUnit(g: ExportGraph, x: string, prefix = ""): string {
  */
 export function exportPredictorOnnx(
   params: ParamMap,
-  config: { architecture?: Architecture; tailPad?: number },
+  config: ModelShape,
   opts: ExportOptions = {},
 ): Uint8Array {
   const arch = config.architecture ?? "bilstm";
-  const cfg = modelConfigFromParams(params, arch, config.tailPad);
+  const cfg = modelConfigFromParams(params, config);
   const nh = headCount(arch);
   if (
     opts.head !== undefined &&
@@ -273,6 +275,23 @@ export function exportPredictorOnnx(
       ? g.node("Squeeze", [outs[0], g.int64Init("axis2", [2])])[0]
       : g.node("Concat", outs, { axis: 2 })[0];
   if (a) scores = outputAffineNode(g, scores, a);
+  if (cfg.outputGrid) {
+    if (outs.length !== 1)
+      throw new ValidationError("outputGrid: export one head at a time", { field: "outputGrid" });
+    // The model's dense length is fixed by the grid (its last step), as in training.
+    const steps = cfg.outputGrid[cfg.outputGrid.length - 1];
+    const p = gridInterpolation(cfg.outputGrid, steps);
+    const K = cfg.outputGrid.length;
+    const pT = new Float32Array(K * steps);
+    for (let t = 0; t < steps; t++)
+      for (let k = 0; k < K; k++) pT[k * steps + t] = p.matrix[t * K + k];
+    const idx = g.int64Init(
+      "grid_steps",
+      cfg.outputGrid.map((t) => t - 1),
+    );
+    const atGrid = g.node("Gather", [scores, idx], { axis: 1 })[0];
+    scores = g.node("MatMul", [atGrid, g.floatInit("grid_interpolation", [K, steps], pT)])[0];
+  }
   // The last node written produces the graph output.
   g.g.renameOutput(scores, ONNX_OUTPUT);
   g.g.input(ONNX_INPUT, "float32", ["batch", "steps", cfg.width]);

@@ -11,6 +11,12 @@
 import { ConfigError } from "@budgetfusion/shared/errors";
 import { z } from "zod";
 
+/** A strictly ascending list of 1-based steps, at least two. */
+export const stepGridSchema = z
+  .array(z.number().int().min(1))
+  .min(2)
+  .refine((g) => g.every((t, k) => k === 0 || t > g[k - 1]), "must be strictly ascending");
+
 export const ARCHITECTURES = ["bilstm", "mlp-tanh", "bilstm-3head"] as const;
 export type Architecture = (typeof ARCHITECTURES)[number];
 
@@ -34,6 +40,11 @@ const modelConfigSchema = z.object({
    * before the real steps. Inputs and outputs keep their [batch, steps] shapes.
    */
   tailPad: z.number().int().min(0).max(256).default(0),
+  /**
+   * The sampled step grid T when the dense curve is the interpolation of the outputs at those
+   * steps (model/grid-output.ts); absent = every step's own output (the paper's network).
+   */
+  outputGrid: stepGridSchema.optional(),
 });
 export type ModelConfig = z.infer<typeof modelConfigSchema>;
 

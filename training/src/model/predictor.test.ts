@@ -1,7 +1,8 @@
 /**
  * Properties of the predictor variants beyond the PyTorch golden test (test/golden/lstm.test.ts):
- * central finite differences for every architecture (with dropout on), and the 3-head model
- * reducing to the single-head one when its heads are identical.
+ * central finite differences for every architecture (with dropout on, and through the
+ * grid-interpolated output), the 3-head model reducing to the single-head one when its heads are
+ * identical, and the grid-interpolated output being linear between the grid steps.
  */
 
 import { splitMix32Random } from "@budgetfusion/shared/random/seeded-random";
@@ -19,8 +20,19 @@ const n = 3;
 const T = 5;
 const D = 4;
 
-const configOf = (arch: Architecture, tailPad: number) =>
-  parseModelConfig({ architecture: arch, width: D, hidden: 3, mlp: 4, dropout: 0.3, tailPad });
+/** The grid of the grid-interpolated output cases: steps 1, 3 and 5 of T = 5. */
+const GRID = [1, 3, 5];
+
+const configOf = (arch: Architecture, tailPad: number, grid = false) =>
+  parseModelConfig({
+    architecture: arch,
+    width: D,
+    hidden: 3,
+    mlp: 4,
+    dropout: 0.3,
+    tailPad,
+    ...(grid ? { outputGrid: GRID } : {}),
+  });
 
 function lossOf(
   arch: Architecture,
@@ -29,8 +41,9 @@ function lossOf(
   y: Float32Array,
   diffWeight: number,
   tailPad: number,
+  grid: boolean,
 ): number {
-  const cfg = configOf(arch, tailPad);
+  const cfg = configOf(arch, tailPad, grid);
   const specs = paramSpecs(cfg);
   const p = viewParams(specs, flat).map;
   const g = viewParams(specs).map;
@@ -43,17 +56,19 @@ function lossOf(
 }
 
 describe.each([
-  ["bilstm", 0, 0],
-  ["mlp-tanh", 0, 0],
-  ["bilstm-3head", 0, 0],
-  ["bilstm", 3, 0],
-  ["bilstm-3head", 3, 0],
-  ["bilstm", 3, 2],
+  ["bilstm", 0, 0, false],
+  ["mlp-tanh", 0, 0, false],
+  ["bilstm-3head", 0, 0, false],
+  ["bilstm", 3, 0, false],
+  ["bilstm-3head", 3, 0, false],
+  ["bilstm", 3, 2, false],
+  ["bilstm", 3, 2, true],
+  ["bilstm-3head", 0, 0, true],
 ] as const)(
-  "%s gradients, difference-loss weight %d, tail padding %d",
-  (arch, diffWeight, tailPad) => {
+  "%s gradients, difference-loss weight %d, tail padding %d, grid output %s",
+  (arch, diffWeight, tailPad, grid) => {
     it("agree with central finite differences of the loss (dropout on, fixed seed)", () => {
-      const cfg = configOf(arch, tailPad);
+      const cfg = configOf(arch, tailPad, grid);
       const specs = paramSpecs(cfg);
       const { flat, map } = viewParams(specs);
       initParams(specs, flat, 3);
@@ -73,9 +88,9 @@ describe.each([
       const fdAt = (i: number, eps: number) => {
         const keep = flat[i];
         flat[i] = keep + eps;
-        const up = lossOf(arch, flat, x, y, diffWeight, tailPad);
+        const up = lossOf(arch, flat, x, y, diffWeight, tailPad, grid);
         flat[i] = keep - eps;
-        const down = lossOf(arch, flat, x, y, diffWeight, tailPad);
+        const down = lossOf(arch, flat, x, y, diffWeight, tailPad, grid);
         flat[i] = keep;
         return (up - down) / (2 * eps);
       };
@@ -134,6 +149,35 @@ describe("bilstm-3head", () => {
       for (let i = 0; i < ref.length; i++)
         expect(t.data[i]).toBeCloseTo(isHead ? ref[i] / 3 : ref[i], 6);
     }
+  });
+});
+
+describe("grid-interpolated output", () => {
+  it("is the dense model's output at the grid steps, linear in between", () => {
+    const dense = configOf("bilstm", 2);
+    const gridded = configOf("bilstm", 2, true);
+    const specs = paramSpecs(dense);
+    const { flat, map } = viewParams(specs);
+    initParams(specs, flat, 13);
+    const x = randomArray(n * T * D, 14);
+    const a = predictorForward(dense, map, x, n, T);
+    const b = predictorForward(gridded, map, x, n, T);
+    for (let s = 0; s < n; s++) {
+      const at = (o: Float32Array, t: number) => o[s * T + t - 1];
+      for (const t of GRID) expect(at(b, t)).toBeCloseTo(at(a, t), 6);
+      // Steps 2 and 4 sit halfway between their grid neighbours.
+      expect(at(b, 2)).toBeCloseTo((at(a, 1) + at(a, 3)) / 2, 6);
+      expect(at(b, 4)).toBeCloseTo((at(a, 3) + at(a, 5)) / 2, 6);
+      expect(Math.abs(at(b, 4) - at(a, 4))).toBeGreaterThan(1e-6);
+    }
+  });
+
+  it("rejects a grid longer than the sequence", () => {
+    const cfg = parseModelConfig({ width: D, hidden: 3, mlp: 4, outputGrid: [1, 9] });
+    const specs = paramSpecs(cfg);
+    const { flat, map } = viewParams(specs);
+    initParams(specs, flat, 1);
+    expect(() => predictorForward(cfg, map, randomArray(n * T * D, 2), n, T)).toThrow(/outputGrid/);
   });
 });
 

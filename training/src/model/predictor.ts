@@ -10,9 +10,11 @@
  * (data-parallel training gives the single-thread gradient).
  */
 
+import { ShapeError } from "@budgetfusion/shared/errors";
 import { deriveSeed, splitMix32Random } from "@budgetfusion/shared/random/seeded-random";
 import { effectiveTailPad, headCount, headPrefix, type ModelConfig } from "./config";
 import { curveLoss } from "./curve-loss";
+import { gridInterpolation, interpolateRows, interpolateRowsBackward } from "./grid-output";
 import { type HeadCache, type HeadWeights, headBackward, headForward } from "./heads";
 import { type DirCache, lstmDirBackward, lstmDirForward } from "./lstm-direction";
 import { matmulNN, transpose } from "./matmul";
@@ -199,6 +201,19 @@ interface ForwardState {
   mask: Float32Array | null;
   z: Float32Array;
   heads: HeadCache[];
+  /** Per head, the curve the model outputs (time-major [R]): the grid-interpolated head output
+   * when cfg.outputGrid is set (grid-output.ts), else the head output itself. */
+  curves: Float32Array[];
+}
+
+function outputInterpolation(cfg: ModelConfig, T: number) {
+  if (!cfg.outputGrid) return null;
+  const last = cfg.outputGrid[cfg.outputGrid.length - 1];
+  if (last > T)
+    throw new ShapeError(`outputGrid reaches step ${last}, the sequence has ${T}`, {
+      field: "outputGrid",
+    });
+  return gridInterpolation(cfg.outputGrid, T);
 }
 
 function forwardAll(
@@ -224,7 +239,9 @@ function forwardAll(
   const heads: HeadCache[] = [];
   for (let h = 0; h < headCount(cfg.architecture); h++)
     heads.push(headForward(z, headWeights(p, cfg, h), R, F, cfg.mlp));
-  return { enc, mask, z, heads };
+  const grid = outputInterpolation(cfg, T);
+  const curves = heads.map((hc) => (grid ? interpolateRows(grid, hc.out, n) : hc.out));
+  return { enc, mask, z, heads, curves };
 }
 
 /** Outputs batch-first [n, T] (or [n, T, 3] for the 3-head model), in [0, 1]. */
@@ -236,7 +253,7 @@ export function predictorForward(
   T: number,
 ): Float32Array {
   const st = forwardAll(cfg, p, x, n, T, { train: false });
-  return gatherOutputs(st.heads, n, T);
+  return gatherOutputs(st.curves, n, T);
 }
 
 /**
@@ -260,12 +277,12 @@ export function predictorHeadFeatures(
   return out;
 }
 
-function gatherOutputs(heads: HeadCache[], n: number, T: number): Float32Array {
-  const nh = heads.length;
+function gatherOutputs(curves: Float32Array[], n: number, T: number): Float32Array {
+  const nh = curves.length;
   const out = new Float32Array(n * T * nh);
   for (let h = 0; h < nh; h++)
     for (let b = 0; b < n; b++)
-      for (let t = 0; t < T; t++) out[(b * T + t) * nh + h] = heads[h].out[t * n + b];
+      for (let t = 0; t < T; t++) out[(b * T + t) * nh + h] = curves[h][t * n + b];
   return out;
 }
 
@@ -295,18 +312,20 @@ export function predictorForwardBackward(
   const dz = new Float32Array((R + n * pad) * F);
   let loss = 0;
   const err = new Float32Array(R);
+  const grid = outputInterpolation(cfg, T);
   for (let h = 0; h < nh; h++) {
-    const out = st.heads[h].out;
-    const dOut = new Float32Array(R);
+    const out = st.curves[h];
+    const dCurve = new Float32Array(R);
     for (let b = 0; b < n; b++)
       for (let t = 0; t < T; t++) err[t * n + b] = out[t * n + b] - y[(b * T + t) * nh + h];
     for (let b = 0; b < n; b++)
       loss += curveLoss(err, b, n, T, opts.diffWeight ?? 0, {
-        out: dOut,
+        out: dCurve,
         offset: b,
         stride: n,
         scale: 1 / lossDenominator,
       });
+    const dOut = grid ? interpolateRowsBackward(grid, dCurve, n) : dCurve;
     headBackward(
       st.z,
       headWeights(p, cfg, h),
@@ -321,5 +340,5 @@ export function predictorForwardBackward(
   }
   if (st.mask) for (let i = 0; i < st.mask.length; i++) dz[i] *= st.mask[i];
   encoderBackward(cfg, p, grads, st.enc, dz, n, T + pad);
-  return { loss: loss / lossDenominator, outputs: gatherOutputs(st.heads, n, T) };
+  return { loss: loss / lossDenominator, outputs: gatherOutputs(st.curves, n, T) };
 }

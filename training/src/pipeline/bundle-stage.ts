@@ -1,6 +1,7 @@
 /**
  * Bundle stage (docs/training.md §6). Input: the full variant's three ONNX models and their
- * target normalisation (train stage), the report's evaluation.json (evaluate stage), the CLIP
+ * target normalisation (train stage), the report's evaluation.json (evaluate stage; also the
+ * allocate mode's calibration, the manifest's `allocation`), the CLIP
  * text model to ship (--clip), the dataset rows (for training_data_hash). Output:
  * `<bundles-dir>/<version>/manifest.json` + files, by default inside the run folder
  * (`runs/<name>/bundles/`, ignored by git); `--publish` then copies it into artifacts/bundles/
@@ -9,7 +10,7 @@
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { DEFAULT_PLATEAU } from "@budgetfusion/shared/plateau/step-budget";
-import { METRIC_NAMES } from "@budgetfusion/shared/predictor/bundle-manifest";
+import { bundleManifestSchema, METRIC_NAMES } from "@budgetfusion/shared/predictor/bundle-manifest";
 import { writeBundle } from "../bundle/write-bundle";
 import { reportDirOf } from "./eval-stage";
 import type { PipelineOptions } from "./pipeline-options";
@@ -41,6 +42,13 @@ export const bundleStage: PipelineStage<BundleSummary> = {
     const evaluation = JSON.parse(
       await readFile(join(reportDirOf(o), "evaluation.json"), "utf8"),
     ) as Record<string, unknown>;
+    // The allocate mode's price, calibrated on validation prompts by the evaluate stage.
+    const calibration = (evaluation.allocation_mode as { calibration?: unknown } | undefined)
+      ?.calibration;
+    const allocation =
+      calibration === undefined
+        ? undefined
+        : bundleManifestSchema.shape.allocation.parse(calibration);
     // lo/hi of the per-metric target normalisation the bundled (full) models were trained with.
     const targetNorm = Object.fromEntries(
       await Promise.all(
@@ -63,6 +71,7 @@ export const bundleStage: PipelineStage<BundleSummary> = {
       diffusionModelId: (await run.generator()).modelId,
       schedulerConfig: await schedulerConfigOf(o),
       plateau: DEFAULT_PLATEAU,
+      ...(allocation ? { allocation } : {}),
       trainingDataHash: hash,
       evaluation: {
         report: `reports/${o.name}/evaluation.json`,

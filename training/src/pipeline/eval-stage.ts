@@ -5,8 +5,10 @@
  * exported ONNX files, as serving does), compute cost from the SD model's ONNX graphs (or
  * --flops), and the generation run that gives both the measured quality at each condition's
  * exact step count and seconds per image, OURS vs REFERENCE (the paper's 65 steps), with one
- * generator in one run. Output: `<reports-dir>/<name>/evaluation.{json,md}` and the SVG plots;
- * summary: the report folder, its files and the relative quality.
+ * generator in one run. The allocate mode's price is calibrated here, on the training split's
+ * validation prompts (training-data.ts validationSplit), never on the held-out ones, and the
+ * evaluation records it for the bundle stage. Output: `<reports-dir>/<name>/evaluation.{json,md}`
+ * and the SVG plots; summary: the report folder, its files and the relative quality.
  */
 import { readFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
@@ -15,7 +17,15 @@ import {
   DENSE_STEPS,
   PAPER_REFERENCE_STEPS,
 } from "@budgetfusion/shared/grid/step-grid";
-import { DEFAULT_PLATEAU, type PlateauParams } from "@budgetfusion/shared/plateau/step-budget";
+import {
+  type AllocationCalibration,
+  calibrateAllocation,
+} from "@budgetfusion/shared/plateau/allocate";
+import {
+  DEFAULT_PLATEAU,
+  type PlateauParams,
+  stepBudget,
+} from "@budgetfusion/shared/plateau/step-budget";
 import {
   METRIC_NAMES,
   type MetricName,
@@ -28,10 +38,11 @@ import type { DatasetDb } from "../db/open-dataset-db";
 import { images } from "../db/schema";
 import { knnBaseline, meanCurveBaseline } from "../eval/curve-baselines";
 import {
-  CONDITIONS,
-  type Condition,
   type ConditionPlan,
   evaluate,
+  type GeneratedMetrics,
+  plannedConditions,
+  plannedSteps,
   stat,
   type Variant,
 } from "../eval/evaluate";
@@ -47,7 +58,7 @@ import { generationSettings } from "./dataset-stage";
 import type { PipelineOptions } from "./pipeline-options";
 import type { PipelineStage } from "./pipeline-run";
 import { checkTrainedStepEncoding, modelPath, VARIANT_SPECS } from "./train-stage";
-import { featuresFor, type PromptRows } from "./training-data";
+import { featuresFor, type PromptRows, selectRows, validationSplit } from "./training-data";
 
 /** Neighbours of the k-NN reference predictor. */
 const KNN_K = 5;
@@ -80,8 +91,11 @@ interface EvalStageOptions {
   paperReferenceSteps: number;
   /** The step encoding the predictors were trained with. */
   stepEncoding: StepEncoding;
+  /** The allocate mode's mean-steps target (default: mean OURS t* on validation) and weights. */
+  allocation: { targetMeanSteps?: number; weights: Record<MetricName, number> };
   /** Counts the held-out prompts as their images are generated and measured. */
   progress?: ProgressSink;
+  log?: (line: string) => void;
 }
 
 /** Runs one exported predictor on features [n, 129, D] -> scores [n, 129]. */
@@ -104,37 +118,73 @@ async function predictOnnx(
   }
 }
 
-async function runEvalStage(o: EvalStageOptions) {
-  const n = o.test.ids.length;
-  const predicted: Partial<Record<Variant, Record<MetricName, Float32Array>>> = {};
-  for (const variant of o.variants) {
-    const features = featuresFor(
-      o.test,
+/** One variant's dense predicted curves for `rows`, per metric [n, 129]. */
+async function predictRows(
+  o: EvalStageOptions,
+  variant: string,
+  rows: PromptRows,
+): Promise<Record<MetricName, Float32Array>> {
+  const features = featuresFor(rows, o.width, VARIANT_SPECS[variant].stepEncoding, o.stepEncoding);
+  const perMetric = {} as Record<MetricName, Float32Array>;
+  for (const m of METRIC_NAMES)
+    perMetric[m] = await predictOnnx(
+      o.ort,
+      modelPath(o.runDir, variant, m),
+      features,
+      rows.ids.length,
       o.width,
-      VARIANT_SPECS[variant].stepEncoding,
-      o.stepEncoding,
     );
-    const perMetric = {} as Record<MetricName, Float32Array>;
-    for (const m of METRIC_NAMES)
-      perMetric[m] = await predictOnnx(
-        o.ort,
-        modelPath(o.runDir, variant, m),
-        features,
-        n,
-        o.width,
-      );
-    predicted[variant as Variant] = perMetric;
-  }
+  return perMetric;
+}
 
-  const timing: Record<Condition, number[]> = { ours: [], uniform: [], reference: [] };
+/**
+ * λ of the allocate mode from the full model's curves on the validation prompts, for the
+ * operator's target or, by default, the mean OURS t* there (so the two compare at equal mean
+ * steps). Undefined when the training split has no validation prompts.
+ */
+async function calibrateOnValidation(
+  o: EvalStageOptions,
+): Promise<AllocationCalibration | undefined> {
+  const { validation } = validationSplit(o.train.ids.length);
+  if (validation.length === 0) {
+    o.log?.("allocate mode: no validation prompts, not calibrated");
+    return undefined;
+  }
+  const rows = selectRows(o.train, validation, o.width);
+  const full = await predictRows(o, "full", rows);
+  const curves = rows.ids.map(
+    (_, i) =>
+      Object.fromEntries(
+        METRIC_NAMES.map((m) => [m, full[m].subarray(i * DENSE_STEPS, (i + 1) * DENSE_STEPS)]),
+      ) as Record<MetricName, Float32Array>,
+  );
+  const target =
+    o.allocation.targetMeanSteps ??
+    stat(curves.map((c) => stepBudget(c, { weights: o.plateau.weights, eps: o.plateau.eps }).steps))
+      .mean;
+  const calibration = calibrateAllocation(curves, target, o.allocation.weights);
+  o.log?.(
+    `allocate mode: λ ${calibration.lambda.toExponential(4)} for ${target.toFixed(2)} mean steps on ${rows.ids.length} validation prompts (reached ${calibration.calibrated_mean_steps.toFixed(2)})`,
+  );
+  return calibration;
+}
+
+async function runEvalStage(o: EvalStageOptions) {
+  const predicted: Partial<Record<Variant, Record<MetricName, Float32Array>>> = {};
+  for (const variant of o.variants)
+    predicted[variant as Variant] = await predictRows(o, variant, o.test);
+  const allocation = await calibrateOnValidation(o);
+
+  const timing: Record<string, number[]> = {};
   const progress = o.progress ?? silentProgress;
   const generated = async (plan: ConditionPlan) => {
-    const out = new Map<number, Record<Condition, MetricValues>>();
+    const out = new Map<number, GeneratedMetrics>();
+    const conditions = plannedConditions(plan);
     progress.start(plan.promptIds.length, 0);
     for (const [i, promptId] of plan.promptIds.entries()) {
       const sums = Object.fromEntries(
-        CONDITIONS.map((c) => [c, { lsnr: 0, dsim: 0, iclip: 0 }]),
-      ) as Record<Condition, MetricValues>;
+        conditions.map((c) => [c, { lsnr: 0, dsim: 0, iclip: 0 }]),
+      ) as GeneratedMetrics;
       for (let seed = 0; seed < o.seeds; seed++) {
         const ref = o.db
           .select()
@@ -153,9 +203,8 @@ async function runEvalStage(o: EvalStageOptions) {
           );
         const refPng = new Uint8Array(await readFile(join(o.runDir, ref.file)));
         const pngs: Uint8Array[] = [];
-        for (const cond of CONDITIONS) {
-          const steps =
-            cond === "ours" ? plan.ours[i] : cond === "uniform" ? plan.uniform : plan.reference;
+        for (const cond of conditions) {
+          const steps = plannedSteps(plan, cond, i);
           const res = await o.generator.generate({
             prompt: o.texts.get(promptId) ?? "",
             negativePrompt: o.generation.negativePrompt,
@@ -166,12 +215,15 @@ async function runEvalStage(o: EvalStageOptions) {
             height: o.generation.height,
             scheduler: o.generation.scheduler,
           });
-          timing[cond].push(res.ms / 1000);
+          const times = timing[cond] ?? [];
+          times.push(res.ms / 1000);
+          timing[cond] = times;
           pngs.push(res.png);
         }
         const values = await metricsAgainstReference(o.metricModels, pngs, refPng);
-        CONDITIONS.forEach((c, k) => {
-          for (const m of METRIC_NAMES) sums[c][m] += values[k][m] / o.seeds;
+        conditions.forEach((c, k) => {
+          const sum = sums[c] as MetricValues;
+          for (const m of METRIC_NAMES) sum[m] += values[k][m] / o.seeds;
         });
       }
       out.set(promptId, sums);
@@ -187,19 +239,20 @@ async function runEvalStage(o: EvalStageOptions) {
     stepGrid: o.stepGrid,
     predicted,
     baselines: {
-      mean_curve: meanCurveBaseline(o.train, n),
+      mean_curve: meanCurveBaseline(o.train, o.test.ids.length),
       [`knn${KNN_K}`]: knnBaseline(o.train, o.test, o.width, KNN_K),
     },
     cost: o.cost,
     plateau: o.plateau,
     paperReferenceSteps: o.paperReferenceSteps,
+    ...(allocation ? { allocation } : {}),
     generated,
   });
-  const ours = stat(timing.ours);
-  const reference = stat(timing.reference);
+  const ours = stat(timing.ours ?? []);
+  const reference = stat(timing.reference ?? []);
   const time = {
     generator: o.generator.modelId,
-    seconds_per_image: { ours, uniform: stat(timing.uniform), reference },
+    seconds_per_image: { ours, uniform: stat(timing.uniform ?? []), reference },
     saved_fraction: 1 - ours.mean / reference.mean,
   };
   return { evaluation: { ...evaluation, time }, predicted };
@@ -228,6 +281,9 @@ function reportSettings(o: PipelineOptions) {
     lr: o.lr,
     diff_weight: o["diff-weight"],
     tail_pad: o["tail-pad"],
+    curve_output: o["curve-output"],
+    allocate_steps: o["allocate-steps"] ?? "mean OURS t* on validation",
+    allocate_weights: o["allocate-weights"],
     step_position: o["step-position"],
     step_norm: o["step-norm"],
     dropout: o.dropout,
@@ -273,7 +329,16 @@ export const evaluateStage: PipelineStage = {
       generation: generationSettings(o),
       paperReferenceSteps: PAPER_REFERENCE_STEPS,
       stepEncoding,
+      allocation: {
+        targetMeanSteps: o["allocate-steps"],
+        weights: {
+          lsnr: o["allocate-weights"][0],
+          dsim: o["allocate-weights"][1],
+          iclip: o["allocate-weights"][2],
+        },
+      },
       progress: run.progress("evaluate", "prompts"),
+      log: run.log,
     });
     const reportDir = reportDirOf(o);
     const files = await writeReport({

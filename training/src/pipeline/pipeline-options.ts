@@ -115,6 +115,11 @@ export const PIPELINE_FLAGS = {
     "BiLSTM tail padding in steps (model/config.ts); 0 = paper",
     int().min(0).max(256).default(0),
   ),
+  "curve-output": valueFlag(
+    "dense|grid",
+    "the dense curve: every step's own output (paper) or interpolated from the outputs at T (model/grid-output.ts)",
+    z.enum(["dense", "grid"]).default("dense"),
+  ),
   "step-position": valueFlag(
     "step|log_step",
     "position the step encoding encodes (shared/src/predictor/step-encoding.ts)",
@@ -135,6 +140,20 @@ export const PIPELINE_FLAGS = {
     "V[,V]",
     "models to train and evaluate: full, no_step_encoding, mlp_tanh",
     z.string().default("full,no_step_encoding,mlp_tanh"),
+  ),
+  "allocate-steps": valueFlag(
+    "N",
+    "allocate mode: mean-steps target its price is calibrated for on validation prompts (default: the mean of OURS' t* there)",
+    z.coerce.number().min(1).max(129).optional(),
+  ),
+  "allocate-weights": valueFlag(
+    "W,W,W",
+    "allocate mode: weights of the L-SNR, D-SIM, I-CLIP relative qualities",
+    z
+      .string()
+      .transform((s) => s.split(",").map((v) => Number(v.trim())))
+      .pipe(z.array(z.number().min(0)).length(3))
+      .default([1 / 3, 1 / 3, 1 / 3]),
   ),
   "reports-dir": valueFlag("DIR", "reports root", z.string().default("reports")),
   "bundles-dir": valueFlag(
@@ -212,6 +231,7 @@ export const MINI_WORLD_PRESET = {
   "tail-pad": 16,
   "diff-weight": 100,
   "step-position": "log_step",
+  "curve-output": "grid",
 } as const;
 
 const MINI_WORLD_PROMPTS = [

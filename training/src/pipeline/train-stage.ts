@@ -5,8 +5,7 @@
  * a predictor trained with trainPredictor and exported to ONNX,
  * `<run>/models/<variant>/<metric>.onnx`, plus `models/step-encoding.json`; summary: epochs and
  * validation loss per model. Resumable per file; rerun when a requested model file is missing.
- * Validation: every 10th training
- * prompt when there are at least 10, else none (the held-out test split is never used here).
+ * Validation: training-data.ts validationSplit (the held-out test split is never used here).
  * Targets are normalised per metric on the training rows only (train/target-norm.ts) and the
  * inverse map is baked into the ONNX, so exported scores stay in metric units; lo/hi go to
  * `<metric>.norm.json` beside the model and into the stage summary.
@@ -29,7 +28,7 @@ import { trainerProgress } from "../train/train-progress";
 import { trainPredictor } from "../train/trainer";
 import type { PipelineStage } from "./pipeline-run";
 import type { PromptRows } from "./training-data";
-import { featuresFor } from "./training-data";
+import { featuresFor, validationSplit } from "./training-data";
 
 interface TrainStageOptions {
   runDir: string;
@@ -46,6 +45,8 @@ interface TrainStageOptions {
   diffWeight: number;
   /** BiLSTM tail padding (model/config.ts). */
   tailPad: number;
+  /** The sampled steps T when the curve is grid-interpolated (model/grid-output.ts). */
+  outputGrid?: readonly number[];
   /** The step encoding t̄ (the bundle records the same one). */
   stepEncoding: StepEncoding;
   dropout: number;
@@ -132,10 +133,7 @@ async function runTrainStage(o: TrainStageOptions) {
   await checkTrainedStepEncoding(o.runDir, o.stepEncoding);
   await mkdir(join(o.runDir, "models"), { recursive: true });
   await writeFile(stepEncodingPath(o.runDir), `${JSON.stringify(o.stepEncoding)}\n`);
-  const n = o.train.ids.length;
-  const all = Array.from({ length: n }, (_, i) => i);
-  const valRows = n >= 10 ? all.filter((i) => i % 10 === 9) : [];
-  const trainRows = all.filter((i) => !valRows.includes(i));
+  const { train: trainRows, validation: valRows } = validationSplit(o.train.ids.length);
   const summary: Record<
     string,
     Record<
@@ -187,6 +185,7 @@ async function runTrainStage(o: TrainStageOptions) {
           lr: o.lr,
           diffWeight: o.diffWeight,
           tailPad: o.tailPad,
+          ...(o.outputGrid ? { outputGrid: [...o.outputGrid] } : {}),
           dropout: o.dropout,
           threads: o.threads,
           seed: o.seed,
@@ -196,7 +195,7 @@ async function runTrainStage(o: TrainStageOptions) {
       progress?.stop();
       const onnx = exportPredictorOnnx(
         result.params,
-        { architecture: spec.architecture, tailPad: o.tailPad },
+        { architecture: spec.architecture, tailPad: o.tailPad, outputGrid: o.outputGrid },
         { outputAffine: norm },
       );
       await mkdir(join(path, ".."), { recursive: true });
@@ -245,6 +244,7 @@ export const trainStage: PipelineStage<TrainSummary> = {
       lr: o.lr,
       diffWeight: o["diff-weight"],
       tailPad: o["tail-pad"],
+      ...(o["curve-output"] === "grid" ? { outputGrid: o.stepGrid } : {}),
       stepEncoding: await run.stepEncoding(),
       dropout: o.dropout,
       threads: o.threads,

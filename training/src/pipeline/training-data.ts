@@ -58,6 +58,33 @@ export function promptRows(
   return { ids: rows.map((p) => p.id), embeddings, targets };
 }
 
+/**
+ * The training split's validation rows: every 10th training prompt when there are at least 10
+ * (none otherwise). Early stopping and every hyper-parameter chosen after training (the allocate
+ * mode's price) use these; the held-out test split is never used for either.
+ */
+export function validationSplit(n: number): { train: number[]; validation: number[] } {
+  const all = Array.from({ length: n }, (_, i) => i);
+  const validation = n >= 10 ? all.filter((i) => i % 10 === 9) : [];
+  return { train: all.filter((i) => i % 10 !== 9 || n < 10), validation };
+}
+
+/** The rows `pick` of a PromptRows, in that order. */
+export function selectRows(rows: PromptRows, pick: readonly number[], width: number): PromptRows {
+  const embeddings = new Float32Array(pick.length * width);
+  for (const [j, i] of pick.entries())
+    embeddings.set(rows.embeddings.subarray(i * width, (i + 1) * width), j * width);
+  const targets = Object.fromEntries(
+    METRIC_NAMES.map((m) => {
+      const out = new Float32Array(pick.length * DENSE_STEPS);
+      for (const [j, i] of pick.entries())
+        out.set(rows.targets[m].subarray(i * DENSE_STEPS, (i + 1) * DENSE_STEPS), j * DENSE_STEPS);
+      return [m, out];
+    }),
+  ) as Record<MetricName, Float32Array>;
+  return { ids: pick.map((i) => rows.ids[i]), embeddings, targets };
+}
+
 /** Features [n, 129, D]: p̄ + t̄_i, or p̄ alone for the "no step encoding" ablation. */
 export function featuresFor(
   rows: PromptRows,

@@ -56,12 +56,41 @@ function verdictLines(e: Evaluation, time: { saved_fraction: number }): string[]
     (m) => `${LABEL[m]} ${f(e.allocation_ceiling.per_metric[m].relative_quality)}`,
   );
   const ref = e.savings_vs_defaults[String(e.reference_steps)];
+  const a = e.allocation_mode;
+  const allocate = a
+    ? [
+        `- Allocate mode vs UNIFORM at its mean steps (${f(a.mean_steps, 2)} vs ${a.uniform_steps}): ${METRIC_NAMES.map((m) => `${LABEL[m]} ${verdictOf(a.relative_quality[m])} (${pm(a.relative_quality[m])}, ${f(100 * a.fraction_realised[m], 0)}% of the ceiling ${f(a.ceiling[m])})`).join("; ")}.`,
+      ]
+    : [];
   return [
     "## Verdict",
     "",
     `- OURS vs UNIFORM at equal mean steps (${f(e.t_star.with_floor.mean, 2)} vs ${e.uniform_steps}; Eq. 9, ±2 standard errors): ${perMetric.join("; ")}.`,
     `- The most any allocation of the same mean steps could gain on the measured curves (allocation ceiling): ${ceiling.join(", ")}.`,
+    ...allocate,
+    `- t* against the oracle t* (the rule on the measured curves): Spearman ${f(e.t_star.spearman_vs_oracle, 3)}.`,
     `- Against REFERENCE (${e.reference_steps} steps): OURS spends ${f(100 * (ref ? ref.saved_fraction : Number.NaN), 1)}% less compute; seconds per image ${f(100 * time.saved_fraction, 1)}% less in this run (negative = more).`,
+    "",
+  ];
+}
+
+/** The allocate mode's section (shared/src/plateau/allocate.ts), when it was calibrated. */
+function allocationLines(e: Evaluation): string[] {
+  const a = e.allocation_mode;
+  if (!a) return [];
+  const c = a.calibration;
+  return [
+    "## Allocate mode: t(p) = argmax_t sum_m w_m q(p,t)/q(p,U) - λ t, against UNIFORM at its mean steps",
+    "",
+    `λ = ${c.lambda.toExponential(4)} per step, calibrated by bisection on ${c.calibration_prompts} validation prompts for a mean of ${f(c.target_mean_steps, 2)} steps (reached ${f(c.calibrated_mean_steps, 2)}); U = ${c.uniform_steps}; weights ${METRIC_NAMES.map((m) => `${LABEL[m]} ${f(c.weights[m], 3)}`).join(", ")}.`,
+    `On the held-out prompts: mean ${f(a.mean_steps, 2)} steps (OURS ${f(a.ours_mean_steps, 2)}), range ${a.steps.min}-${a.steps.max}; UNIFORM ${a.uniform_steps}.`,
+    "",
+    "| metric | this run | interpolated curves | allocation ceiling | fraction realised |",
+    "|---|---|---|---|---|",
+    ...METRIC_NAMES.map(
+      (m) =>
+        `| ${LABEL[m]} | ${pm(a.relative_quality[m])} | ${pm(a.interpolated_relative_quality[m])} | ${f(a.ceiling[m])} | ${f(a.fraction_realised[m], 2)} |`,
+    ),
     "",
   ];
 }
@@ -107,13 +136,14 @@ function markdown(r: ReportInput): string {
     "",
     `Allocation ceiling: the best allocation of the same mean steps (${e.allocation_ceiling.uniform_steps}) on the measured curves, each metric optimised on its own (an upper bound for any predictor).`,
     "",
-    "| metric | this run | interpolated curves | allocation ceiling | paper |",
-    "|---|---|---|---|---|",
+    "| metric | this run | interpolated curves | allocation ceiling | fraction realised | paper |",
+    "|---|---|---|---|---|---|",
     ...METRIC_NAMES.map(
       (m) =>
-        `| ${LABEL[m]} | ${pm(e.relative_quality[m])} | ${pm(e.interpolated.relative_quality[m])} | ${f(e.allocation_ceiling.per_metric[m].relative_quality)} | +${PAPER.relative_quality[m]} |`,
+        `| ${LABEL[m]} | ${pm(e.relative_quality[m])} | ${pm(e.interpolated.relative_quality[m])} | ${f(e.allocation_ceiling.per_metric[m].relative_quality)} | ${f(e.allocation_ceiling.fraction_realised[m], 2)} | +${PAPER.relative_quality[m]} |`,
     ),
     "",
+    ...allocationLines(e),
     `## Time (generator ${time.generator}, one run)`,
     "",
     `Seconds per image: OURS ${pm(time.seconds_per_image.ours, 3)}, UNIFORM ${pm(time.seconds_per_image.uniform, 3)}, REFERENCE (${e.reference_steps} steps) ${pm(time.seconds_per_image.reference, 3)}; OURS saves ${f(100 * time.saved_fraction, 1)}% (paper: ${PAPER.seconds_per_image.ours} vs ${PAPER.seconds_per_image.reference} s on an ${PAPER.seconds_per_image.hardware}).`,
@@ -129,6 +159,7 @@ function markdown(r: ReportInput): string {
     "## t* (SPEC §5)",
     "",
     `With the eps floor: mean ${f(e.t_star.with_floor.mean, 2)}, median ${e.t_star.with_floor.median}, range ${e.t_star.with_floor.min}-${e.t_star.with_floor.max}.`,
+    `Spearman correlation of t* with the oracle t*: ${f(e.t_star.spearman_vs_oracle, 3)}.`,
     `Without the floor: mean ${f(e.t_star.without_floor.mean, 2)}, median ${e.t_star.without_floor.median}, range ${e.t_star.without_floor.min}-${e.t_star.without_floor.max}.`,
     `Oracle (the same rule on the measured curves, i.e. a perfect predictor): mean ${f(e.t_star.oracle_measured_curves.mean, 2)}, median ${e.t_star.oracle_measured_curves.median}, range ${e.t_star.oracle_measured_curves.min}-${e.t_star.oracle_measured_curves.max}; UNIFORM ${e.oracle.uniform_steps}; relative quality (interpolated curves) ${METRIC_NAMES.map((m) => `${LABEL[m]} ${pm(e.oracle.relative_quality[m])}`).join(", ")}; allocation ceiling at ${e.allocation_ceiling.oracle_uniform_steps} steps ${METRIC_NAMES.map((m) => `${LABEL[m]} ${f(e.allocation_ceiling.oracle_per_metric[m].relative_quality)}`).join(", ")}.`,
     "",

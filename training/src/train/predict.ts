@@ -13,21 +13,37 @@ function shapeOf(params: ParamMap, name: string): readonly number[] {
   return t.shape;
 }
 
+/** What the tensors do not say about a model: its architecture and sequence handling. */
+export interface ModelShape {
+  architecture?: Architecture;
+  tailPad?: number;
+  /** Grid-interpolated output (model/grid-output.ts). */
+  outputGrid?: readonly number[];
+}
+
 /** Rebuilds the ModelConfig (width, hidden, mlp, layers) from parameter shapes. */
-export function modelConfigFromParams(
-  params: ParamMap,
-  architecture: Architecture,
-  tailPad = 0,
-): ModelConfig {
+export function modelConfigFromParams(params: ParamMap, shape: ModelShape = {}): ModelConfig {
+  const architecture = shape.architecture ?? "bilstm";
+  const grid = shape.outputGrid ? { outputGrid: [...shape.outputGrid] } : {};
   const mlp = shapeOf(params, `${headPrefix(architecture, 0)}fc1.weight`)[0];
   if (architecture === "mlp-tanh") {
     const [twoH, width] = shapeOf(params, "mlp.weight");
-    return { architecture, width, hidden: twoH / 2, mlp, layers: 2, dropout: 0, tailPad: 0 };
+    return {
+      architecture,
+      width,
+      hidden: twoH / 2,
+      mlp,
+      layers: 2,
+      dropout: 0,
+      tailPad: 0,
+      ...grid,
+    };
   }
   const [fourH, width] = shapeOf(params, "lstm.weight_ih_l0");
   let layers = 0;
   while (params.has(`lstm.weight_ih_l${layers}`)) layers++;
-  return { architecture, width, hidden: fourH / 4, mlp, layers, dropout: 0, tailPad };
+  const tailPad = shape.tailPad ?? 0;
+  return { architecture, width, hidden: fourH / 4, mlp, layers, dropout: 0, tailPad, ...grid };
 }
 
 /**
@@ -37,11 +53,11 @@ export function modelConfigFromParams(
  */
 export function predict(
   params: ParamMap,
-  config: { architecture?: Architecture; tailPad?: number },
+  config: ModelShape,
   inputs: Float32Array,
   n: number,
 ): Float32Array {
-  const cfg = modelConfigFromParams(params, config.architecture ?? "bilstm", config.tailPad);
+  const cfg = modelConfigFromParams(params, config);
   const per = n * cfg.width;
   if (n < 1 || inputs.length % per !== 0)
     throw new ShapeError(`inputs: ${inputs.length} floats is not n=${n} x T x D=${cfg.width}`, {

@@ -6,7 +6,7 @@
  */
 import { ConfigError } from "@budgetfusion/shared/errors";
 import { z } from "zod";
-import { ARCHITECTURES } from "../model/config";
+import { ARCHITECTURES, stepGridSchema } from "../model/config";
 
 const trainConfigSchema = z.object({
   architecture: z.enum(ARCHITECTURES).default("bilstm"),
@@ -16,6 +16,8 @@ const trainConfigSchema = z.object({
   dropout: z.number().min(0).max(0.95).default(0.1),
   /** BiLSTM tail padding (model/config.ts); 0 = the paper's network. */
   tailPad: z.number().int().min(0).max(256).default(0),
+  /** Grid-interpolated output (model/grid-output.ts): the sampled steps T; absent = off. */
+  outputGrid: stepGridSchema.optional(),
   lr: z.number().positive().default(1e-4),
   batchSize: z.number().int().positive().default(32),
   maxEpochs: z.number().int().min(1).default(25),

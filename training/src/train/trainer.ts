@@ -129,6 +129,7 @@ export async function trainPredictor(input: TrainInput): Promise<TrainResult> {
     layers: config.layers,
     dropout: config.dropout,
     tailPad: config.tailPad,
+    ...(config.outputGrid ? { outputGrid: config.outputGrid } : {}),
   };
   const heads = headCount(model.architecture);
   checkShapes(input, heads);
