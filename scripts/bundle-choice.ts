@@ -54,7 +54,7 @@ export async function serveBundle(
   edgeUrl: string,
   adminToken: string,
   choice: BundleChoice,
-  fetchImpl: typeof fetch = fetch,
+  fetchImpl?: typeof fetch,
 ): Promise<ServedBundle> {
   if (choice.source === DEFAULT_BUNDLE_FILE) {
     const active = await activeBundleVersion(edgeUrl, adminToken, fetchImpl);

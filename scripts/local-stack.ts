@@ -125,6 +125,22 @@ export async function stop(child: Child, graceMs = 5_000): Promise<void> {
   clearTimeout(timer);
 }
 
+/** How long one admin call may take before it fails: a bundle upload runs every ONNX file once. */
+const ADMIN_CALL_TIMEOUT_MS = 120_000;
+
+/**
+ * fetch that fails, naming the request, when no answer came within `ms`: a wedged workerd
+ * accepts connections and never answers (docs/notes/onnx-in-workerd.md), which must be an error.
+ */
+export function fetchWithin(ms: number): typeof fetch {
+  return (input, init) =>
+    fetch(input, { ...init, signal: AbortSignal.timeout(ms) }).catch((err: unknown) => {
+      throw new Error(
+        `${init?.method ?? "GET"} ${String(input)}: no answer within ${ms / 1000} s (${err})`,
+      );
+    });
+}
+
 async function waitFor(
   what: string,
   check: () => Promise<boolean>,
@@ -138,7 +154,14 @@ async function waitFor(
         `${child.name} exited (${child.proc.exitCode}) while waiting for ${what}:\n${child.output.join("").slice(-4000)}`,
       );
     }
-    if (await check().catch(() => false)) return;
+    // A check that never settles (a wedged edge) must not outlive the deadline.
+    let timer: NodeJS.Timeout | undefined;
+    const expired = new Promise<boolean>((r) => {
+      timer = setTimeout(() => r(false), Math.max(0, end - Date.now()));
+    });
+    const ok = await Promise.race([check().catch(() => false), expired]);
+    clearTimeout(timer);
+    if (ok) return;
     await new Promise((r) => setTimeout(r, 250));
   }
   throw new Error(
@@ -209,7 +232,7 @@ export async function seedBundle(
   edgeUrl: string,
   adminToken: string,
   dir: string,
-  fetchImpl: typeof fetch = fetch,
+  fetchImpl: typeof fetch = fetchWithin(ADMIN_CALL_TIMEOUT_MS),
 ): Promise<string> {
   const { manifest, files } = readBundleDir(dir);
   const version = (JSON.parse(manifest) as { version: string }).version;
@@ -239,7 +262,7 @@ const bundleListSchema = z.object({ bundles: z.array(bundleViewSchema) });
 export async function activeBundleVersion(
   edgeUrl: string,
   adminToken: string,
-  fetchImpl: typeof fetch = fetch,
+  fetchImpl: typeof fetch = fetchWithin(ADMIN_CALL_TIMEOUT_MS),
 ): Promise<string | undefined> {
   const res = await fetchImpl(`${edgeUrl}/admin/bundles`, {
     headers: { authorization: `Bearer ${adminToken}` },

@@ -10,7 +10,12 @@ import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { BUNDLES_ROOT } from "@budgetfusion/scripts/bundle-choice";
-import { activeBundleVersion, devSecrets, seedBundle } from "@budgetfusion/scripts/local-stack";
+import {
+  activeBundleVersion,
+  devSecrets,
+  fetchWithin,
+  seedBundle,
+} from "@budgetfusion/scripts/local-stack";
 import { DEFAULT_BUNDLE_FILE } from "@budgetfusion/shared/predictor/default-bundle";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { buildFixtureBundles } from "../workerd/build-fixture-bundle";
@@ -92,8 +97,8 @@ describe("npm start on existing state", () => {
     // The operator deploys and activates another bundle; a stuck edge fails with its log.
     await buildFixtureBundles(join(dir, "bundles"));
     const bounded: typeof fetch = (input, init) =>
-      fetch(input, { ...init, signal: AbortSignal.timeout(120_000) }).catch((err) => {
-        throw new Error(`${String(input)}: ${err}; npm start printed:\n${startLog.slice(-4000)}`);
+      fetchWithin(120_000)(input, init).catch((err) => {
+        throw new Error(`${err}; npm start printed:\n${startLog.slice(-4000)}`);
       });
     expect(await seedBundle(EDGE, ADMIN_TOKEN, join(dir, "bundles", "fx-edge16"), bounded)).toBe(
       "fx-edge16",
