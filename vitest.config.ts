@@ -49,6 +49,7 @@ export default defineConfig({
                 WORKER_TOKEN: "test-worker-token",
                 HEARTBEAT_INTERVAL_S: "1",
                 JOB_ATTEMPT_TIMEOUT_S: "5",
+                JOB_QUEUE_LIMIT: "4",
               },
               outboundService: fakeOutbound(FIXTURE_ROOT),
             },

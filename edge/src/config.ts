@@ -9,7 +9,10 @@ export interface EdgeConfig {
   /** A worker whose last heartbeat is older than this leaves the rotation. */
   heartbeatTtlMs: number;
   attemptTimeoutMs: number;
-  maxAttempts: number;
+  /** Default seconds an accepted job may take before it fails (POST /v1/generate deadline_s). */
+  jobDeadlineS: number;
+  /** Queued jobs per diffusion model above which POST /v1/generate answers 429. */
+  queueLimit: number;
   /** Largest bundle upload accepted (multipart bytes), POST /admin/bundles. */
   bundleUploadMaxBytes: number;
 }
@@ -21,7 +24,8 @@ type Var =
   | "HEARTBEAT_INTERVAL_S"
   | "HEARTBEAT_MISSES"
   | "JOB_ATTEMPT_TIMEOUT_S"
-  | "JOB_MAX_ATTEMPTS"
+  | "JOB_DEADLINE_S"
+  | "JOB_QUEUE_LIMIT"
   | "BUNDLE_UPLOAD_MAX_BYTES";
 
 function positive(env: Env, key: Var, fallback: number): number {
@@ -41,7 +45,8 @@ export function edgeConfig(env: Env): EdgeConfig {
     heartbeatIntervalS,
     heartbeatTtlMs: heartbeatIntervalS * positive(env, "HEARTBEAT_MISSES", 3) * 1000,
     attemptTimeoutMs: positive(env, "JOB_ATTEMPT_TIMEOUT_S", 300) * 1000,
-    maxAttempts: positive(env, "JOB_MAX_ATTEMPTS", 5),
+    jobDeadlineS: positive(env, "JOB_DEADLINE_S", 600),
+    queueLimit: Math.floor(positive(env, "JOB_QUEUE_LIMIT", 256)),
     bundleUploadMaxBytes: Math.floor(
       positive(env, "BUNDLE_UPLOAD_MAX_BYTES", DEFAULT_BUNDLE_UPLOAD_MAX_BYTES),
     ),

@@ -79,6 +79,16 @@ export class QueueFullError extends BudgetFusionError {
   }
 }
 
+/** No GPU worker alive can serve the model: the caller should retry after `retryAfterSeconds`. */
+export class NoWorkersError extends BudgetFusionError {
+  readonly retryAfterSeconds: number;
+  constructor(message: string, retryAfterSeconds: number, options: ErrorOptions = {}) {
+    super("no_workers", message, options);
+    this.name = "NoWorkersError";
+    this.retryAfterSeconds = retryAfterSeconds;
+  }
+}
+
 /** A dependency (GPU worker, embedding service) failed or timed out. */
 export class UpstreamError extends BudgetFusionError {
   constructor(message: string, options: ErrorOptions = {}) {

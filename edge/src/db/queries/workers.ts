@@ -41,8 +41,14 @@ export async function heartbeatWorker(db: EdgeDb, reg: WorkerRegistration, now: 
   return rows.length > 0;
 }
 
+/** Heartbeating: the worker process is up (it may still be serving a back-off). */
+export function isAlive(w: WorkerRow, now: number, ttlMs: number): boolean {
+  return w.lastHeartbeatAt > now - ttlMs;
+}
+
+/** In the rotation: alive and not serving a fault back-off or a busy deferral. */
 export function isHealthy(w: WorkerRow, now: number, ttlMs: number): boolean {
-  return w.lastHeartbeatAt > now - ttlMs && w.unhealthyUntil <= now;
+  return isAlive(w, now, ttlMs) && w.unhealthyUntil <= now;
 }
 
 export function listWorkers(db: EdgeDb) {
@@ -54,6 +60,16 @@ export function healthyWorkers(db: EdgeDb, now: number, ttlMs: number) {
     .select()
     .from(workers)
     .where(and(gt(workers.lastHeartbeatAt, now - ttlMs), lte(workers.unhealthyUntil, now)))
+    .orderBy(asc(workers.id))
+    .all();
+}
+
+/** Workers whose heartbeat is fresh, whether or not they serve a back-off (admission control). */
+export function aliveWorkers(db: EdgeDb, now: number, ttlMs: number) {
+  return db
+    .select()
+    .from(workers)
+    .where(gt(workers.lastHeartbeatAt, now - ttlMs))
     .orderBy(asc(workers.id))
     .all();
 }
@@ -72,6 +88,14 @@ export async function markWorkerFailed(db: EdgeDb, id: string, now: number, back
       unhealthyUntil: now + backoffMs,
       consecutiveFailures: sql`${workers.consecutiveFailures} + 1`,
     })
+    .where(eq(workers.id, id));
+}
+
+/** Skips a busy (not faulty) worker until `until`: its fault count is left alone. */
+export async function deferWorker(db: EdgeDb, id: string, until: number) {
+  await db
+    .update(workers)
+    .set({ unhealthyUntil: sql`max(${workers.unhealthyUntil}, ${until})` })
     .where(eq(workers.id, id));
 }
 
