@@ -50,12 +50,14 @@ async function main(): Promise<void> {
     queue,
     metrics,
     requestTimeoutMs: config.requestTimeoutMs,
+    authToken: config.authToken,
+    limits: config.limits,
     log: (msg, err) =>
       log(`${msg}: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`),
   });
-  const server = serve({ fetch: app.fetch, port: config.port }, (info) =>
+  const server = serve({ fetch: app.fetch, port: config.port, hostname: config.host }, (info) =>
     log(
-      `listening on :${info.port} (${port.name}, providers ${config.executionProviders.join(",")})`,
+      `listening on ${config.host}:${info.port} (${port.name}, providers ${config.executionProviders.join(",")})`,
     ),
   );
 

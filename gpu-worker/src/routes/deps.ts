@@ -5,6 +5,7 @@
 
 import type { GenerateOptions, GenerateResult } from "@budgetfusion/inference/pipeline/sd-pipeline";
 import type { TextEmbedder } from "@budgetfusion/shared/embedding/clip-text-embedder";
+import type { RequestLimits } from "../config";
 import type { WorkerMetrics } from "../metrics";
 import type { JobQueue } from "../queue/job-queue";
 
@@ -36,6 +37,10 @@ export interface WorkerDeps {
   queue: JobQueue;
   metrics: WorkerMetrics;
   requestTimeoutMs: number;
+  /** Bearer token every route but /healthz requires (unset: a loopback-only worker). */
+  authToken?: string;
+  /** Per-request work and memory bounds; default DEFAULT_LIMITS (config.ts defaults). */
+  limits?: RequestLimits;
   /** Seed for requests without one; default crypto randomInt. */
   randomSeed?: () => number;
   log?: (msg: string, err?: unknown) => void;

@@ -13,6 +13,7 @@ import {
   generateRequestSchema,
 } from "@budgetfusion/shared/schemas/worker-api";
 import { createFactory } from "hono/factory";
+import { DEFAULT_LIMITS, type RequestLimits } from "../config";
 import { NotReadyError } from "../http-errors";
 import { BODY_LIMITS, limitBody } from "./body-limit";
 import type { WorkerDeps } from "./deps";
@@ -34,6 +35,29 @@ function checkScheduler(
   }
 }
 
+/** Refuses work past the per-request bounds before it is queued (issue 12, finding 1). */
+function checkWorkBounds(
+  limits: RequestLimits,
+  images: number,
+  width: number,
+  height: number,
+  steps: number,
+) {
+  const pixels = images * width * height;
+  if (pixels > limits.maxBatchPixels) {
+    throw new ValidationError(
+      `${images} image(s) of ${width}x${height} are ${pixels} pixels, over this worker's bound of ${limits.maxBatchPixels} (WORKER_MAX_BATCH_PIXELS)`,
+      { field: "width" },
+    );
+  }
+  if (pixels * steps > limits.maxPixelSteps) {
+    throw new ValidationError(
+      `${images} x ${width}x${height} x ${steps} steps is ${pixels * steps} pixel-steps, over this worker's bound of ${limits.maxPixelSteps} (WORKER_MAX_PIXEL_STEPS)`,
+      { field: "steps" },
+    );
+  }
+}
+
 function wantsJson(accept: string | undefined): boolean {
   return accept !== undefined && /application\/json/i.test(accept) && !/image\/png/i.test(accept);
 }
@@ -49,6 +73,9 @@ export function generateHandlers(deps: WorkerDeps) {
       if (generator === undefined) throw new NotReadyError();
       checkScheduler(generator.schedulerConfig, req.scheduler);
       const prompts = Array.isArray(req.prompt) ? req.prompt : [req.prompt];
+      const width = req.width ?? generator.defaultSize;
+      const height = req.height ?? generator.defaultSize;
+      checkWorkBounds(deps.limits ?? DEFAULT_LIMITS, prompts.length, width, height, req.steps);
       const seed = req.seed ?? (deps.randomSeed ?? (() => randomInt(0, 2 ** 32)))();
       const { value: result, queueMs } = await deps.queue.run(
         (signal) =>
@@ -57,8 +84,8 @@ export function generateHandlers(deps: WorkerDeps) {
             negativePrompt: req.negative_prompt,
             steps: req.steps,
             guidanceScale: req.guidance_scale,
-            height: req.height ?? generator.defaultSize,
-            width: req.width ?? generator.defaultSize,
+            height,
+            width,
             seed,
             scheduler: req.scheduler,
             signal,

@@ -9,6 +9,7 @@
  */
 import type { EulerDiscreteScheduler } from "@budgetfusion/shared/schedulers/euler-discrete";
 import { throwIfAborted } from "./cancel";
+import { assertFinite } from "./finite-check";
 
 const f32 = Math.fround;
 
@@ -47,6 +48,8 @@ export async function denoise(o: DenoiseOptions): Promise<Float32Array> {
       input.set(scaled, scaled.length);
     }
     const out = await o.predictNoise(input, scheduler.timesteps[i]);
+    const where = `at step ${i + 1} of ${scheduler.timesteps.length} (timestep ${scheduler.timesteps[i]})`;
+    assertFinite(out, "unet", where);
     let guided = out;
     if (cfg) {
       // eps = u + g (c - u), each operation rounded to float32 as torch does.
@@ -58,6 +61,7 @@ export async function denoise(o: DenoiseOptions): Promise<Float32Array> {
       }
     }
     latents = scheduler.step(guided, i, latents).prevSample;
+    assertFinite(latents, "scheduler", where);
     o.onStep?.(i, performance.now() - stepStart);
   }
   return latents;
