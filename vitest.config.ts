@@ -50,6 +50,8 @@ export default defineConfig({
                 HEARTBEAT_INTERVAL_S: "1",
                 JOB_ATTEMPT_TIMEOUT_S: "5",
                 JOB_QUEUE_LIMIT: "4",
+                // Every fake worker lives under .fake (fake-gpu-workers.ts).
+                WORKER_URL_PATTERNS: "http://*.fake/*",
               },
               outboundService: fakeOutbound(FIXTURE_ROOT),
             },

@@ -13,6 +13,10 @@ export interface EdgeConfig {
   jobDeadlineS: number;
   /** Queued jobs per diffusion model above which POST /v1/generate answers 429. */
   queueLimit: number;
+  /** URLPatterns a registering worker's url must match; empty: any http(s) URL. */
+  workerUrlPatterns: URLPattern[];
+  /** A worker record silent for longer than this is deleted. */
+  workerRecordTtlMs: number;
   /** Largest bundle upload accepted (multipart bytes), POST /admin/bundles. */
   bundleUploadMaxBytes: number;
 }
@@ -26,6 +30,7 @@ type Var =
   | "JOB_ATTEMPT_TIMEOUT_S"
   | "JOB_DEADLINE_S"
   | "JOB_QUEUE_LIMIT"
+  | "WORKER_RECORD_TTL_S"
   | "BUNDLE_UPLOAD_MAX_BYTES";
 
 function positive(env: Env, key: Var, fallback: number): number {
@@ -39,6 +44,26 @@ function positive(env: Env, key: Var, fallback: number): number {
   return n;
 }
 
+/** WORKER_URL_PATTERNS: comma-separated URLPattern strings, e.g. "https://*.gpu.example.com/*". */
+function urlPatterns(env: Env): URLPattern[] {
+  // An optional var, so absent from the Env that wrangler types generates.
+  const raw: string | undefined = (env as { WORKER_URL_PATTERNS?: string }).WORKER_URL_PATTERNS;
+  if (raw === undefined || raw.trim() === "") return [];
+  return raw
+    .split(",")
+    .map((p) => p.trim())
+    .filter((p) => p !== "")
+    .map((p) => {
+      try {
+        return new URLPattern(p);
+      } catch {
+        throw new ConfigError(`WORKER_URL_PATTERNS: "${p}" is not a URL pattern`, {
+          field: "WORKER_URL_PATTERNS",
+        });
+      }
+    });
+}
+
 export function edgeConfig(env: Env): EdgeConfig {
   const heartbeatIntervalS = positive(env, "HEARTBEAT_INTERVAL_S", 5);
   return {
@@ -47,6 +72,8 @@ export function edgeConfig(env: Env): EdgeConfig {
     attemptTimeoutMs: positive(env, "JOB_ATTEMPT_TIMEOUT_S", 300) * 1000,
     jobDeadlineS: positive(env, "JOB_DEADLINE_S", 600),
     queueLimit: Math.floor(positive(env, "JOB_QUEUE_LIMIT", 256)),
+    workerUrlPatterns: urlPatterns(env),
+    workerRecordTtlMs: positive(env, "WORKER_RECORD_TTL_S", 3600) * 1000,
     bundleUploadMaxBytes: Math.floor(
       positive(env, "BUNDLE_UPLOAD_MAX_BYTES", DEFAULT_BUNDLE_UPLOAD_MAX_BYTES),
     ),

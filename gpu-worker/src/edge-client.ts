@@ -43,6 +43,27 @@ export class EdgeClient {
     this.timer?.cancel();
   }
 
+  /**
+   * DELETE .../v1/workers/{id} after the queue drained, so the edge stops routing here at once
+   * instead of after the heartbeat TTL. Best effort: a failure is logged, never thrown.
+   */
+  async deregister(): Promise<void> {
+    const id = this.opts.status().worker_id;
+    try {
+      const res = await (this.opts.fetch ?? fetch)(
+        `${this.opts.edgeUrl}/v1/workers/${encodeURIComponent(id)}`,
+        {
+          method: "DELETE",
+          headers: { authorization: `Bearer ${this.opts.token}` },
+          signal: AbortSignal.timeout(5_000),
+        },
+      );
+      this.opts.log?.(`deregistered from ${this.opts.edgeUrl} (${res.status})`);
+    } catch (err) {
+      this.opts.log?.(`deregistration failed: ${err instanceof Error ? err.message : String(err)}`);
+    }
+  }
+
   /** One register or heartbeat attempt; returns the delay before the next, ms. Exposed for tests. */
   async beat(): Promise<number> {
     const status = this.opts.status();

@@ -71,6 +71,7 @@ async function main(): Promise<void> {
     log(`${signal}: draining ${queue.inFlight} running and ${queue.depth} queued job(s)`);
     edge?.stop();
     await queue.drain();
+    await edge?.deregister();
     await closeServer(server);
     await pipeline?.dispose();
     log("drained, exiting");

@@ -421,6 +421,74 @@ describe("heartbeats", () => {
   });
 });
 
+describe("worker identity (finding 5)", () => {
+  const register = (id: string, url: string) =>
+    postJson("/v1/workers/register", { ...registration(id, "x.fake"), url }, WORKER);
+
+  it("refuses a url outside WORKER_URL_PATTERNS, naming it", async () => {
+    const res = await register("w-evil", "http://attacker.example");
+    expect(res.status).toBe(400);
+    expect(((await res.json()) as { error: { field: string } }).error.field).toBe("url");
+  });
+
+  it("does not let a live worker_id move to another url, by registration or heartbeat", async () => {
+    await registerWorker("w-a", "ok-a.fake");
+    const moved = await register("w-a", "http://ok-b.fake");
+    expect(moved.status).toBe(409);
+    expect(((await moved.json()) as { error: { field: string } }).error.field).toBe("worker_id");
+    const hb = await postJson(
+      "/v1/workers/w-a/heartbeat",
+      registration("w-a", "ok-b.fake"),
+      WORKER,
+    );
+    expect(hb.status).toBe(409);
+    // Once silent (a restarted host), the id may come back at a new url.
+    await env.DB.prepare("UPDATE workers SET last_heartbeat_at = ? WHERE id = 'w-a'")
+      .bind(Date.now() - 60_000)
+      .run();
+    expect((await register("w-a", "http://ok-b.fake")).status).toBe(200);
+  });
+
+  it("deregisters, and its running job is retried on another worker", async () => {
+    await registerWorker("w-leaving", "hang.fake", 8);
+    await registerWorker("w-staying", "ok-staying.fake", 1);
+    const stop = keepBeating([
+      ["w-leaving", "hang.fake", 8],
+      ["w-staying", "ok-staying.fake", 1],
+    ]);
+    try {
+      const res = await postJson("/v1/generate", { prompt: "leaving", steps: 2 });
+      const { job_id } = (await res.json()) as { job_id: string };
+      await pollJob(job_id, (j) => j.status === "running", 5_000);
+      const del = await SELF.fetch("http://edge/v1/workers/w-leaving", {
+        method: "DELETE",
+        headers: WORKER,
+      });
+      expect(del.status).toBe(204);
+      const job = await pollJob(job_id, (j) => j.status === "succeeded", 10_000);
+      expect(job.status).toBe("succeeded");
+      expect(await workerOf(job_id)).toBe("w-staying");
+    } finally {
+      stop();
+    }
+    const again = await SELF.fetch("http://edge/v1/workers/w-leaving", {
+      method: "DELETE",
+      headers: WORKER,
+    });
+    expect(again.status).toBe(404);
+  });
+
+  it("deletes records silent for WORKER_RECORD_TTL_S when a worker registers", async () => {
+    await registerWorker("w-ancient", "ok-ancient.fake");
+    await env.DB.prepare("UPDATE workers SET last_heartbeat_at = ? WHERE id = 'w-ancient'")
+      .bind(Date.now() - 2 * 3600_000)
+      .run();
+    await registerWorker("w-new", "ok-new.fake");
+    const ids = await env.DB.prepare("SELECT id FROM workers ORDER BY id").all<{ id: string }>();
+    expect(ids.results.map((r) => r.id)).toEqual(["w-new"]);
+  });
+});
+
 describe("never lost, never completed twice", () => {
   it("completion is conditional on the owning attempt", async () => {
     const db = d1Database(env.DB);

@@ -3,7 +3,7 @@
  * TTL and it is not serving a failure back-off; registering again clears the back-off.
  */
 import type { WorkerRegistration } from "@budgetfusion/shared/schemas/edge-api";
-import { and, asc, eq, gt, lte, sql } from "drizzle-orm";
+import { and, asc, eq, gt, lt, lte, sql } from "drizzle-orm";
 import type { EdgeDb } from "../client";
 import { workers } from "../schema";
 
@@ -27,6 +27,21 @@ export async function upsertWorker(db: EdgeDb, reg: WorkerRegistration, now: num
     .insert(workers)
     .values({ id: reg.worker_id, registeredAt: now, ...values })
     .onConflictDoUpdate({ target: workers.id, set: values });
+}
+
+export function getWorker(db: EdgeDb, id: string) {
+  return db.select().from(workers).where(eq(workers.id, id)).get();
+}
+
+/** Deregistration; false when the worker was not registered. */
+export async function deleteWorker(db: EdgeDb, id: string): Promise<boolean> {
+  const rows = await db.delete(workers).where(eq(workers.id, id)).returning({ id: workers.id });
+  return rows.length > 0;
+}
+
+/** Expiry: drops records whose last heartbeat is older than `before`. */
+export async function deleteSilentWorkers(db: EdgeDb, before: number) {
+  await db.delete(workers).where(lt(workers.lastHeartbeatAt, before));
 }
 
 /** Heartbeat for a known worker; false when it never registered (it must register again). */
