@@ -222,10 +222,7 @@ export class Dispatcher extends DurableObject<Env> {
     const tick = now + this.config.heartbeatIntervalS * 1000;
     const times: number[] = [];
     for (const j of await runningJobs(this.db)) times.push(Math.min(j.leaseUntil ?? tick, tick));
-    // A job already due waits for a worker: freed capacity and heartbeats wake the pump, so
-    // the alarm only needs the tick (not a 50 ms spin) for it.
-    for (const j of await queuedJobs(this.db))
-      times.push(j.notBefore > now ? Math.min(j.notBefore, tick) : tick);
+    for (const j of await queuedJobs(this.db)) times.push(Math.min(j.notBefore, tick));
     if (times.length === 0) return;
     const next = Math.max(Math.min(...times), now + 50);
     const current = await this.ctx.storage.getAlarm();
