@@ -49,6 +49,9 @@ export default defineConfig({
                 WORKER_TOKEN: "test-worker-token",
                 HEARTBEAT_INTERVAL_S: "1",
                 JOB_ATTEMPT_TIMEOUT_S: "5",
+                JOB_QUEUE_LIMIT: "4",
+                // Every fake worker lives under .fake (fake-gpu-workers.ts).
+                WORKER_URL_PATTERNS: "http://*.fake/*",
               },
               outboundService: fakeOutbound(FIXTURE_ROOT),
             },

@@ -9,7 +9,14 @@ export interface EdgeConfig {
   /** A worker whose last heartbeat is older than this leaves the rotation. */
   heartbeatTtlMs: number;
   attemptTimeoutMs: number;
-  maxAttempts: number;
+  /** Default seconds an accepted job may take before it fails (POST /v1/generate deadline_s). */
+  jobDeadlineS: number;
+  /** Queued jobs per diffusion model above which POST /v1/generate answers 429. */
+  queueLimit: number;
+  /** URLPatterns a registering worker's url must match; empty: any http(s) URL. */
+  workerUrlPatterns: URLPattern[];
+  /** A worker record silent for longer than this is deleted. */
+  workerRecordTtlMs: number;
   /** Largest bundle upload accepted (multipart bytes), POST /admin/bundles. */
   bundleUploadMaxBytes: number;
 }
@@ -21,7 +28,9 @@ type Var =
   | "HEARTBEAT_INTERVAL_S"
   | "HEARTBEAT_MISSES"
   | "JOB_ATTEMPT_TIMEOUT_S"
-  | "JOB_MAX_ATTEMPTS"
+  | "JOB_DEADLINE_S"
+  | "JOB_QUEUE_LIMIT"
+  | "WORKER_RECORD_TTL_S"
   | "BUNDLE_UPLOAD_MAX_BYTES";
 
 function positive(env: Env, key: Var, fallback: number): number {
@@ -35,13 +44,36 @@ function positive(env: Env, key: Var, fallback: number): number {
   return n;
 }
 
+/** WORKER_URL_PATTERNS: comma-separated URLPattern strings, e.g. "https://*.gpu.example.com/*". */
+function urlPatterns(env: Env): URLPattern[] {
+  // An optional var, so absent from the Env that wrangler types generates.
+  const raw: string | undefined = (env as { WORKER_URL_PATTERNS?: string }).WORKER_URL_PATTERNS;
+  if (raw === undefined || raw.trim() === "") return [];
+  return raw
+    .split(",")
+    .map((p) => p.trim())
+    .filter((p) => p !== "")
+    .map((p) => {
+      try {
+        return new URLPattern(p);
+      } catch {
+        throw new ConfigError(`WORKER_URL_PATTERNS: "${p}" is not a URL pattern`, {
+          field: "WORKER_URL_PATTERNS",
+        });
+      }
+    });
+}
+
 export function edgeConfig(env: Env): EdgeConfig {
   const heartbeatIntervalS = positive(env, "HEARTBEAT_INTERVAL_S", 5);
   return {
     heartbeatIntervalS,
     heartbeatTtlMs: heartbeatIntervalS * positive(env, "HEARTBEAT_MISSES", 3) * 1000,
     attemptTimeoutMs: positive(env, "JOB_ATTEMPT_TIMEOUT_S", 300) * 1000,
-    maxAttempts: positive(env, "JOB_MAX_ATTEMPTS", 5),
+    jobDeadlineS: positive(env, "JOB_DEADLINE_S", 600),
+    queueLimit: Math.floor(positive(env, "JOB_QUEUE_LIMIT", 256)),
+    workerUrlPatterns: urlPatterns(env),
+    workerRecordTtlMs: positive(env, "WORKER_RECORD_TTL_S", 3600) * 1000,
     bundleUploadMaxBytes: Math.floor(
       positive(env, "BUNDLE_UPLOAD_MAX_BYTES", DEFAULT_BUNDLE_UPLOAD_MAX_BYTES),
     ),

@@ -6,6 +6,7 @@ import { NotFoundError } from "@budgetfusion/shared/errors";
 import { Hono } from "hono";
 import { methodNotAllowed } from "hono/method-not-allowed";
 import { requestId } from "hono/request-id";
+import { requireWorkerToken } from "./auth";
 import { errorResponse, handleError, refuseMethod } from "./http-errors";
 import { JobRegistry } from "./jobs/job-registry";
 import { inlinePngEncoder } from "./png/png-encoder";
@@ -41,6 +42,10 @@ export function createApp(given: WorkerDeps): Hono {
   app.use("*", methodNotAllowed({ app, onMethodNotAllowed: refuseMethod }));
 
   app.get("/healthz", (c) => c.json({ status: "ok" }));
+
+  // Everything else needs the token: one unauthenticated POST could otherwise occupy or crash
+  // the worker (issue 12, finding 1).
+  if (deps.authToken !== undefined) app.use("*", requireWorkerToken(deps.authToken));
 
   app.get("/readyz", (c) => {
     const { generator, embedder, embedConfigured, runtime, draining } = deps.state;

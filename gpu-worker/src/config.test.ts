@@ -18,9 +18,32 @@ describe("parseConfig", () => {
       executionProviders: ["cpu"],
       publicUrl: "http://127.0.0.1:8788",
       workerId: "gpu-box-8788",
+      // Standalone: loopback only, so no token is needed (issue 12, finding 1).
+      host: "127.0.0.1",
+      authToken: undefined,
+      limits: { maxPixelSteps: 8 * 768 * 768 * 50, maxBatchPixels: 8 * 768 * 768 },
     });
     expect(c.edge).toBeUndefined();
     expect(c.webhookSecret).toBeUndefined();
+  });
+
+  it("requires its token on every route once it has one: WORKER_AUTH_TOKEN, else WORKER_TOKEN", () => {
+    const edge = { WORKER_MODEL_DIR: "/m", EDGE_URL: "https://e", WORKER_TOKEN: "edge-token" };
+    expect(parseConfig(edge).authToken).toBe("edge-token");
+    const own = { ...edge, WORKER_AUTH_TOKEN: "a-token-of-16-chars" };
+    expect(parseConfig(own).authToken).toBe("a-token-of-16-chars");
+  });
+
+  it("refuses to listen beyond loopback without a token", () => {
+    expect(() => parseConfig({ WORKER_MODEL_DIR: "/m", WORKER_HOST: "0.0.0.0" })).toThrow(
+      /WORKER_AUTH_TOKEN: is required when WORKER_HOST \(0.0.0.0\)/,
+    );
+    const exposed = {
+      WORKER_MODEL_DIR: "/m",
+      WORKER_HOST: "0.0.0.0",
+      WORKER_AUTH_TOKEN: "x".repeat(16),
+    };
+    expect(parseConfig(exposed).host).toBe("0.0.0.0");
   });
 
   it("parses every variable", () => {
@@ -69,6 +92,11 @@ describe("parseConfig", () => {
       /WORKER_WEBHOOK_SECRET: .*whsec_/,
     ],
     [{ WORKER_MODEL_DIR: "/m", WORKER_INFERENCE_THREAD: "yes" }, /WORKER_INFERENCE_THREAD/],
+    [
+      { WORKER_MODEL_DIR: "/m", WORKER_AUTH_TOKEN: "short" },
+      /WORKER_AUTH_TOKEN: must be at least 16/,
+    ],
+    [{ WORKER_MODEL_DIR: "/m", WORKER_MAX_PIXEL_STEPS: "-1" }, /WORKER_MAX_PIXEL_STEPS/],
   ])("rejects %j naming the variable", (env, pattern) => {
     expect(() => parseConfig(env)).toThrow(pattern);
   });

@@ -13,15 +13,30 @@ const intFrom = (min: number, max: number) =>
     .transform(Number)
     .pipe(z.number().int().min(min).max(max));
 
+/** Loopback addresses: a worker bound only to these is unreachable from other machines. */
+const LOOPBACK = new Set(["127.0.0.1", "::1", "localhost"]);
+
 const envSchema = z.object({
   WORKER_PORT: intFrom(1, 65535).default(8788),
+  /** Interface to listen on; loopback unless set (0.0.0.0 exposes it, and needs a token). */
+  WORKER_HOST: z.string().min(1).default("127.0.0.1"),
+  /** Bearer token every route but /healthz requires; default WORKER_TOKEN when it is set. */
+  WORKER_AUTH_TOKEN: z.string().min(16, "must be at least 16 characters").optional(),
+  /**
+   * Work bound per request, batch x width x height x steps: 8 images of 768x768 at 50 steps.
+   * One 2048x2048 200-step image (8.4e8) is refused; it cost 11.7 s of a worker (issue 12).
+   */
+  WORKER_MAX_PIXEL_STEPS: intFrom(1, 1e12).optional(),
   /** Local diffusers ONNX folder or hf:ORG/REPO[@rev]. */
   WORKER_MODEL_DIR: z.string().min(1, "is required"),
   /** transformers.js CLIP layout (onnx/text_model.onnx + tokenizer.json) for /v1/embed. */
   WORKER_CLIP_DIR: z.string().min(1).optional(),
   /** Requests in the running batch at once (the edge's capacity for this worker). */
   WORKER_CONCURRENCY: intFrom(1, 64).default(8),
-  /** Per UNet call: rows (a CFG pair is two) and image pixels (rows x H x W). */
+  /**
+   * Per UNet call: rows (a CFG pair is two) and image pixels (rows x H x W); a request whose
+   * images x width x height is over the pixel bound is refused (8 x 2048^2 took 2.4 GB).
+   */
   WORKER_MAX_BATCH_SAMPLES: intFrom(1, 256).default(8),
   WORKER_MAX_BATCH_PIXELS: intFrom(1, 1_000_000_000).default(8 * 768 * 768),
   /** 1: ONNX Runtime on a worker thread (the HTTP loop never waits for a UNet call); 0: inline. */
@@ -63,6 +78,10 @@ const envSchema = z.object({
 
 export interface WorkerConfig {
   port: number;
+  host: string;
+  /** Required on every route but /healthz; undefined only on a loopback-bound worker. */
+  authToken?: string;
+  limits: RequestLimits;
   modelDir: string;
   clipDir?: string;
   concurrency: number;
@@ -81,6 +100,17 @@ export interface WorkerConfig {
   hfToken?: string;
   webhookSecret?: string;
 }
+
+export interface RequestLimits {
+  maxPixelSteps: number;
+  maxBatchPixels: number;
+}
+
+/** The defaults of WORKER_MAX_PIXEL_STEPS and WORKER_MAX_BATCH_PIXELS (see envSchema). */
+export const DEFAULT_LIMITS: RequestLimits = {
+  maxPixelSteps: 8 * 768 * 768 * 50,
+  maxBatchPixels: 8 * 768 * 768,
+};
 
 /** Parses the environment; ConfigError naming the variable on bad values. */
 export function parseConfig(
@@ -102,8 +132,21 @@ export function parseConfig(
       field: missing,
     });
   }
+  const authToken = e.WORKER_AUTH_TOKEN ?? e.WORKER_TOKEN;
+  if (authToken === undefined && !LOOPBACK.has(e.WORKER_HOST)) {
+    throw new ConfigError(
+      `WORKER_AUTH_TOKEN: is required when WORKER_HOST (${e.WORKER_HOST}) is not a loopback address`,
+      { field: "WORKER_AUTH_TOKEN" },
+    );
+  }
   return {
     port: e.WORKER_PORT,
+    host: e.WORKER_HOST,
+    authToken,
+    limits: {
+      maxPixelSteps: e.WORKER_MAX_PIXEL_STEPS ?? DEFAULT_LIMITS.maxPixelSteps,
+      maxBatchPixels: e.WORKER_MAX_BATCH_PIXELS ?? DEFAULT_LIMITS.maxBatchPixels,
+    },
     modelDir: e.WORKER_MODEL_DIR,
     clipDir: e.WORKER_CLIP_DIR,
     concurrency: e.WORKER_CONCURRENCY,

@@ -16,7 +16,7 @@ function recorder(answers: (() => Response)[]) {
     calls.push({
       url: String(url),
       auth: new Headers(init?.headers).get("authorization"),
-      body: JSON.parse(String(init?.body)),
+      body: init?.body === undefined ? undefined : JSON.parse(String(init.body)),
     });
     const next = answers.shift();
     if (next === undefined) throw new Error("no answer");
@@ -87,6 +87,28 @@ describe("EdgeClient", () => {
       "/v1/workers/register",
       "/v1/workers/register",
       "/v1/workers/register",
+    ]);
+  });
+
+  it("deregisters with DELETE and its token, and never throws", async () => {
+    const { calls, fetchFn } = recorder([() => new Response(null, { status: 204 })]);
+    const lines: string[] = [];
+    const client = new EdgeClient({
+      edgeUrl: "https://edge.test",
+      token: "secret",
+      status: () => STATUS,
+      fetch: fetchFn,
+      log: (l) => lines.push(l),
+    });
+    await client.deregister();
+    expect(calls).toEqual([
+      { url: "https://edge.test/v1/workers/w-1", auth: "Bearer secret", body: undefined },
+    ]);
+    // No answer left: the fetch rejects, and deregister only logs it.
+    await expect(client.deregister()).resolves.toBeUndefined();
+    expect(lines).toEqual([
+      "deregistered from https://edge.test (204)",
+      "deregistration failed: no answer",
     ]);
   });
 });

@@ -5,6 +5,7 @@
  * `heartbeat_interval_s` (from the edge's answer, default 5 s). While the edge is unreachable the
  * client retries with exponential backoff (1 s doubling to 60 s, with jitter) and registers again.
  */
+import { backoffDelayMs } from "@budgetfusion/shared/retry/backoff";
 import { registerResponseSchema, type WorkerStatus } from "@budgetfusion/shared/schemas/worker-api";
 
 export interface EdgeClientOptions {
@@ -20,8 +21,7 @@ export interface EdgeClientOptions {
 }
 
 const DEFAULT_INTERVAL_S = 5;
-const BACKOFF_START_MS = 1000;
-const BACKOFF_MAX_MS = 60_000;
+const BACKOFF = { baseMs: 1000, maxMs: 60_000 };
 
 export class EdgeClient {
   private registered = false;
@@ -41,6 +41,27 @@ export class EdgeClient {
   stop(): void {
     this.stopped = true;
     this.timer?.cancel();
+  }
+
+  /**
+   * DELETE .../v1/workers/{id} after the queue drained, so the edge stops routing here at once
+   * instead of after the heartbeat TTL. Best effort: a failure is logged, never thrown.
+   */
+  async deregister(): Promise<void> {
+    const id = this.opts.status().worker_id;
+    try {
+      const res = await (this.opts.fetch ?? fetch)(
+        `${this.opts.edgeUrl}/v1/workers/${encodeURIComponent(id)}`,
+        {
+          method: "DELETE",
+          headers: { authorization: `Bearer ${this.opts.token}` },
+          signal: AbortSignal.timeout(5_000),
+        },
+      );
+      this.opts.log?.(`deregistered from ${this.opts.edgeUrl} (${res.status})`);
+    } catch (err) {
+      this.opts.log?.(`deregistration failed: ${err instanceof Error ? err.message : String(err)}`);
+    }
   }
 
   /** One register or heartbeat attempt; returns the delay before the next, ms. Exposed for tests. */
@@ -73,8 +94,7 @@ export class EdgeClient {
     } catch (err) {
       this.registered = false;
       this.failures++;
-      const base = Math.min(BACKOFF_MAX_MS, BACKOFF_START_MS * 2 ** (this.failures - 1));
-      const delay = Math.round(base * (0.5 + 0.5 * (this.opts.random ?? Math.random)()));
+      const delay = backoffDelayMs(BACKOFF, this.failures, this.opts.random);
       this.opts.log?.(
         `edge unreachable (${err instanceof Error ? err.message : String(err)}); retrying in ${delay} ms`,
       );

@@ -34,6 +34,8 @@ const STATUS_BY_CODE: Record<string, number> = {
   method_not_allowed: 405,
   payload_too_large: 413,
   unsupported_media_type: 415,
+  // The request's settings make this model diverge; another worker would compute the same.
+  non_finite: 422,
   queue_full: 429,
   // nginx's "client closed request": nobody reads it, but metrics and logs tell it apart.
   cancelled: 499,
@@ -73,6 +75,8 @@ export function handleError(
     if (res.status >= 500 && res.status !== 503 && res.status !== 504) log("request failed", err);
     return res;
   }
+  // Middleware that built its own error response (bearerAuth's refusals) keeps it.
+  if (err instanceof HTTPException && err.res !== undefined) return err.getResponse();
   if (err instanceof HTTPException && err.status < 500) {
     return errorResponse(c, frameworkError(err.status, err.message, c.req.header("content-type")));
   }

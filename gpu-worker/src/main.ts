@@ -71,12 +71,14 @@ async function main(): Promise<void> {
     webhooks,
     metrics,
     requestTimeoutMs: config.requestTimeoutMs,
+    authToken: config.authToken,
+    limits: config.limits,
     log: (msg, err) =>
       log(`${msg}: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`),
   });
-  const server = serve({ fetch: app.fetch, port: config.port }, (info) =>
+  const server = serve({ fetch: app.fetch, port: config.port, hostname: config.host }, (info) =>
     log(
-      `listening on :${info.port} (${port.name}, providers ${config.executionProviders.join(",")})`,
+      `listening on ${config.host}:${info.port} (${port.name}, providers ${config.executionProviders.join(",")})`,
     ),
   );
 
@@ -90,6 +92,7 @@ async function main(): Promise<void> {
     log(`${signal}: draining ${queue.inFlight} running and ${queue.depth} queued job(s)`);
     edge?.stop();
     await queue.drain();
+    await edge?.deregister();
     await webhooks?.idle();
     await closeServer(server);
     await png.close();

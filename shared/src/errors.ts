@@ -79,6 +79,27 @@ export class QueueFullError extends BudgetFusionError {
   }
 }
 
+/**
+ * A computation produced NaN or Inf; `field` names the stage (unet, scheduler, vae). SD2-768
+ * v-prediction in fp16 is known to do this in ONNX Runtime, as do out-of-range scheduler betas.
+ */
+export class NonFiniteError extends BudgetFusionError {
+  constructor(message: string, options: ErrorOptions = {}) {
+    super("non_finite", message, options);
+    this.name = "NonFiniteError";
+  }
+}
+
+/** No GPU worker alive can serve the model: the caller should retry after `retryAfterSeconds`. */
+export class NoWorkersError extends BudgetFusionError {
+  readonly retryAfterSeconds: number;
+  constructor(message: string, retryAfterSeconds: number, options: ErrorOptions = {}) {
+    super("no_workers", message, options);
+    this.name = "NoWorkersError";
+    this.retryAfterSeconds = retryAfterSeconds;
+  }
+}
+
 /** A dependency (GPU worker, embedding service) failed or timed out. */
 export class UpstreamError extends BudgetFusionError {
   constructor(message: string, options: ErrorOptions = {}) {

@@ -13,6 +13,7 @@ import {
   bundleParts,
   type ErrorJson,
   postJson,
+  registerWorker,
   registration,
   upload,
   WORKER,
@@ -33,6 +34,10 @@ async function expectError(res: Response, status: number, code: string, field?: 
   expect(JSON.stringify(body)).not.toMatch(/\n\s+at /);
   return body;
 }
+
+/** A manifest as JSON, edited freely by the tests below. */
+// biome-ignore lint/suspicious/noExplicitAny: tests write arbitrary (invalid) keys on purpose
+type Manifest = Record<string, any>;
 
 describe("admin auth", () => {
   const routes: [string, string][] = [
@@ -149,6 +154,81 @@ describe("bundle upload verification", () => {
       "invalid_bundle",
     );
   });
+  // Issue 12, finding 6: each of these used to be accepted (and activated).
+  it.each([
+    [
+      "beta_end 1e300 (every job then gave NaN images)",
+      (m: Manifest) => {
+        m.diffusion_model.scheduler_config.beta_end = 1e300;
+      },
+      "diffusion_model.scheduler_config.beta_end",
+    ],
+    [
+      "num_train_timesteps 1e9 (would crash every worker)",
+      (m: Manifest) => {
+        m.diffusion_model.scheduler_config.num_train_timesteps = 1e9;
+      },
+      "diffusion_model.scheduler_config.num_train_timesteps",
+    ],
+    [
+      "an unknown scheduler key",
+      (m: Manifest) => {
+        m.diffusion_model.scheduler_config.beta_ende = 0.012;
+      },
+      "diffusion_model.scheduler_config.beta_ende",
+    ],
+    [
+      "an unknown top-level manifest key",
+      (m: Manifest) => {
+        m.surprise = true;
+      },
+      "manifest.surprise",
+    ],
+    [
+      "an unknown nested manifest key",
+      (m: Manifest) => {
+        m.embedding.widht = 24;
+      },
+      "manifest.embedding.widht",
+    ],
+  ])("rejects %s, naming the key", async (_what, edit, field) => {
+    const parts = await bundleParts("fx-gpu24", `bad-${field.replaceAll(".", "-").slice(-40)}`);
+    const m = JSON.parse(parts.manifest) as Manifest;
+    edit(m);
+    await expectError(
+      await upload({ ...parts, manifest: JSON.stringify(m) }),
+      422,
+      "invalid_bundle",
+      field,
+    );
+  });
+
+  it("rejects an embedding.width the ONNX predictor does not take, naming it", async () => {
+    // fx-edge16: the edge runs the text model, so its output width is checked too.
+    const parts = await bundleParts("fx-edge16", "bad-false-width");
+    const m = JSON.parse(parts.manifest) as Manifest;
+    m.embedding.width = 24;
+    m.step_encoding.width = 24;
+    await expectError(
+      await upload({ ...parts, manifest: JSON.stringify(m) }),
+      422,
+      "invalid_bundle",
+      "embedding.width",
+    );
+  });
+
+  it("rejects an embedding.width that differs from step_encoding.width", async () => {
+    const parts = await bundleParts("fx-gpu24", "bad-width-pair");
+    const m = JSON.parse(parts.manifest) as Manifest;
+    m.embedding.width = 16;
+    await expectError(
+      await upload({ ...parts, manifest: JSON.stringify(m) }),
+      422,
+      "invalid_bundle",
+      "embedding.width",
+    );
+  });
+
   it("rejects a non-multipart body with 415", async () => {
     await expectError(
       await postJson("/admin/bundles", { manifest: {} }, ADMIN),
@@ -190,6 +270,8 @@ describe("versions: upload, list, activate, roll back", () => {
     };
     expect(list.bundles.filter((b) => b.active).map((b) => b.version)).toEqual(["v-b"]);
     expect(await (await rollback()).json()).toEqual({ active: "v-a" });
+    // Readiness also needs a live worker of the bundle's model.
+    await registerWorker("w-ready", "ok-ready.fake");
     const ready = (await (await SELF.fetch("http://edge/readyz")).json()) as {
       predictor_version: string;
     };

@@ -95,10 +95,15 @@ describe("budget with a GPU-worker embedding bundle (fx-gpu24)", () => {
     expect(embeds[0].body).toEqual({ texts: [prompt] });
   });
 
-  it("readyz reports the active version", async () => {
+  it("readyz reports the active version once a worker of its model is alive", async () => {
+    await registerWorker("w-ready", "ok-ready.fake");
     const res = await SELF.fetch("http://edge/readyz");
     expect(res.status).toBe(200);
-    expect(await res.json()).toMatchObject({ status: "ready", predictor_version: "budget-gpu24" });
+    expect(await res.json()).toMatchObject({
+      status: "ready",
+      predictor_version: "budget-gpu24",
+      model_id: "tiny-sd2",
+    });
   });
 });
 

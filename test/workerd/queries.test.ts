@@ -17,7 +17,7 @@ import {
   getJob,
   insertJob,
   requeueJob,
-  staleJobs,
+  runningJobs,
 } from "@budgetfusion/edge/db/queries/jobs";
 import { beforeEach, describe, expect, it } from "vitest";
 
@@ -60,7 +60,7 @@ describe("job transitions are conditional on status and attempt", () => {
     expect(await claimJob(db, { id, attempt: 0 }, "w", 10, 20)).toBe(1);
     // A second claim of the same queued snapshot loses: the job is running now.
     expect(await claimJob(db, { id, attempt: 0 }, "w2", 10, 20)).toBeUndefined();
-    expect((await staleJobs(db, 21)).map((j) => j.id)).toContain(id);
+    expect((await runningJobs(db)).map((j) => j.id)).toContain(id);
     expect(await requeueJob(db, id, 2, 30, { code: "x", message: "y" })).toBe(false);
     expect(await requeueJob(db, id, 1, 30, { code: "worker_failed", message: "boom" })).toBe(true);
     expect(await getJob(db, id)).toMatchObject({
@@ -73,13 +73,23 @@ describe("job transitions are conditional on status and attempt", () => {
     expect(await failJob(db, id, 1, { code: "late", message: "stale attempt", now: 60 })).toBe(
       false,
     );
-    expect(await failJob(db, id, 2, { code: "retries_exhausted", message: "done", now: 60 })).toBe(
+    expect(await failJob(db, id, 2, { code: "deadline_exceeded", message: "done", now: 60 })).toBe(
       true,
     );
     expect(await failJob(db, id, 2, { code: "again", message: "twice", now: 61 })).toBe(false);
     expect(await getJob(db, id)).toMatchObject({
       status: "failed",
-      errorCode: "retries_exhausted",
+      errorCode: "deadline_exceeded",
     });
+  });
+
+  it("a queued job fails (its deadline passed) only from the queued state and its attempt", async () => {
+    const id = crypto.randomUUID();
+    await insertJob(db, { id, status: "queued", attempt: 3, createdAt: 1, ...base });
+    const reason = { code: "deadline_exceeded", message: "late", now: 70 };
+    expect(await failJob(db, id, 3, reason)).toBe(false);
+    expect(await failJob(db, id, 2, reason, "queued")).toBe(false);
+    expect(await failJob(db, id, 3, reason, "queued")).toBe(true);
+    expect((await getJob(db, id))?.status).toBe("failed");
   });
 });

@@ -1,12 +1,20 @@
 /**
  * Verification of an uploaded predictor bundle before it is stored (SPEC §7 admin): the manifest
- * parses against bundleManifestSchema, every referenced file is present with the sha256 (and
- * size) the manifest states, no unreferenced file rides along, and every ONNX file loads and
- * runs on a probe prompt producing finite dense curves and a step budget. A bundle with an edge
+ * parses against bundleManifestSchema (strict: unknown keys are refused by name), its
+ * scheduler_config against the shared scheduler schema with the bounds the GPU workers apply,
+ * every referenced file is present with the sha256 (and size) the manifest states, no
+ * unreferenced file rides along, embedding.width matches the predictor's ONNX input and the
+ * edge text model's output, and every ONNX file loads and runs on a probe prompt producing
+ * finite dense curves and a step budget. A bundle with an edge
  * form is refused when the agreement it records, or the agreement the edge measures itself on
  * the bundle's probe prompts, misses the bar named in edge-form-agreement.ts.
  */
-import { BudgetFusionError, type ErrorOptions } from "@budgetfusion/shared/errors";
+import {
+  BudgetFusionError,
+  ConfigError,
+  type ErrorOptions,
+  ShapeError,
+} from "@budgetfusion/shared/errors";
 import { stepBudget } from "@budgetfusion/shared/plateau/step-budget";
 import {
   type BundleManifest,
@@ -17,6 +25,7 @@ import {
   agreementShortfall,
   measureAgreement,
 } from "@budgetfusion/shared/predictor/edge-form-agreement";
+import { parseSchedulerConfig } from "@budgetfusion/shared/schedulers/scheduler-config";
 import { validationError } from "@budgetfusion/shared/schemas/zod-issues";
 import { type LoadedPredictor, loadPredictor } from "../predictor/load-predictor";
 import { predictCurves } from "../predictor/predict-curves";
@@ -51,7 +60,59 @@ export function parseManifest(text: string): BundleManifest {
       details: v.details,
     });
   }
+  checkSchedulerConfig(parsed.data.diffusion_model.scheduler_config);
+  const { embedding, step_encoding } = parsed.data;
+  if (embedding.width !== step_encoding.width) {
+    throw new InvalidBundleError(
+      `embedding.width ${embedding.width} differs from step_encoding.width ${step_encoding.width} (features add them)`,
+      { field: "embedding.width" },
+    );
+  }
   return parsed.data;
+}
+
+/**
+ * The bundle's scheduler_config is what every worker will generate with: it must pass the same
+ * schema and bounds a worker applies to overrides, and carry no key no scheduler knows.
+ */
+function checkSchedulerConfig(config: Record<string, unknown>) {
+  const field = (key: string) => `diffusion_model.scheduler_config.${key}`;
+  let parsed: ReturnType<typeof parseSchedulerConfig>;
+  try {
+    parsed = parseSchedulerConfig(config);
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    throw new InvalidBundleError(`manifest invalid at ${field(err.field ?? "")}: ${err.message}`, {
+      field: field(err.field ?? ""),
+    });
+  }
+  const unknown = parsed.unknownKeys[0];
+  if (unknown !== undefined) {
+    throw new InvalidBundleError(`manifest invalid at ${field(unknown)}: unknown scheduler key`, {
+      field: field(unknown),
+    });
+  }
+}
+
+/** embedding.width against the predictor's ONNX input and the probe embedding's length. */
+function checkEmbeddingWidth(predictor: LoadedPredictor, embedding: Float32Array) {
+  const { width } = predictor.manifest.embedding;
+  if (embedding.length !== width) {
+    throw new InvalidBundleError(
+      `embedding.width is ${width}, the text model produces ${embedding.length}`,
+      { field: "embedding.width" },
+    );
+  }
+  const input = predictor.manifest.predictor.input;
+  for (const [metric, session] of Object.entries(predictor.sessions ?? {})) {
+    const last = session.inputs.find((i) => i.name === input)?.shape?.at(-1);
+    if (typeof last === "number" && last !== width) {
+      throw new InvalidBundleError(
+        `embedding.width is ${width}, predictor.files.${metric} takes ${input} of width ${last}`,
+        { field: "embedding.width" },
+      );
+    }
+  }
 }
 
 /**
@@ -167,7 +228,15 @@ export async function probeBundle(manifest: BundleManifest, files: Map<string, U
     const embedding =
       predictor.textEmbedder === undefined
         ? Float32Array.from({ length: manifest.embedding.width }, (_, i) => (i === 0 ? 1 : 0))
-        : await predictor.textEmbedder.embed([PROBE_PROMPT]);
+        : await predictor.textEmbedder.embed([PROBE_PROMPT]).catch((cause: unknown) => {
+            // The embedder checks its output against embedding.width: a mismatch is that key's.
+            if (!(cause instanceof ShapeError)) throw cause;
+            throw new InvalidBundleError(
+              `embedding.width ${manifest.embedding.width} does not match the text model: ${cause.message}`,
+              { field: "embedding.width", cause },
+            );
+          });
+    checkEmbeddingWidth(predictor, embedding);
     const curves = await predictCurves(predictor, embedding);
     const budget = stepBudget(curves, {
       weights: manifest.plateau.weights,
@@ -175,6 +244,7 @@ export async function probeBundle(manifest: BundleManifest, files: Map<string, U
     });
     return { steps: budget.steps, perMetric: budget.perMetric };
   } catch (cause) {
+    if (cause instanceof InvalidBundleError) throw cause;
     const err = cause as BudgetFusionError;
     throw new InvalidBundleError(`probe prompt failed: ${err.message}`, {
       field: err.field,

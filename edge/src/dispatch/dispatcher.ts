@@ -1,13 +1,23 @@
 /**
  * The dispatcher Durable Object: one instance ("global") serialises all routing decisions
- * (SPEC §7). Job rows live in D1; this object owns what is in flight. It picks a healthy worker
- * with spare capacity, retries on 429 / 5xx / timeout / connection loss on another worker with
- * exponential back-off, and uses its alarm as a watchdog: attempts whose lease expired (worker
- * or dispatcher died mid-job) are re-queued, delayed jobs are released, and the alarm keeps
- * ticking while work remains. Completion is conditional on the attempt (db/queries/jobs.ts), so
- * a job is never completed twice even if a presumed-dead worker answers late.
+ * (SPEC §7). Job rows live in D1; this object owns what is in flight. It picks a worker of the
+ * job's model with spare capacity, and classifies each answer (worker-call.ts):
+ * - busy (429/503): the job is deferred, and the worker skipped for its Retry-After; no fault;
+ * - worker fault (404, 5xx, connection lost, timeout, wrong model, no PNG): the worker leaves the
+ *   rotation at once for a back-off that grows with its consecutive faults, and the job is
+ *   retried elsewhere on a back-off schedule (shared/src/retry/backoff.ts);
+ * - bad request (400/413/422): the job fails.
+ * Retries are bounded by the deadline the job carries (deadline_s), not by a count, so a job
+ * outlives a worker restart or a saturated pool. The alarm is a watchdog that ticks every
+ * heartbeat interval while work remains: an attempt on a worker that stopped heartbeating is
+ * aborted and retried, attempts of a previous instance of this object (an edge restart) and
+ * attempts past their lease are re-queued. Completion is conditional on the attempt
+ * (db/queries/jobs.ts), so a job is never completed twice even if a presumed-dead worker
+ * answers late.
  */
+
 import { DurableObject } from "cloudflare:workers";
+import { backoffDelayMs } from "@budgetfusion/shared/retry/backoff";
 import { type EdgeConfig, edgeConfig } from "../config";
 import { d1Database, type EdgeDb } from "../db/client";
 import {
@@ -20,30 +30,42 @@ import {
   queuedJobs,
   requeueJob,
   runningJobs,
-  staleJobs,
 } from "../db/queries/jobs";
 import {
+  deferWorker,
   healthyWorkers,
+  isAlive,
+  listWorkers,
   markWorkerFailed,
   markWorkerOk,
   type WorkerRow,
 } from "../db/queries/workers";
 import { imageKey } from "../storage/r2-blob-store";
-import { callWorker, type WorkerGenerateBody } from "./worker-call";
+import { callWorker, type StoredJobRequest, workerBody } from "./worker-call";
 
-const BASE_BACKOFF_MS = 250;
-const MAX_BACKOFF_MS = 10_000;
-/** Idle watchdog period while jobs are queued but no worker can take them. */
-const WATCHDOG_MS = 1_000;
+/** Job retries after worker faults: fast at first (another worker is likely fine), then 5 s. */
+const JOB_RETRY = { baseMs: 250, maxMs: 5_000 };
+/** A faulty worker's time out of the rotation, by its consecutive faults. */
+const WORKER_PENALTY = { baseMs: 1_000, maxMs: 30_000 };
+/** Longest a busy worker's Retry-After is honoured (a bogus header must not park the pool). */
+const MAX_BUSY_DEFER_MS = 60_000;
 
 export const DISPATCHER_NAME = "global";
+
+interface ActiveAttempt {
+  workerId: string;
+  abort: AbortController;
+  done: Promise<void>;
+}
 
 /** @public workerd instantiates it for the DISPATCHER binding (wrangler.toml, via src/index.ts). */
 export class Dispatcher extends DurableObject<Env> {
   private readonly db: EdgeDb;
   private readonly config: EdgeConfig;
+  /** Attempts started before this instance existed belong to a dead one (an edge restart). */
+  private readonly bootedAt = Date.now();
   /** Attempts this instance is running, by job id. */
-  private readonly active = new Map<string, Promise<void>>();
+  private readonly active = new Map<string, ActiveAttempt>();
   /** Our own outstanding calls per worker (the worker's reported numbers lag a heartbeat). */
   private readonly load = new Map<string, number>();
   private readonly waiters = new Map<string, (() => void)[]>();
@@ -83,14 +105,41 @@ export class Dispatcher extends DurableObject<Env> {
     await done;
   }
 
-  /** Watchdog: re-queue lost attempts, release delayed jobs, keep ticking while work remains. */
+  /** Watchdog: recover lost attempts, release deferred jobs, keep ticking while work remains. */
   override async alarm(): Promise<void> {
-    const now = Date.now();
-    for (const job of await staleJobs(this.db, now)) {
-      if (this.active.has(job.id)) continue;
-      await this.retryOrFail(job, job.attempt, now, "lease_expired", "attempt lease expired");
-    }
+    await this.recoverLost(Date.now());
     await this.pump();
+  }
+
+  /**
+   * Attempts that cannot answer any more: ours on a worker that stopped heartbeating are
+   * aborted (runAttempt then retries them); those of a previous instance of this object, and
+   * any past its lease, are re-queued at once.
+   */
+  private async recoverLost(now: number): Promise<void> {
+    const running = await runningJobs(this.db);
+    if (running.length === 0) return;
+    const workers = new Map((await listWorkers(this.db)).map((w) => [w.id, w]));
+    for (const job of running) {
+      const mine = this.active.get(job.id);
+      if (mine !== undefined) {
+        const worker = workers.get(mine.workerId);
+        if (worker === undefined || !isAlive(worker, now, this.config.heartbeatTtlMs)) {
+          mine.abort.abort(new Error(`worker ${mine.workerId} stopped heartbeating`));
+        }
+        continue;
+      }
+      const orphaned = job.startedAt !== null && job.startedAt < this.bootedAt;
+      const expired = job.leaseUntil !== null && job.leaseUntil <= now;
+      if (!orphaned && !expired) continue;
+      await this.retryOrFail(
+        job,
+        job.attempt,
+        now,
+        orphaned ? "dispatcher_restarted" : "lease_expired",
+        orphaned ? "the edge restarted during the attempt" : "attempt lease expired",
+      );
+    }
   }
 
   private notify(jobId: string) {
@@ -119,11 +168,11 @@ export class Dispatcher extends DurableObject<Env> {
     return w.capacity - (this.load.get(w.id) ?? 0);
   }
 
+  /** The freest worker of the job's model (any model when the job names none). */
   private pickWorker(pool: WorkerRow[], modelId: string | undefined): WorkerRow | undefined {
-    const free = pool.filter((w) => this.spare(w) > 0);
-    const matching = free.filter((w) => modelId === undefined || w.modelId === modelId);
-    const candidates = matching.length > 0 ? matching : free;
-    return candidates.sort((a, b) => this.spare(b) - this.spare(a) || a.id.localeCompare(b.id))[0];
+    return pool
+      .filter((w) => this.spare(w) > 0 && (modelId === undefined || w.modelId === modelId))
+      .sort((a, b) => this.spare(b) - this.spare(a) || a.id.localeCompare(b.id))[0];
   }
 
   private async dispatchDue(): Promise<void> {
@@ -132,9 +181,14 @@ export class Dispatcher extends DurableObject<Env> {
     if (due.length > 0) {
       const pool = await healthyWorkers(this.db, now, this.config.heartbeatTtlMs);
       for (const job of due) {
-        const request = JSON.parse(job.request) as WorkerGenerateBody & { model_id?: string };
+        const request = JSON.parse(job.request) as StoredJobRequest;
+        if (now >= deadlineOf(job, request, this.config)) {
+          await this.expire(job.id, job.attempt, "queued", now, job.errorMessage ?? undefined);
+          continue;
+        }
         const worker = this.pickWorker(pool, request.model_id);
-        if (worker === undefined) break;
+        // Jobs of another model may still find a worker; this one waits for its own.
+        if (worker === undefined) continue;
         const attempt = await claimJob(
           this.db,
           job,
@@ -144,25 +198,31 @@ export class Dispatcher extends DurableObject<Env> {
         );
         if (attempt === undefined) continue;
         this.load.set(worker.id, (this.load.get(worker.id) ?? 0) + 1);
-        const run = this.runAttempt(job, attempt, worker, request).finally(() => {
+        const abort = new AbortController();
+        const done = this.runAttempt(job, attempt, worker, request, abort.signal).finally(() => {
           this.active.delete(job.id);
           this.load.set(worker.id, Math.max(0, (this.load.get(worker.id) ?? 1) - 1));
           this.pumpAgain = true;
           void this.pump();
         });
-        this.active.set(job.id, run);
-        this.ctx.waitUntil(run);
+        this.active.set(job.id, { workerId: worker.id, abort, done });
+        this.ctx.waitUntil(done);
       }
     }
     await this.scheduleAlarm();
   }
 
-  /** Next alarm: the earliest lease expiry or delayed job, or a watchdog tick while queued. */
+  /**
+   * Next alarm: while attempts run, every heartbeat interval (to notice a silent worker);
+   * while jobs are queued, when the earliest is due, at least every heartbeat interval (a
+   * worker may have come back).
+   */
   private async scheduleAlarm(): Promise<void> {
     const now = Date.now();
+    const tick = now + this.config.heartbeatIntervalS * 1000;
     const times: number[] = [];
-    for (const j of await runningJobs(this.db)) if (j.leaseUntil !== null) times.push(j.leaseUntil);
-    for (const j of await queuedJobs(this.db)) times.push(Math.max(j.notBefore, now + WATCHDOG_MS));
+    for (const j of await runningJobs(this.db)) times.push(Math.min(j.leaseUntil ?? tick, tick));
+    for (const j of await queuedJobs(this.db)) times.push(Math.min(j.notBefore, tick));
     if (times.length === 0) return;
     const next = Math.max(Math.min(...times), now + 50);
     const current = await this.ctx.storage.getAlarm();
@@ -173,11 +233,16 @@ export class Dispatcher extends DurableObject<Env> {
     job: JobRow,
     attempt: number,
     worker: WorkerRow,
-    request: WorkerGenerateBody & { model_id?: string },
+    request: StoredJobRequest,
+    signal: AbortSignal,
   ): Promise<void> {
-    const { model_id: _model, ...body } = request;
     const started = Date.now();
-    const outcome = await callWorker(worker.url, body, this.config.attemptTimeoutMs);
+    const outcome = await callWorker(worker.url, workerBody(request), {
+      timeoutMs: this.config.attemptTimeoutMs,
+      token: this.env.WORKER_TOKEN,
+      modelId: request.model_id,
+      signal,
+    });
     const now = Date.now();
     if (outcome.kind === "ok") {
       await markWorkerOk(this.db, worker.id);
@@ -203,39 +268,65 @@ export class Dispatcher extends DurableObject<Env> {
       this.notify(job.id);
       return;
     }
-    const backoff =
-      outcome.kind === "busy"
-        ? outcome.retryAfterS * 1000
-        : Math.min(MAX_BACKOFF_MS, BASE_BACKOFF_MS * 2 ** (worker.consecutiveFailures + 1));
-    await markWorkerFailed(this.db, worker.id, now, backoff);
-    await this.retryOrFail(
-      job,
-      attempt,
-      now,
-      outcome.kind === "busy" ? "worker_busy" : "worker_failed",
-      outcome.message,
-    );
+    if (outcome.kind === "busy") {
+      // Full, not faulty: skip it for its Retry-After; the job is due again at once elsewhere.
+      await deferWorker(
+        this.db,
+        worker.id,
+        now + Math.min(outcome.retryAfterMs, MAX_BUSY_DEFER_MS),
+      );
+      await this.retryOrFail(job, attempt, now, "worker_busy", outcome.message, 0);
+      return;
+    }
+    const faults = worker.consecutiveFailures + 1;
+    await markWorkerFailed(this.db, worker.id, now, backoffDelayMs(WORKER_PENALTY, faults));
+    await this.retryOrFail(job, attempt, now, "worker_failed", outcome.message);
   }
 
+  /**
+   * Re-queues the running attempt's job after `delayMs` (default: the back-off for its attempt)
+   * or, past the job's deadline, fails it.
+   */
   private async retryOrFail(
     job: JobRow,
     attempt: number,
     now: number,
     code: string,
     message: string,
+    delayMs = backoffDelayMs(JOB_RETRY, attempt),
   ) {
-    if (attempt >= this.config.maxAttempts) {
-      await failJob(this.db, job.id, attempt, {
-        code: "retries_exhausted",
-        message: `gave up after ${attempt} attempts; last: ${message}`,
-        now,
-      });
-      this.notify(job.id);
+    const deadline = deadlineOf(job, JSON.parse(job.request) as StoredJobRequest, this.config);
+    if (now >= deadline) {
+      await this.expire(job.id, attempt, "running", now, message);
       return;
     }
-    // Retry on another worker at once (the failed one is out of rotation); the short delay
-    // grows with the attempt so a pool-wide failure does not spin.
-    const delay = Math.min(MAX_BACKOFF_MS, BASE_BACKOFF_MS * 2 ** (attempt - 1)) - BASE_BACKOFF_MS;
-    await requeueJob(this.db, job.id, attempt, now + delay, { code, message });
+    await requeueJob(this.db, job.id, attempt, Math.min(now + delayMs, deadline), {
+      code,
+      message,
+    });
   }
+
+  /** Fails a job whose deadline passed, from the state (and attempt) it is in now. */
+  private async expire(
+    jobId: string,
+    attempt: number,
+    from: "queued" | "running",
+    now: number,
+    last?: string,
+  ) {
+    const message = `no GPU worker completed the job within its deadline${last ? `; last: ${last}` : ""}`;
+    const failed = await failJob(
+      this.db,
+      jobId,
+      attempt,
+      { code: "deadline_exceeded", message, now },
+      from,
+    );
+    if (failed) this.notify(jobId);
+  }
+}
+
+/** When the job gives up: its creation plus the deadline it carries (or the default). */
+function deadlineOf(job: JobRow, request: StoredJobRequest, config: EdgeConfig): number {
+  return job.createdAt + (request.deadline_s ?? config.jobDeadlineS) * 1000;
 }

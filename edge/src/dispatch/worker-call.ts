@@ -1,8 +1,11 @@
 /**
  * One call to a GPU worker's POST /v1/generate (worker API: image/png with x-bf-steps,
- * x-bf-seed, x-bf-model, x-bf-timings; 429 + Retry-After when its queue is full), classified
- * into what the dispatcher does next.
+ * x-bf-seed, x-bf-model, x-bf-timings; 429/503 + Retry-After when it is full), classified into
+ * what the dispatcher does next.
  */
+import { retryAfterMs } from "@budgetfusion/shared/retry/backoff";
+import { GENERATE_HEADERS } from "@budgetfusion/shared/schemas/worker-api";
+
 export interface WorkerGenerateBody {
   prompt: string;
   negative_prompt?: string;
@@ -14,16 +17,43 @@ export interface WorkerGenerateBody {
   scheduler?: Record<string, unknown>;
 }
 
+/** A job's request as stored in D1: the worker's body plus what only the edge reads. */
+export interface StoredJobRequest extends WorkerGenerateBody {
+  /** The diffusion model the predictor was trained for; only its workers may run the job. */
+  model_id?: string;
+  /** Seconds from acceptance after which the job fails instead of being retried. */
+  deadline_s?: number;
+}
+
+/** The body sent to the worker: the stored request without the edge-only keys. */
+export function workerBody(request: StoredJobRequest): WorkerGenerateBody {
+  const { model_id: _model, deadline_s: _deadline, ...body } = request;
+  return body;
+}
+
 export type CallOutcome =
   | { kind: "ok"; png: ArrayBuffer; headers: Record<string, unknown> }
-  /** Queue full: retry elsewhere now, this worker after `retryAfterS`. */
-  | { kind: "busy"; retryAfterS: number; message: string }
-  /** 5xx, connection error, timeout, bad body: the worker is suspect; retry elsewhere. */
+  /** Full (429/503): not a fault; retry elsewhere, this worker after `retryAfterMs`. */
+  | { kind: "busy"; retryAfterMs: number; message: string }
+  /** 404, other 4xx/5xx, connection error, timeout, bad body, wrong model: retry elsewhere. */
   | { kind: "retry"; message: string }
-  /** 4xx: the request itself is bad; retrying cannot help. */
+  /** 400/413/422: the request itself is bad; retrying cannot help. */
   | { kind: "fatal"; message: string };
 
+export interface CallOptions {
+  timeoutMs: number;
+  /** Bearer token the worker requires (gpu-worker WORKER_TOKEN). */
+  token?: string;
+  /** When set, an answer for another model is a worker fault. */
+  modelId?: string;
+  /** Aborted by the dispatcher when the worker stops heartbeating. */
+  signal?: AbortSignal;
+}
+
 const PNG_MAGIC = [0x89, 0x50, 0x4e, 0x47];
+/** Answers that mean "this request is wrong", whichever worker gets it. */
+const REQUEST_ERRORS = new Set([400, 413, 422]);
+const DEFAULT_BUSY_MS = 1_000;
 
 function parseTimings(raw: string | null): unknown {
   if (raw === null) return undefined;
@@ -37,46 +67,56 @@ function parseTimings(raw: string | null): unknown {
 export async function callWorker(
   url: string,
   body: WorkerGenerateBody,
-  timeoutMs: number,
+  opts: CallOptions,
 ): Promise<CallOutcome> {
   let res: Response;
   let png: ArrayBuffer;
+  const signals = [AbortSignal.timeout(opts.timeoutMs)];
+  if (opts.signal !== undefined) signals.push(opts.signal);
   try {
     res = await fetch(new URL("/v1/generate", url), {
       method: "POST",
-      headers: { "content-type": "application/json", accept: "image/png" },
+      headers: {
+        "content-type": "application/json",
+        accept: "image/png",
+        ...(opts.token === undefined ? {} : { authorization: `Bearer ${opts.token}` }),
+      },
       body: JSON.stringify(body),
-      signal: AbortSignal.timeout(timeoutMs),
+      signal: AbortSignal.any(signals),
     });
     png = await res.arrayBuffer();
   } catch (err) {
-    return { kind: "retry", message: `worker unreachable or timed out: ${String(err)}` };
+    const reason = opts.signal?.aborted ? String(opts.signal.reason) : String(err);
+    return { kind: "retry", message: `worker unreachable, timed out or silent: ${reason}` };
   }
   if (res.status === 429 || res.status === 503) {
-    const after = Number(res.headers.get("retry-after") ?? "1");
     return {
       kind: "busy",
-      retryAfterS: Number.isFinite(after) && after > 0 ? after : 1,
+      retryAfterMs: retryAfterMs(res.headers.get("retry-after")) ?? DEFAULT_BUSY_MS,
       message: `worker busy (${res.status})`,
     };
   }
-  if (res.status >= 500) return { kind: "retry", message: `worker answered ${res.status}` };
-  if (!res.ok) {
+  if (REQUEST_ERRORS.has(res.status)) {
     const text = new TextDecoder().decode(png).slice(0, 300);
     return { kind: "fatal", message: `worker rejected the request (${res.status}): ${text}` };
   }
+  if (!res.ok) return { kind: "retry", message: `worker answered ${res.status}` };
   const head = new Uint8Array(png, 0, Math.min(4, png.byteLength));
   if (!PNG_MAGIC.every((b, i) => head[i] === b)) {
     return { kind: "retry", message: "worker answered 200 without a PNG body" };
+  }
+  const model = res.headers.get(GENERATE_HEADERS.model);
+  if (opts.modelId !== undefined && model !== opts.modelId) {
+    return { kind: "retry", message: `worker answered for model ${model}, not ${opts.modelId}` };
   }
   return {
     kind: "ok",
     png,
     headers: {
-      steps: Number(res.headers.get("x-bf-steps")),
-      seed: Number(res.headers.get("x-bf-seed")),
-      model: res.headers.get("x-bf-model"),
-      worker: parseTimings(res.headers.get("x-bf-timings")),
+      steps: Number(res.headers.get(GENERATE_HEADERS.steps)),
+      seed: Number(res.headers.get(GENERATE_HEADERS.seed)),
+      model,
+      worker: parseTimings(res.headers.get(GENERATE_HEADERS.timings)),
     },
   };
 }

@@ -10,6 +10,7 @@
  * another binding; the Cache API is per-data-centre and only caches Responses. A small
  * in-isolate map in front of D1 saves the round trip for repeated prompts.
  */
+import { env } from "cloudflare:workers";
 import { l2NormalizeRows } from "@budgetfusion/shared/embedding/clip-text-embedder";
 import { UpstreamError } from "@budgetfusion/shared/errors";
 import { embedResponseSchema } from "@budgetfusion/shared/schemas/worker-api";
@@ -45,7 +46,11 @@ async function embedViaWorker(
   try {
     res = await fetcher(new URL("/v1/embed", worker.url), {
       method: "POST",
-      headers: { "content-type": "application/json" },
+      headers: {
+        "content-type": "application/json",
+        // Workers require the token on every route but /healthz (gpu-worker/src/auth.ts).
+        authorization: `Bearer ${env.WORKER_TOKEN}`,
+      },
       body: JSON.stringify({ texts: [prompt] }),
       signal: AbortSignal.timeout(30_000),
     });

@@ -2,20 +2,30 @@
  * Generation jobs: POST /v1/generate (steps "auto" = the active predictor's t*), GET
  * /v1/jobs/:id, GET /v1/images/:id. Jobs are written to D1 first and then handed to the
  * dispatcher Durable Object, so an accepted job survives any later failure (SPEC §7).
+ * Admission control: a job is accepted only while a worker of its model is alive (else 503)
+ * and fewer than JOB_QUEUE_LIMIT jobs of that model wait (else 429), both with Retry-After;
+ * an Idempotency-Key makes a retried POST return the job the first one created.
  */
-import { NotFoundError } from "@budgetfusion/shared/errors";
+import {
+  NotFoundError,
+  NoWorkersError,
+  QueueFullError,
+  ValidationError,
+} from "@budgetfusion/shared/errors";
 import {
   acceptedResponseSchema,
   generateQuerySchema,
   generateRequestSchema,
+  idempotencyKeySchema,
   jobResponseSchema,
 } from "@budgetfusion/shared/schemas/edge-api";
 import { createRoute, z } from "@hono/zod-openapi";
 import type { Context } from "hono";
 import type { AppEnv, EdgeApp } from "../app-env";
-import { getJob, insertJob, type JobRow } from "../db/queries/jobs";
+import { countQueued, getJob, insertJob, type JobRow } from "../db/queries/jobs";
+import { aliveWorkers } from "../db/queries/workers";
 import { DISPATCHER_NAME } from "../dispatch/dispatcher";
-import type { WorkerGenerateBody } from "../dispatch/worker-call";
+import type { StoredJobRequest } from "../dispatch/worker-call";
 import { BODY_LIMITS, limitBody } from "../middleware/body-limit";
 import { currentVersion } from "../predictor/active-predictor";
 import { computeBudget } from "../predictor/budget";
@@ -41,7 +51,10 @@ const generate = createRoute({
     },
     400: errorResponse("Invalid input; error.field names the field"),
     413: errorResponse(`Body over ${BODY_LIMITS.generate} bytes`),
-    503: errorResponse("steps 'auto' without an active predictor"),
+    429: errorResponse("JOB_QUEUE_LIMIT jobs of this model are queued; see Retry-After"),
+    503: errorResponse(
+      "steps 'auto' without an active predictor, or no GPU worker alive for the model (Retry-After)",
+    ),
   },
 });
 
@@ -71,6 +84,12 @@ const image = createRoute({
   },
 });
 
+/** Public messages per error code: raw worker answers and worker ids stay internal. */
+const PUBLIC_ERRORS: Record<string, string> = {
+  upstream_rejected: "a GPU worker rejected the generation request",
+  deadline_exceeded: "no GPU worker completed the job within its deadline",
+};
+
 function jobView(job: JobRow) {
   return {
     job_id: job.id,
@@ -80,13 +99,67 @@ function jobView(job: JobRow) {
     seed: job.seed,
     attempt: job.attempt,
     predictor_version: job.predictorVersion,
-    worker: job.workerId,
     timings: job.timings === null ? null : (JSON.parse(job.timings) as Record<string, unknown>),
     image_url: job.status === "succeeded" ? `/v1/images/${job.id}` : null,
     ...(job.status === "failed" && job.errorCode !== null
-      ? { error: { code: job.errorCode, message: job.errorMessage ?? "" } }
+      ? {
+          error: {
+            code: job.errorCode,
+            message: PUBLIC_ERRORS[job.errorCode] ?? "the job failed",
+          },
+        }
       : {}),
   };
+}
+
+/**
+ * The job id an Idempotency-Key names: a UUID (version 8, RFC 9562 "custom") from its SHA-256,
+ * so a repeated key finds the row by primary key and two racing POSTs cannot both insert.
+ */
+async function idempotentJobId(key: string): Promise<string> {
+  const digest = new Uint8Array(
+    await crypto.subtle.digest("SHA-256", new TextEncoder().encode(`generate\n${key}`)),
+  );
+  const b = digest.subarray(0, 16);
+  b[6] = (b[6] & 0x0f) | 0x80;
+  b[8] = (b[8] & 0x3f) | 0x80;
+  const hex = Array.from(b, (x) => x.toString(16).padStart(2, "0")).join("");
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
+}
+
+function idempotencyKey(c: Context<AppEnv>): string | undefined {
+  const raw = c.req.header("idempotency-key");
+  if (raw === undefined) return undefined;
+  const parsed = idempotencyKeySchema.safeParse(raw);
+  if (!parsed.success) {
+    throw new ValidationError(`Idempotency-Key: ${parsed.error.issues[0].message}`, {
+      field: "Idempotency-Key",
+    });
+  }
+  return parsed.data;
+}
+
+/** 503 when no worker of the model is alive, 429 when its queue is full (both Retry-After). */
+async function admit(c: Context<AppEnv>, modelId: string | undefined) {
+  const { db, config } = c.var;
+  const alive = (await aliveWorkers(db, Date.now(), config.heartbeatTtlMs)).filter(
+    (w) => modelId === undefined || w.modelId === modelId,
+  );
+  if (alive.length === 0) {
+    throw new NoWorkersError(
+      `no GPU worker is alive for model ${modelId ?? "(any)"}`,
+      config.heartbeatIntervalS,
+    );
+  }
+  const queued = await countQueued(db, modelId);
+  if (queued >= config.queueLimit) {
+    const capacity = alive.reduce((n, w) => n + w.capacity, 0);
+    throw new QueueFullError(
+      `${queued} jobs of model ${modelId ?? "(any)"} are queued (limit ${config.queueLimit})`,
+      // Roughly the time the pool needs to take the overflow, at a few seconds per job.
+      Math.min(60, Math.ceil((queued - config.queueLimit + 1) / capacity) * 5),
+    );
+  }
 }
 
 function randomSeed(): number {
@@ -115,37 +188,48 @@ export function registerJobRoutes(app: EdgeApp) {
   app.openapi(generate, async (c) => {
     const req = c.req.valid("json");
     const { wait } = c.req.valid("query");
-    const resolved = await resolveSteps(c, req);
-    const seed = req.seed ?? randomSeed();
-    const generation = resolved.manifest?.diffusion_model.generation;
-    const body: WorkerGenerateBody & { model_id?: string } = {
-      prompt: req.prompt,
-      negative_prompt: req.negative_prompt,
-      steps: resolved.steps,
-      // Unset settings default to those the predictor's dataset used (its budget holds there).
-      guidance_scale: req.guidance_scale ?? generation?.guidance_scale,
-      seed,
-      width: req.width ?? generation?.width,
-      height: req.height ?? generation?.height,
-      // Generation uses the scheduler configuration the predictor's dataset used (SPEC §2).
-      scheduler: resolved.manifest?.diffusion_model.scheduler_config,
-      model_id: resolved.manifest?.diffusion_model.id,
-    };
-    const id = crypto.randomUUID();
-    await insertJob(c.var.db, {
-      id,
-      status: "queued",
-      request: JSON.stringify(body),
-      steps: resolved.steps,
-      stepsSource: resolved.source,
-      seed,
-      predictorVersion: resolved.version ?? null,
-      createdAt: Date.now(),
-    });
+    const key = idempotencyKey(c);
+    const id = key === undefined ? crypto.randomUUID() : await idempotentJobId(key);
     const dispatcher = c.env.DISPATCHER.get(c.env.DISPATCHER.idFromName(DISPATCHER_NAME));
-    await dispatcher.wake();
+    const replayed = key === undefined ? undefined : await getJob(c.var.db, id);
+    if (replayed === undefined) {
+      const resolved = await resolveSteps(c, req);
+      const modelId = resolved.manifest?.diffusion_model.id;
+      await admit(c, modelId);
+      const seed = req.seed ?? randomSeed();
+      const generation = resolved.manifest?.diffusion_model.generation;
+      const body: StoredJobRequest = {
+        prompt: req.prompt,
+        negative_prompt: req.negative_prompt,
+        steps: resolved.steps,
+        // Unset settings default to those the predictor's dataset used (its budget holds there).
+        guidance_scale: req.guidance_scale ?? generation?.guidance_scale,
+        seed,
+        width: req.width ?? generation?.width,
+        height: req.height ?? generation?.height,
+        // Generation uses the scheduler configuration the predictor's dataset used (SPEC §2).
+        scheduler: resolved.manifest?.diffusion_model.scheduler_config,
+        model_id: modelId,
+        deadline_s: req.deadline_s,
+      };
+      // A racing POST with the same key inserted first: fall through to its job.
+      await insertJob(c.var.db, {
+        id,
+        status: "queued",
+        request: JSON.stringify(body),
+        steps: resolved.steps,
+        stepsSource: resolved.source,
+        seed,
+        predictorVersion: resolved.version ?? null,
+        createdAt: Date.now(),
+      }).catch(async (err: unknown) => {
+        if (key === undefined || (await getJob(c.var.db, id)) === undefined) throw err;
+      });
+      await dispatcher.wake();
+    }
     if (wait !== undefined && wait > 0) await dispatcher.waitFor(id, wait * 1000);
     const job = await getJob(c.var.db, id);
+    if (replayed !== undefined) c.header("idempotent-replayed", "true");
     if (job !== undefined && (job.status === "succeeded" || job.status === "failed")) {
       return c.json(jobView(job), 200);
     }

@@ -1,15 +1,26 @@
 /**
- * GPU worker registration and heartbeats (Bearer WORKER_TOKEN). The worker calls exactly
- * POST /v1/workers/register and POST /v1/workers/:id/heartbeat with the same body.
+ * GPU worker registration, heartbeats and deregistration (Bearer WORKER_TOKEN). The worker calls
+ * POST /v1/workers/register and POST /v1/workers/:id/heartbeat with the same body, and
+ * DELETE /v1/workers/:id when it leaves. Routing is guarded beyond the shared token: a url must
+ * match WORKER_URL_PATTERNS when set, a live worker_id cannot be moved to another url (by
+ * registration or heartbeat), and records silent for WORKER_RECORD_TTL_S are deleted.
  */
-import { NotFoundError, ValidationError } from "@budgetfusion/shared/errors";
+import { BudgetFusionError, NotFoundError, ValidationError } from "@budgetfusion/shared/errors";
 import {
   heartbeatResponseSchema,
   workerRegistrationSchema,
 } from "@budgetfusion/shared/schemas/edge-api";
 import { createRoute, z } from "@hono/zod-openapi";
-import type { EdgeApp } from "../app-env";
-import { heartbeatWorker, upsertWorker } from "../db/queries/workers";
+import type { Context } from "hono";
+import type { AppEnv, EdgeApp } from "../app-env";
+import {
+  deleteSilentWorkers,
+  deleteWorker,
+  getWorker,
+  heartbeatWorker,
+  isAlive,
+  upsertWorker,
+} from "../db/queries/workers";
 import { DISPATCHER_NAME } from "../dispatch/dispatcher";
 import { requireToken } from "../middleware/bearer-auth";
 import { BODY_LIMITS, limitBody } from "../middleware/body-limit";
@@ -30,6 +41,7 @@ const register = createRoute({
     200: ok,
     400: errorResponse("Invalid body"),
     401: errorResponse("Bad token"),
+    409: errorResponse("worker_id is alive at another url"),
     413: errorResponse(`Body over ${BODY_LIMITS.workerStatus} bytes`),
   },
 });
@@ -46,15 +58,55 @@ const heartbeat = createRoute({
     401: errorResponse("Bad token"),
     413: errorResponse(`Body over ${BODY_LIMITS.workerStatus} bytes`),
     404: errorResponse("Unknown worker: register again"),
+    409: errorResponse("worker_id is alive at another url"),
   },
 });
+
+const deregister = createRoute({
+  method: "delete",
+  path: "/v1/workers/{id}",
+  security: [{ workerToken: [] }],
+  request: { params: z.object({ id: z.string() }) },
+  responses: {
+    204: { description: "Removed; its running jobs are retried elsewhere" },
+    401: errorResponse("Bad token"),
+    404: errorResponse("Unknown worker"),
+  },
+});
+
+/** The url must match WORKER_URL_PATTERNS (when set) and not move a live worker elsewhere. */
+async function checkIdentity(c: Context<AppEnv>, reg: { worker_id: string; url: string }) {
+  const { config, db } = c.var;
+  const patterns = config.workerUrlPatterns;
+  if (patterns.length > 0 && !patterns.some((p) => p.test(reg.url))) {
+    throw new ValidationError(`url ${reg.url} matches none of WORKER_URL_PATTERNS`, {
+      field: "url",
+    });
+  }
+  const known = await getWorker(db, reg.worker_id);
+  if (
+    known !== undefined &&
+    known.url !== reg.url &&
+    isAlive(known, Date.now(), config.heartbeatTtlMs)
+  ) {
+    throw new BudgetFusionError(
+      "conflict",
+      `worker ${reg.worker_id} is alive at another url; it must deregister or go silent first`,
+      { field: "worker_id" },
+    );
+  }
+}
 
 export function registerWorkerRoutes(app: EdgeApp) {
   app.use("/v1/workers/*", requireToken("WORKER_TOKEN", "workers"));
   // New or refreshed capacity may unblock queued jobs: let the dispatcher look.
   const kick = (env: Env) => env.DISPATCHER.get(env.DISPATCHER.idFromName(DISPATCHER_NAME)).wake();
   app.openapi(register, async (c) => {
-    await upsertWorker(c.var.db, c.req.valid("json"), Date.now());
+    const reg = c.req.valid("json");
+    await checkIdentity(c, reg);
+    const now = Date.now();
+    await deleteSilentWorkers(c.var.db, now - c.var.config.workerRecordTtlMs);
+    await upsertWorker(c.var.db, reg, now);
     c.executionCtx.waitUntil(kick(c.env));
     return c.json({ heartbeat_interval_s: c.var.config.heartbeatIntervalS }, 200);
   });
@@ -66,10 +118,20 @@ export function registerWorkerRoutes(app: EdgeApp) {
         field: "worker_id",
       });
     }
+    await checkIdentity(c, body);
     if (!(await heartbeatWorker(c.var.db, body, Date.now()))) {
       throw new NotFoundError(`worker ${id} is not registered`, { field: "worker_id" });
     }
     c.executionCtx.waitUntil(kick(c.env));
     return c.json({ heartbeat_interval_s: c.var.config.heartbeatIntervalS }, 200);
+  });
+  app.openapi(deregister, async (c) => {
+    const { id } = c.req.valid("param");
+    if (!(await deleteWorker(c.var.db, id))) {
+      throw new NotFoundError(`worker ${id} is not registered`, { field: "worker_id" });
+    }
+    // Its running attempts are aborted by the dispatcher's watchdog and retried elsewhere.
+    c.executionCtx.waitUntil(kick(c.env));
+    return c.body(null, 204);
   });
 }

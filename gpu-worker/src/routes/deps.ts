@@ -6,6 +6,7 @@
 import type { BatchStats, StepProgress } from "@budgetfusion/inference/batching/batch-engine";
 import type { GenerateOptions, GenerateResult } from "@budgetfusion/inference/pipeline/sd-pipeline";
 import type { TextEmbedder } from "@budgetfusion/shared/embedding/clip-text-embedder";
+import type { RequestLimits } from "../config";
 import type { JobRegistry } from "../jobs/job-registry";
 import type { WebhookSender } from "../jobs/webhook-sender";
 import type { WorkerMetrics } from "../metrics";
@@ -51,6 +52,10 @@ export interface WorkerDeps {
   webhooks?: WebhookSender;
   metrics: WorkerMetrics;
   requestTimeoutMs: number;
+  /** Bearer token every route but /healthz requires (unset: a loopback-only worker). */
+  authToken?: string;
+  /** Per-request work and memory bounds; default DEFAULT_LIMITS (config.ts defaults). */
+  limits?: RequestLimits;
   /** Seed for requests without one; default crypto randomInt. */
   randomSeed?: () => number;
   log?: (msg: string, err?: unknown) => void;

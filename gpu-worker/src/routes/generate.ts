@@ -16,6 +16,7 @@ import {
   type WebhookEvent,
 } from "@budgetfusion/shared/schemas/worker-api";
 import { createFactory } from "hono/factory";
+import { DEFAULT_LIMITS, type RequestLimits } from "../config";
 import { NotReadyError } from "../http-errors";
 import type { JobRegistry } from "../jobs/job-registry";
 import type { WebhookSender } from "../jobs/webhook-sender";
@@ -57,6 +58,29 @@ function webhookNotifier(
   };
 }
 
+/** Refuses work past the per-request bounds before it is queued (issue 12, finding 1). */
+function checkWorkBounds(
+  limits: RequestLimits,
+  images: number,
+  width: number,
+  height: number,
+  steps: number,
+) {
+  const pixels = images * width * height;
+  if (pixels > limits.maxBatchPixels) {
+    throw new ValidationError(
+      `${images} image(s) of ${width}x${height} are ${pixels} pixels, over this worker's bound of ${limits.maxBatchPixels} (WORKER_MAX_BATCH_PIXELS)`,
+      { field: "width" },
+    );
+  }
+  if (pixels * steps > limits.maxPixelSteps) {
+    throw new ValidationError(
+      `${images} x ${width}x${height} x ${steps} steps is ${pixels * steps} pixel-steps, over this worker's bound of ${limits.maxPixelSteps} (WORKER_MAX_PIXEL_STEPS)`,
+      { field: "steps" },
+    );
+  }
+}
+
 function wantsJson(accept: string | undefined): boolean {
   return accept !== undefined && /application\/json/i.test(accept) && !/image\/png/i.test(accept);
 }
@@ -72,6 +96,9 @@ export function generateHandlers(deps: WorkerDeps & { jobs: JobRegistry; png: Pn
       if (generator === undefined) throw new NotReadyError();
       checkScheduler(generator.schedulerConfig, req.scheduler);
       const prompts = Array.isArray(req.prompt) ? req.prompt : [req.prompt];
+      const width = req.width ?? generator.defaultSize;
+      const height = req.height ?? generator.defaultSize;
+      checkWorkBounds(deps.limits ?? DEFAULT_LIMITS, prompts.length, width, height, req.steps);
       const seed = req.seed ?? (deps.randomSeed ?? (() => randomInt(0, 2 ** 32)))();
       const notify = webhookNotifier(deps.webhooks, req.webhook_url, req.webhook_events);
       const job = deps.jobs.track(req.job_id ?? randomUUID(), req.steps);
@@ -84,8 +111,8 @@ export function generateHandlers(deps: WorkerDeps & { jobs: JobRegistry; png: Pn
               negativePrompt: req.negative_prompt,
               steps: req.steps,
               guidanceScale: req.guidance_scale,
-              height: req.height ?? generator.defaultSize,
-              width: req.width ?? generator.defaultSize,
+              height,
+              width,
               seed,
               scheduler: req.scheduler,
               signal,

@@ -11,6 +11,7 @@
  */
 import type { EulerDiscreteScheduler } from "@budgetfusion/shared/schedulers/euler-discrete";
 import { throwIfAborted } from "./cancel";
+import { assertFinite } from "./finite-check";
 
 const f32 = Math.fround;
 
@@ -84,6 +85,8 @@ export class DenoisingTrajectory {
 
   /** Takes one step with the prediction for modelInput()'s rows. */
   advance(prediction: Float32Array): void {
+    const where = `at step ${this.index + 1} of ${this.steps} (timestep ${this.timestep})`;
+    assertFinite(prediction, "unet", where);
     let guided = prediction;
     if (this.cfg) {
       // eps = u + g (c - u), each operation rounded to float32 as torch does.
@@ -96,6 +99,7 @@ export class DenoisingTrajectory {
       }
     }
     this.latents = this.scheduler.step(guided, this.index, this.latents).prevSample;
+    assertFinite(this.latents, "scheduler", where);
     this.index++;
   }
 }

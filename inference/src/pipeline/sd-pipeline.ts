@@ -19,6 +19,7 @@ import { TextEncoder } from "./components/text-encoder";
 import { Unet } from "./components/unet";
 import { VaeDecoder } from "./components/vae-decoder";
 import { DenoisingTrajectory, runTrajectory } from "./denoise";
+import { assertFinite } from "./finite-check";
 import type { SdModelDir } from "./model-dir";
 
 const f32 = Math.fround;
@@ -238,6 +239,7 @@ export class SdPipeline {
     const scaledLatents = new Float32Array(latents.length);
     for (let i = 0; i < latents.length; i++) scaledLatents[i] = latents[i] / sf;
     const decoded = await this.vae.decode(scaledLatents, prepared.latentDims, vaeTimer);
+    assertFinite(decoded.data, "vae", "decoding the final latents");
     const image = toHwcImage(decoded.data, decoded.dims);
     const { textTimer, unetTimer } = prepared;
     return {

@@ -1,7 +1,9 @@
 /**
  * The predictor bundle manifest: everything serving needs to reproduce training's view of the
  * world (SPEC §1, §4, §5). Training writes it (artifacts/bundles/<version>/manifest.json), the
- * edge verifies and reads it; nothing about a predictor is hard-coded in serving.
+ * edge verifies and reads it; nothing about a predictor is hard-coded in serving. Every object
+ * is strict: a key the schema does not know is refused, naming it, rather than silently ignored
+ * (a misspelt setting would otherwise take its default). `evaluation` is free-form.
  */
 import { z } from "zod";
 import { LSNR_DEFINITIONS, type LsnrDefinition } from "../metrics/lsnr-definition";
@@ -13,7 +15,7 @@ export type MetricName = (typeof METRIC_NAMES)[number];
 
 const SAFE_RELATIVE_PATH = /^(?!\/)(?!.*(^|\/)\.\.(\/|$))[A-Za-z0-9._\-/]{1,200}$/;
 
-const fileRefSchema = z.object({
+const fileRefSchema = z.strictObject({
   file: z.string().regex(SAFE_RELATIVE_PATH, "a relative path inside the bundle, without '..'"),
   sha256: z.string().regex(/^[0-9a-f]{64}$/, "64 lowercase hex digits"),
   bytes: z.number().int().nonnegative().optional(),
@@ -21,9 +23,9 @@ const fileRefSchema = z.object({
 export type FileRef = z.infer<typeof fileRefSchema>;
 
 const perMetric = <T extends z.ZodTypeAny>(schema: T) =>
-  z.object({ lsnr: schema, dsim: schema, iclip: schema });
+  z.strictObject({ lsnr: schema, dsim: schema, iclip: schema });
 
-const stepEncodingSchema = z.object({
+const stepEncodingSchema = z.strictObject({
   /** Transformer sinusoidal encoding of the dense step index t (1-based), see step-encoding.ts. */
   type: z.literal("sinusoidal"),
   base: z.number().positive().default(10_000),
@@ -112,7 +114,7 @@ export const bundleVersionSchema = z
   .string()
   .regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, "1-64 of [A-Za-z0-9._-]");
 
-export const bundleManifestSchema = z.object({
+export const bundleManifestSchema = z.strictObject({
   format: z.literal(BUNDLE_FORMAT),
   version: bundleVersionSchema,
   created_at: z.string().datetime(),
@@ -122,7 +124,7 @@ export const bundleManifestSchema = z.object({
   /** t_N, the dense reference step count the metrics were measured against (129), not the
    * paper's 65-step REFERENCE condition. */
   reference_steps: z.number().int().min(1),
-  diffusion_model: z.object({
+  diffusion_model: z.strictObject({
     id: z.string().min(1),
     /** scheduler_config.json as generation must use it (model config plus overrides). */
     scheduler_config: z.record(z.string(), z.unknown()),
@@ -138,7 +140,7 @@ export const bundleManifestSchema = z.object({
       })
       .optional(),
   }),
-  embedding: z.object({
+  embedding: z.strictObject({
     model_id: z.string().min(1),
     width: z.number().int().positive(),
     /** "edge": text model and tokenizer ship in the bundle; "gpu-worker": POST /v1/embed. */
@@ -147,7 +149,7 @@ export const bundleManifestSchema = z.object({
     tokenizer: fileRefSchema.optional(),
   }),
   step_encoding: stepEncodingSchema,
-  predictor: z.object({
+  predictor: z.strictObject({
     kind: z.enum(["per-metric", "multi-head"]),
     /** per-metric: one file per metric; multi-head: the same file under every metric. */
     files: perMetric(fileRefSchema),
@@ -157,7 +159,7 @@ export const bundleManifestSchema = z.object({
     layers: z.number().int().positive(),
     opset: z.number().int().positive(),
   }),
-  plateau: z.object({
+  plateau: z.strictObject({
     weights: perMetric(z.number()),
     eps: perMetric(z.number().nonnegative()),
   }),

@@ -3,27 +3,34 @@
  * diffusers' snake_case names and defaults (diffusers EulerDiscreteScheduler.__init__), so a
  * parsed config can be diffed against the file. Values the scheduler cannot honour are a
  * ConfigError naming the key; keys that other schedulers use are reported, not fatal, as
- * diffusers' ConfigMixin does.
+ * diffusers' ConfigMixin does. Every number is bounded, because overrides arrive from HTTP
+ * clients and bundles: num_train_timesteps sizes arrays the scheduler allocates (1e8 exhausted
+ * a worker's heap), and a beta of 1 or more makes alphas non-positive, so sigmas become NaN.
  */
 import { z } from "zod";
 import { ConfigError } from "../errors";
 
+/** 10x what SD 1.x/2.x train with; the scheduler allocates a few arrays of this length. */
+const MAX_TRAIN_TIMESTEPS = 10_000;
+/** beta is a per-step noise variance: alphas = 1 - beta must stay positive. */
+const beta = z.number().positive().lt(1, "must be below 1");
+
 const eulerConfigSchema = z.object({
-  num_train_timesteps: z.number().int().min(2).default(1000),
-  beta_start: z.number().positive().default(0.0001),
-  beta_end: z.number().positive().default(0.02),
+  num_train_timesteps: z.number().int().min(2).max(MAX_TRAIN_TIMESTEPS).default(1000),
+  beta_start: beta.default(0.0001),
+  beta_end: beta.default(0.02),
   beta_schedule: z.enum(["linear", "scaled_linear", "squaredcos_cap_v2"]).default("linear"),
-  trained_betas: z.array(z.number().gt(0).lt(1)).nullable().default(null),
+  trained_betas: z.array(z.number().gt(0).lt(1)).max(MAX_TRAIN_TIMESTEPS).nullable().default(null),
   prediction_type: z.enum(["epsilon", "v_prediction", "sample"]).default("epsilon"),
   interpolation_type: z.enum(["linear"]).default("linear"),
   use_karras_sigmas: z.boolean().default(false),
   use_exponential_sigmas: z.literal(false).default(false),
   use_beta_sigmas: z.literal(false).default(false),
-  sigma_min: z.number().positive().nullable().default(null),
-  sigma_max: z.number().positive().nullable().default(null),
+  sigma_min: z.number().positive().max(1e4).nullable().default(null),
+  sigma_max: z.number().positive().max(1e4).nullable().default(null),
   timestep_spacing: z.enum(["linspace", "leading", "trailing"]).default("linspace"),
   timestep_type: z.enum(["discrete"]).default("discrete"),
-  steps_offset: z.number().int().min(0).default(0),
+  steps_offset: z.number().int().min(0).max(MAX_TRAIN_TIMESTEPS).default(0),
   rescale_betas_zero_snr: z.literal(false).default(false),
   final_sigmas_type: z.enum(["zero", "sigma_min"]).default("zero"),
 });

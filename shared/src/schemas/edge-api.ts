@@ -122,6 +122,9 @@ export const budgetResponseSchema = z.object({
 });
 export type BudgetResponse = z.infer<typeof budgetResponseSchema>;
 
+const MIN_DEADLINE_S = 10;
+const MAX_DEADLINE_S = 3600;
+
 export const generateRequestSchema = z
   .object({
     prompt: promptSchema,
@@ -136,8 +139,15 @@ export const generateRequestSchema = z
     guidance_scale: z.number().min(0).max(MAX_GUIDANCE).optional(),
     width: imageSide.optional(),
     height: imageSide.optional(),
+    /** Seconds after acceptance when the job fails rather than waits any longer for a worker. */
+    deadline_s: z.number().int().min(MIN_DEADLINE_S).max(MAX_DEADLINE_S).optional(),
   })
   .strict();
+
+/** Idempotency-Key header of POST /v1/generate: visible ASCII, as HTTP header values allow. */
+export const idempotencyKeySchema = z
+  .string()
+  .regex(/^[\x21-\x7e]{1,255}$/, "1-255 visible ASCII characters");
 
 export const generateQuerySchema = z.object({
   wait: z.coerce.number().min(0).max(120).optional(),
@@ -153,7 +163,6 @@ export const jobResponseSchema = z.object({
   seed: z.number().int(),
   attempt: z.number().int(),
   predictor_version: z.string().nullable(),
-  worker: z.string().nullable(),
   timings: z.record(z.string(), z.unknown()).nullable(),
   image_url: z.string().nullable(),
   error: z.object({ code: z.string(), message: z.string() }).optional(),

@@ -7,6 +7,7 @@ import { z } from "zod";
 import {
   BudgetFusionError,
   MethodNotAllowedError,
+  NoWorkersError,
   PayloadTooLargeError,
   QueueFullError,
   UnsupportedMediaTypeError,
@@ -42,7 +43,7 @@ export function errorBody(err: BudgetFusionError, requestId: string): ErrorBody 
 
 /** Headers an error implies: Retry-After (whole seconds) under back-pressure, Allow on a 405. */
 export function errorHeaders(err: BudgetFusionError): Record<string, string> {
-  if (err instanceof QueueFullError) {
+  if (err instanceof QueueFullError || err instanceof NoWorkersError) {
     return { "retry-after": String(Math.max(1, Math.ceil(err.retryAfterSeconds))) };
   }
   if (err instanceof MethodNotAllowedError) return { allow: err.allowed.join(", ") };

@@ -6,6 +6,7 @@
  * caller's error and fail at once.
  */
 import { UpstreamError, ValidationError } from "@budgetfusion/shared/errors";
+import { backoffDelayMs, retryAfterMs } from "@budgetfusion/shared/retry/backoff";
 import {
   type GenerateRequest,
   generateRequestSchema,
@@ -61,7 +62,7 @@ export class HttpGenerator implements Generator {
     for (let attempt = 0; attempt < maxAttempts; attempt++) {
       const url = this.options.urls[this.next++ % this.options.urls.length];
       const started = performance.now();
-      let retryAfterMs: number | undefined;
+      let retryAfter: number | undefined;
       try {
         const res = await this.fetchImpl(new URL("/v1/generate", url), {
           method: "POST",
@@ -82,15 +83,16 @@ export class HttpGenerator implements Generator {
           `worker ${url} answered ${res.status}: ${text.slice(0, 200)}`,
         );
         if (!RETRYABLE.has(res.status)) throw lastError;
-        const ra = Number(res.headers.get("retry-after"));
-        if (Number.isFinite(ra) && ra > 0) retryAfterMs = ra * 1000;
+        retryAfter = retryAfterMs(res.headers.get("retry-after"));
       } catch (err) {
         if (err === lastError) throw err;
         lastError = err;
       }
-      const base = this.options.baseBackoffMs ?? 500;
-      const backoff = Math.min(this.options.maxBackoffMs ?? 30_000, base * 2 ** attempt);
-      await this.sleep(Math.max(retryAfterMs ?? 0, backoff * (0.5 + Math.random() / 2)));
+      const backoff = backoffDelayMs(
+        { baseMs: this.options.baseBackoffMs ?? 500, maxMs: this.options.maxBackoffMs ?? 30_000 },
+        attempt + 1,
+      );
+      await this.sleep(Math.max(retryAfter ?? 0, backoff));
     }
     throw new UpstreamError(`generation failed after ${maxAttempts} attempts`, {
       cause: lastError,

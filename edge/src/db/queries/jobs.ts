@@ -3,7 +3,7 @@
  * owns the job, so a late answer from a worker that was presumed dead can never complete, fail
  * or re-queue a job a second time (idempotent completion, SPEC §7 "never loses an accepted job").
  */
-import { and, asc, eq, lte } from "drizzle-orm";
+import { and, asc, count, eq, lte, sql } from "drizzle-orm";
 import type { EdgeDb } from "../client";
 import { jobs } from "../schema";
 
@@ -83,11 +83,13 @@ export async function requeueJob(
   return rows.length > 0;
 }
 
+/** running(attempt) -> failed, or queued(attempt) -> failed (a deadline passed while queued). */
 export async function failJob(
   db: EdgeDb,
   id: string,
   attempt: number,
   reason: { code: string; message: string; now: number },
+  from: "running" | "queued" = "running",
 ): Promise<boolean> {
   const rows = await db
     .update(jobs)
@@ -98,7 +100,7 @@ export async function failJob(
       errorCode: reason.code,
       errorMessage: reason.message,
     })
-    .where(owned(id, attempt))
+    .where(and(eq(jobs.id, id), eq(jobs.status, from), eq(jobs.attempt, attempt)))
     .returning({ id: jobs.id });
   return rows.length > 0;
 }
@@ -113,17 +115,24 @@ export function dueJobs(db: EdgeDb, now: number, limit: number) {
     .all();
 }
 
-export function queuedJobs(db: EdgeDb) {
-  return db.select().from(jobs).where(eq(jobs.status, "queued")).all();
+/** Queued jobs of one diffusion model (jobs without a model when `modelId` is undefined). */
+export async function countQueued(db: EdgeDb, modelId: string | undefined): Promise<number> {
+  const model = sql`json_extract(${jobs.request}, '$.model_id')`;
+  const row = await db
+    .select({ n: count() })
+    .from(jobs)
+    .where(
+      and(
+        eq(jobs.status, "queued"),
+        modelId === undefined ? sql`${model} IS NULL` : sql`${model} = ${modelId}`,
+      ),
+    )
+    .get();
+  return row?.n ?? 0;
 }
 
-/** Running attempts whose lease expired: their worker or dispatcher is presumed dead. */
-export function staleJobs(db: EdgeDb, now: number) {
-  return db
-    .select()
-    .from(jobs)
-    .where(and(eq(jobs.status, "running"), lte(jobs.leaseUntil, now)))
-    .all();
+export function queuedJobs(db: EdgeDb) {
+  return db.select().from(jobs).where(eq(jobs.status, "queued")).all();
 }
 
 export function runningJobs(db: EdgeDb) {

@@ -3,7 +3,7 @@
  * TTL and it is not serving a failure back-off; registering again clears the back-off.
  */
 import type { WorkerRegistration } from "@budgetfusion/shared/schemas/edge-api";
-import { and, asc, eq, gt, lte, sql } from "drizzle-orm";
+import { and, asc, eq, gt, lt, lte, sql } from "drizzle-orm";
 import type { EdgeDb } from "../client";
 import { workers } from "../schema";
 
@@ -29,6 +29,21 @@ export async function upsertWorker(db: EdgeDb, reg: WorkerRegistration, now: num
     .onConflictDoUpdate({ target: workers.id, set: values });
 }
 
+export function getWorker(db: EdgeDb, id: string) {
+  return db.select().from(workers).where(eq(workers.id, id)).get();
+}
+
+/** Deregistration; false when the worker was not registered. */
+export async function deleteWorker(db: EdgeDb, id: string): Promise<boolean> {
+  const rows = await db.delete(workers).where(eq(workers.id, id)).returning({ id: workers.id });
+  return rows.length > 0;
+}
+
+/** Expiry: drops records whose last heartbeat is older than `before`. */
+export async function deleteSilentWorkers(db: EdgeDb, before: number) {
+  await db.delete(workers).where(lt(workers.lastHeartbeatAt, before));
+}
+
 /** Heartbeat for a known worker; false when it never registered (it must register again). */
 export async function heartbeatWorker(db: EdgeDb, reg: WorkerRegistration, now: number) {
   // A failure back-off outlives heartbeats (a live worker may still answer 5xx); only a fresh
@@ -41,8 +56,14 @@ export async function heartbeatWorker(db: EdgeDb, reg: WorkerRegistration, now: 
   return rows.length > 0;
 }
 
+/** Heartbeating: the worker process is up (it may still be serving a back-off). */
+export function isAlive(w: WorkerRow, now: number, ttlMs: number): boolean {
+  return w.lastHeartbeatAt > now - ttlMs;
+}
+
+/** In the rotation: alive and not serving a fault back-off or a busy deferral. */
 export function isHealthy(w: WorkerRow, now: number, ttlMs: number): boolean {
-  return w.lastHeartbeatAt > now - ttlMs && w.unhealthyUntil <= now;
+  return isAlive(w, now, ttlMs) && w.unhealthyUntil <= now;
 }
 
 export function listWorkers(db: EdgeDb) {
@@ -54,6 +75,16 @@ export function healthyWorkers(db: EdgeDb, now: number, ttlMs: number) {
     .select()
     .from(workers)
     .where(and(gt(workers.lastHeartbeatAt, now - ttlMs), lte(workers.unhealthyUntil, now)))
+    .orderBy(asc(workers.id))
+    .all();
+}
+
+/** Workers whose heartbeat is fresh, whether or not they serve a back-off (admission control). */
+export function aliveWorkers(db: EdgeDb, now: number, ttlMs: number) {
+  return db
+    .select()
+    .from(workers)
+    .where(gt(workers.lastHeartbeatAt, now - ttlMs))
     .orderBy(asc(workers.id))
     .all();
 }
@@ -72,6 +103,14 @@ export async function markWorkerFailed(db: EdgeDb, id: string, now: number, back
       unhealthyUntil: now + backoffMs,
       consecutiveFailures: sql`${workers.consecutiveFailures} + 1`,
     })
+    .where(eq(workers.id, id));
+}
+
+/** Skips a busy (not faulty) worker until `until`: its fault count is left alone. */
+export async function deferWorker(db: EdgeDb, id: string, until: number) {
+  await db
+    .update(workers)
+    .set({ unhealthyUntil: sql`max(${workers.unhealthyUntil}, ${until})` })
     .where(eq(workers.id, id));
 }
 
