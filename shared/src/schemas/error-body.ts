@@ -9,6 +9,7 @@ import {
   MethodNotAllowedError,
   PayloadTooLargeError,
   QueueFullError,
+  RateLimitedError,
   UnsupportedMediaTypeError,
   ValidationError,
 } from "../errors";
@@ -42,7 +43,7 @@ export function errorBody(err: BudgetFusionError, requestId: string): ErrorBody 
 
 /** Headers an error implies: Retry-After (whole seconds) under back-pressure, Allow on a 405. */
 export function errorHeaders(err: BudgetFusionError): Record<string, string> {
-  if (err instanceof QueueFullError) {
+  if (err instanceof QueueFullError || err instanceof RateLimitedError) {
     return { "retry-after": String(Math.max(1, Math.ceil(err.retryAfterSeconds))) };
   }
   if (err instanceof MethodNotAllowedError) return { allow: err.allowed.join(", ") };
