@@ -49,6 +49,10 @@ export default defineConfig({
                 WORKER_TOKEN: "test-worker-token",
                 HEARTBEAT_INTERVAL_S: "1",
                 JOB_ATTEMPT_TIMEOUT_S: "5",
+                // Local mode, so suites about other things call /v1 without keys; the key tests
+                // also run the app with wrangler.toml's "required" (fetchRequiringKeys in
+                // test/workerd/helpers.ts).
+                API_KEYS: "optional",
               },
               outboundService: fakeOutbound(FIXTURE_ROOT),
             },

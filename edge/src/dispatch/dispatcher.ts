@@ -7,7 +7,9 @@
  * ticking while work remains. Completion is conditional on the attempt (db/queries/jobs.ts), so
  * a job is never completed twice even if a presumed-dead worker answers late.
  */
+
 import { DurableObject } from "cloudflare:workers";
+import { asComputeTimings } from "@budgetfusion/shared/usage/compute-time";
 import { type EdgeConfig, edgeConfig } from "../config";
 import { d1Database, type EdgeDb } from "../db/client";
 import {
@@ -29,6 +31,7 @@ import {
   type WorkerRow,
 } from "../db/queries/workers";
 import { imageKey } from "../storage/r2-blob-store";
+import { recordJobFinished } from "../usage/record-usage";
 import { callWorker, type WorkerGenerateBody } from "./worker-call";
 
 const BASE_BACKOFF_MS = 250;
@@ -191,15 +194,29 @@ export class Dispatcher extends DurableObject<Env> {
       };
       const won = await completeJob(this.db, job.id, attempt, { imageKey: key, timings, now });
       if (!won) await this.env.BLOBS.delete(key);
+      else {
+        await recordJobFinished(
+          this.db,
+          job.id,
+          {
+            status: "succeeded",
+            steps: job.steps,
+            stepsSource: job.stepsSource,
+            timings: asComputeTimings(outcome.headers.worker),
+          },
+          now,
+        );
+      }
       this.notify(job.id);
       return;
     }
     if (outcome.kind === "fatal") {
-      await failJob(this.db, job.id, attempt, {
+      const failed = await failJob(this.db, job.id, attempt, {
         code: "upstream_rejected",
         message: outcome.message,
         now,
       });
+      if (failed) await recordJobFinished(this.db, job.id, { status: "failed" }, now);
       this.notify(job.id);
       return;
     }
@@ -225,11 +242,12 @@ export class Dispatcher extends DurableObject<Env> {
     message: string,
   ) {
     if (attempt >= this.config.maxAttempts) {
-      await failJob(this.db, job.id, attempt, {
+      const failed = await failJob(this.db, job.id, attempt, {
         code: "retries_exhausted",
         message: `gave up after ${attempt} attempts; last: ${message}`,
         now,
       });
+      if (failed) await recordJobFinished(this.db, job.id, { status: "failed" }, now);
       this.notify(job.id);
       return;
     }

@@ -6,7 +6,7 @@
 import { NotFoundError } from "@budgetfusion/shared/errors";
 import { bundleManifestSchema } from "@budgetfusion/shared/predictor/bundle-manifest";
 import type { EdgeDb } from "../db/client";
-import { activeVersion, getVersion } from "../db/queries/bundles";
+import { activate, activeVersion, getVersion } from "../db/queries/bundles";
 import { ortWeb } from "../runtime/ort-web";
 import { bundleReader } from "../storage/r2-blob-store";
 import { type LoadedPredictor, loadPredictor } from "./load-predictor";
@@ -54,4 +54,19 @@ export function predictorFor(
     }
   }
   return p;
+}
+
+/**
+ * Makes a stored version the active one. It is loaded in this isolate first, so a version that
+ * cannot load never becomes active (POST /admin/bundles/:v/activate, canary promotion).
+ */
+export async function activateVersion(
+  db: EdgeDb,
+  blobs: R2Bucket,
+  version: string,
+  now: number,
+): Promise<void> {
+  await predictorFor(db, blobs, version);
+  await activate(db, version, now);
+  forgetActiveVersion();
 }

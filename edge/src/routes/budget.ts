@@ -2,13 +2,18 @@
 import { budgetRequestSchema, budgetResponseSchema } from "@budgetfusion/shared/schemas/edge-api";
 import { createRoute } from "@hono/zod-openapi";
 import type { EdgeApp } from "../app-env";
+import { serveBudget } from "../canary/serve-budget";
+import { consumerOf } from "../keys/consumer-auth";
+import { afterResponse } from "../middleware/after-response";
 import { BODY_LIMITS, limitBody } from "../middleware/body-limit";
-import { computeBudget } from "../predictor/budget";
-import { activePredictor, errorResponse, jsonBody } from "./common";
+import { recordBudget } from "../usage/record-usage";
+import { activePredictor, budgetContext, errorResponse, jsonBody } from "./common";
+import { CONSUMER_SECURITY, rateLimited, unauthorized } from "./consumer-openapi";
 
 const route = createRoute({
   method: "post",
   path: "/v1/budget",
+  security: CONSUMER_SECURITY,
   summary: "Step budget t* for a prompt",
   description:
     "Predicts the three perceptual metric curves over 1..129 steps and returns the plateau " +
@@ -22,7 +27,9 @@ const route = createRoute({
       content: { "application/json": { schema: budgetResponseSchema } },
     },
     400: errorResponse("Invalid input; error.field names the field"),
+    401: unauthorized,
     413: errorResponse(`Body over ${BODY_LIMITS.budget} bytes`),
+    429: rateLimited("budgets_per_minute"),
     503: errorResponse("No active predictor"),
   },
 });
@@ -30,7 +37,12 @@ const route = createRoute({
 export function registerBudgetRoutes(app: EdgeApp) {
   app.openapi(route, async (c) => {
     const req = c.req.valid("json");
-    const { version, predictor } = await activePredictor(c);
-    return c.json(await computeBudget(c.var.db, predictor, version, req), 200);
+    const { budget } = await serveBudget(budgetContext(c), await activePredictor(c), req);
+    afterResponse(
+      c,
+      "budget usage",
+      recordBudget(c.var.db, consumerOf(c), budget.steps, Date.now()),
+    );
+    return c.json(budget, 200);
   });
 }
