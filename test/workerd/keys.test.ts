@@ -97,8 +97,12 @@ describe("keys required (wrangler.toml's default)", () => {
     expect(res.status).not.toBe(401);
   });
 
-  it("the page and health answer without a key", async () => {
+  it("the pages and health answer without a key", async () => {
     expect((await fetchRequiringKeys("/")).status).toBe(200);
+    const ops = await fetchRequiringKeys("/ops");
+    expect(ops.status).toBe(200);
+    // The operator view holds no data itself: everything comes from the admin API.
+    expect(await ops.text()).toContain('fetch("/admin/usage/savings.svg');
     expect((await fetchRequiringKeys("/healthz")).status).toBe(200);
   });
 });
