@@ -52,6 +52,10 @@ export default defineConfig({
                 JOB_QUEUE_LIMIT: "4",
                 // Every fake worker lives under .fake (fake-gpu-workers.ts).
                 WORKER_URL_PATTERNS: "http://*.fake/*",
+                // Local mode, so suites about other things call /v1 without keys; the key tests
+                // also run the app with wrangler.toml's "required" (fetchRequiringKeys in
+                // test/workerd/helpers.ts).
+                API_KEYS: "optional",
               },
               outboundService: fakeOutbound(FIXTURE_ROOT),
             },

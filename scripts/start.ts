@@ -16,6 +16,11 @@
  *                                  artifacts/models/mini-world (built by `npm run world:build`)
  *   WORKER_CLIP_DIR / --clip DIR   CLIP for the worker's /v1/embed; default
  *                                  artifacts/models/mini-world-clip when present
+ *   BF_REQUIRE_KEYS=1              require consumer API keys on /v1 as a deployment does
+ *                                  (wrangler.toml); without it npm start runs in local mode,
+ *                                  where calls without a key are served as the anonymous
+ *                                  consumer. Keys are created with the admin token of .dev.vars
+ *                                  (POST /admin/keys, or the operator view at /ops).
  *   --no-worker                    serve the edge only
  */
 import { existsSync } from "node:fs";
@@ -54,6 +59,7 @@ async function main() {
     process.env.WORKER_CLIP_DIR ??
     (existsSync(defaultClip) ? defaultClip : undefined);
   const secrets = devSecrets();
+  const apiKeys = process.env.BF_REQUIRE_KEYS === "1" ? "required" : "optional";
   const edgeUrl = `http://127.0.0.1:${edgePort}`;
   const children: Child[] = [];
   let stopping = false;
@@ -69,7 +75,19 @@ async function main() {
   try {
     const bundle = chooseBundle({ flag: values.bundle, env: process.env.BF_BUNDLE_DIR });
     console.error(`[start] edge: wrangler dev on ${edgeUrl} (state in ${stateDir})`);
-    children.push(await startEdge({ port: edgePort, persistTo: stateDir, echo: true }));
+    children.push(
+      await startEdge({
+        port: edgePort,
+        persistTo: stateDir,
+        echo: true,
+        vars: { API_KEYS: apiKeys },
+      }),
+    );
+    console.error(
+      apiKeys === "required"
+        ? "[start] API keys required (BF_REQUIRE_KEYS=1): create one with POST /admin/keys"
+        : "[start] local mode: /v1 answers without an API key (BF_REQUIRE_KEYS=1 requires keys)",
+    );
     if (bundle === undefined) {
       console.error(
         "[start] no predictor bundle: artifacts/bundles/DEFAULT is missing; point BF_BUNDLE_DIR /\n" +

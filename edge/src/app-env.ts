@@ -4,10 +4,17 @@ import type { RequestIdVariables } from "hono/request-id";
 import type { TimingVariables } from "hono/timing";
 import type { EdgeConfig } from "./config";
 import type { EdgeDb } from "./db/client";
+import type { Consumer } from "./keys/consumer";
 
 export interface AppEnv {
   Bindings: Env;
-  Variables: RequestIdVariables & TimingVariables & { db: EdgeDb; config: EdgeConfig };
+  Variables: RequestIdVariables &
+    TimingVariables & {
+      db: EdgeDb;
+      config: EdgeConfig;
+      /** Set by keys/consumer-auth.ts on the consumer routes (/v1 but the workers' own). */
+      consumer?: Consumer;
+    };
 }
 
 export type EdgeApp = OpenAPIHono<AppEnv>;

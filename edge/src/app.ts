@@ -6,18 +6,26 @@ import { BudgetFusionError, NotFoundError } from "@budgetfusion/shared/errors";
 import { frameworkError } from "@budgetfusion/shared/schemas/error-body";
 import { validationError } from "@budgetfusion/shared/schemas/zod-issues";
 import { OpenAPIHono } from "@hono/zod-openapi";
+import { except } from "hono/combine";
 import { HTTPException } from "hono/http-exception";
 import { methodNotAllowed } from "hono/method-not-allowed";
 import { requestId } from "hono/request-id";
 import type { AppEnv, EdgeApp } from "./app-env";
 import { errorResponse, refuseMethod } from "./http-errors";
+import { consumerAuth } from "./keys/consumer-auth";
+import { rateLimit } from "./limits/rate-limit";
 import { requestContext } from "./middleware/context";
 import { registerAdminRoutes } from "./routes/admin";
 import { registerBudgetRoutes } from "./routes/budget";
+import { registerCanaryRoutes } from "./routes/canary";
+import { registerConsumerSecurity } from "./routes/consumer-openapi";
 import { registerHealthRoutes } from "./routes/health";
 import { registerJobRoutes } from "./routes/jobs";
+import { registerKeyRoutes } from "./routes/keys";
 import { registerMetricsRoute } from "./routes/metrics";
+import { registerOpsPage } from "./routes/ops-page";
 import { registerPage } from "./routes/page";
+import { registerUsageRoutes } from "./routes/usage";
 import { registerWorkerRoutes } from "./routes/workers";
 
 /** Longest client-chosen X-Request-Id kept; longer or odd ones are replaced by a fresh UUID. */
@@ -33,13 +41,24 @@ export function createApp(): EdgeApp {
   // A known path asked with another method is a 405 naming the allowed ones, not a 404.
   app.use("*", methodNotAllowed({ app, onMethodNotAllowed: refuseMethod }));
   app.use("*", requestContext);
+  // Consumer routes need an API key (GPU workers have their own token); rates are per key.
+  app.use("/v1/*", except("/v1/workers/*", consumerAuth));
+  app.use("/v1/budget", rateLimit("budgets"));
+  app.use("/v1/generate", rateLimit("generations"));
+  registerConsumerSecurity(app);
   registerHealthRoutes(app);
   registerBudgetRoutes(app);
   registerMetricsRoute(app);
   registerJobRoutes(app);
   registerWorkerRoutes(app);
+  // Admin auth is installed here, so every group with admin routes comes after it (usage too:
+  // /admin/usage registered before it would answer without a token).
   registerAdminRoutes(app);
+  registerUsageRoutes(app);
+  registerKeyRoutes(app);
+  registerCanaryRoutes(app);
   registerPage(app);
+  registerOpsPage(app);
   app.doc31("/openapi.json", {
     openapi: "3.1.0",
     info: {

@@ -19,6 +19,24 @@ export interface EdgeConfig {
   workerRecordTtlMs: number;
   /** Largest bundle upload accepted (multipart bytes), POST /admin/bundles. */
   bundleUploadMaxBytes: number;
+  /** "required": every consumer route needs an API key; "optional": npm start's local mode. */
+  apiKeys: ApiKeyMode;
+}
+
+const API_KEY_MODES = ["required", "optional"] as const;
+export type ApiKeyMode = (typeof API_KEY_MODES)[number];
+
+/** API_KEYS; absent means required, so a deployment whose var was dropped stays protected. */
+function apiKeyMode(env: Env): ApiKeyMode {
+  const raw: string | undefined = env.API_KEYS;
+  if (raw === undefined || raw === "") return "required";
+  const mode = API_KEY_MODES.find((m) => m === raw);
+  if (mode === undefined) {
+    throw new ConfigError(`API_KEYS must be "required" or "optional", got "${raw}"`, {
+      field: "API_KEYS",
+    });
+  }
+  return mode;
 }
 
 /** 32 MiB: several times today's bundles, and well inside a Worker's 128 MB of memory. */
@@ -77,5 +95,6 @@ export function edgeConfig(env: Env): EdgeConfig {
     bundleUploadMaxBytes: Math.floor(
       positive(env, "BUNDLE_UPLOAD_MAX_BYTES", DEFAULT_BUNDLE_UPLOAD_MAX_BYTES),
     ),
+    apiKeys: apiKeyMode(env),
   };
 }

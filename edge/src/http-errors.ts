@@ -17,6 +17,7 @@ const STATUS_BY_CODE: Record<string, ContentfulStatusCode> = {
   payload_too_large: 413,
   unsupported_media_type: 415,
   queue_full: 429,
+  rate_limited: 429,
   not_ready: 503,
   no_workers: 503,
   upstream_failed: 502,

@@ -100,6 +100,21 @@ export class NoWorkersError extends BudgetFusionError {
   }
 }
 
+/**
+ * A consumer went past one of its API key's limits (`limit` names it, e.g. "budgets_per_minute"
+ * or "concurrent_jobs"); the caller may retry after `retryAfterSeconds`.
+ */
+export class RateLimitedError extends BudgetFusionError {
+  readonly limit: string;
+  readonly retryAfterSeconds: number;
+  constructor(limit: string, message: string, retryAfterSeconds: number, details: object = {}) {
+    super("rate_limited", message, { details: { limit, ...details } });
+    this.name = "RateLimitedError";
+    this.limit = limit;
+    this.retryAfterSeconds = retryAfterSeconds;
+  }
+}
+
 /** A dependency (GPU worker, embedding service) failed or timed out. */
 export class UpstreamError extends BudgetFusionError {
   constructor(message: string, options: ErrorOptions = {}) {

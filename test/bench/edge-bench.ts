@@ -51,6 +51,8 @@ const INSPECTOR_PORT = BASE_PORT + 1;
 const WORKER_PORT = BASE_PORT + 2;
 const EDGE = `http://127.0.0.1:${EDGE_PORT}`;
 const N = Number(process.env.EDGE_BENCH_N ?? (PAPER_SIZE ? 600 : 1000));
+// Local mode: the bench measures budgets, not the key lookup (cached per isolate anyway).
+const LOCAL_MODE = { API_KEYS: "optional" };
 const log = (line: string) => process.stderr.write(`[bench] ${line}\n`);
 
 function percentile(sorted: number[], p: number) {
@@ -243,12 +245,17 @@ async function deployTo(token: string, bundleDir: string): Promise<string> {
 async function measureSmall(tmp: string, dir: string, prompts: string[]) {
   const state = join(tmp, "state-small");
   const secrets = devSecrets();
-  let edge = await startEdge({ port: EDGE_PORT, persistTo: state });
+  let edge = await startEdge({ port: EDGE_PORT, persistTo: state, vars: LOCAL_MODE });
   try {
     const version = await deployTo(secrets.ADMIN_TOKEN, dir);
     await stop(edge);
     const t1 = performance.now();
-    edge = await startEdge({ port: EDGE_PORT, persistTo: state, inspectorPort: INSPECTOR_PORT });
+    edge = await startEdge({
+      port: EDGE_PORT,
+      persistTo: state,
+      inspectorPort: INSPECTOR_PORT,
+      vars: LOCAL_MODE,
+    });
     const restartMs = performance.now() - t1;
     const first = await budget("cold start prompt for the small bundle");
     for (let i = 0; i < 50; i++) await budget(`warm-up prompt ${i}`);
@@ -283,13 +290,18 @@ async function measurePaperSize(tmp: string, prompts: string[]) {
   const dirB = asVersion(built.dir, join(tmp, "paper-bundle-b"), "paper-size-random-b");
   const state = join(tmp, "state-paper");
   const secrets = devSecrets();
-  let edge = await startEdge({ port: EDGE_PORT, persistTo: state });
+  let edge = await startEdge({ port: EDGE_PORT, persistTo: state, vars: LOCAL_MODE });
   let worker: Child | undefined;
   try {
     const version = await deployTo(secrets.ADMIN_TOKEN, built.dir);
     await stop(edge);
     const t1 = performance.now();
-    edge = await startEdge({ port: EDGE_PORT, persistTo: state, inspectorPort: INSPECTOR_PORT });
+    edge = await startEdge({
+      port: EDGE_PORT,
+      persistTo: state,
+      inspectorPort: INSPECTOR_PORT,
+      vars: LOCAL_MODE,
+    });
     const restartMs = performance.now() - t1;
     worker = await startWorker(
       {
@@ -310,7 +322,12 @@ async function measurePaperSize(tmp: string, prompts: string[]) {
     // embedding comes from D1, the predictor runs on every request.
     await deployTo(secrets.ADMIN_TOKEN, dirB).catch(() => undefined);
     await stop(edge);
-    edge = await startEdge({ port: EDGE_PORT, persistTo: state, inspectorPort: INSPECTOR_PORT });
+    edge = await startEdge({
+      port: EDGE_PORT,
+      persistTo: state,
+      inspectorPort: INSPECTOR_PORT,
+      vars: LOCAL_MODE,
+    });
     const activateB = await deployTo(secrets.ADMIN_TOKEN, dirB);
     await workerHealthy(secrets.ADMIN_TOKEN, "bench-cpu-worker");
     await budget("warm-up after restart");

@@ -1,5 +1,6 @@
 /** Helpers for the workerd tests: admin/worker calls through SELF, fixture bundle uploads. */
-import { env, SELF } from "cloudflare:test";
+import { createExecutionContext, env, SELF, waitOnExecutionContext } from "cloudflare:test";
+import edge from "@budgetfusion/edge/index";
 import { inject } from "vitest";
 import type { FixtureBundle } from "./fixture-contract";
 
@@ -107,3 +108,38 @@ export async function clearFakeCalls() {
 export interface ErrorJson {
   error: { code: string; message: string; field?: string; requestId: string };
 }
+
+/**
+ * A request to the edge as deployed (wrangler.toml's API_KEYS = "required"); the test project
+ * itself runs in local mode (vitest.config.ts). Work deferred with waitUntil has finished when
+ * this returns.
+ */
+export async function fetchRequiringKeys(path: string, init: RequestInit = {}) {
+  const ctx = createExecutionContext();
+  const res = await edge.fetch(
+    new Request(`http://edge${path}`, init),
+    { ...env, API_KEYS: "required" },
+    ctx,
+  );
+  await waitOnExecutionContext(ctx);
+  return res;
+}
+
+export interface CreatedKey {
+  key_id: string;
+  api_key: string;
+  name: string;
+  plan: string;
+  prefix: string;
+  baseline_steps: number;
+  limits: { budgets_per_minute: number; generations_per_minute: number; concurrent_jobs: number };
+  revoked_at: string | null;
+}
+
+export async function createKey(body: Record<string, unknown>): Promise<CreatedKey> {
+  const res = await postJson("/admin/keys", body, ADMIN);
+  if (res.status !== 201) throw new Error(`create key: ${res.status} ${await res.text()}`);
+  return (await res.json()) as CreatedKey;
+}
+
+export const bearer = (key: CreatedKey) => ({ authorization: `Bearer ${key.api_key}` });

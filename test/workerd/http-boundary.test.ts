@@ -277,6 +277,7 @@ describe("the page's secure headers", () => {
       "script-src": `'nonce-${nonce}'`,
       "style-src": `'nonce-${nonce}'`,
       "connect-src": "'self'",
+      "img-src": "blob:",
       "base-uri": "'none'",
       "form-action": "'none'",
       "frame-ancestors": "'none'",

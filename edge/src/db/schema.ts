@@ -1,10 +1,21 @@
 /**
  * D1 schema (drizzle is the single source; drizzle-kit generates edge/migrations/, wrangler
  * applies them). Jobs, predictor versions and their activation history, GPU workers, and the
- * prompt-embedding cache for bundles whose embedding runs on the GPU pool (SPEC §7).
+ * prompt-embedding cache for bundles whose embedding runs on the GPU pool (SPEC §7); consumer
+ * API keys, which key owns which job, usage per key and day, and canary rollouts.
  * Times are epoch milliseconds. Column names stay snake_case (drizzle `casing`).
  */
-import { index, integer, sqliteTable, text } from "drizzle-orm/sqlite-core";
+import { PLAN_NAMES } from "@budgetfusion/shared/schemas/consumer-api";
+import { sql } from "drizzle-orm";
+import {
+  index,
+  integer,
+  primaryKey,
+  real,
+  sqliteTable,
+  text,
+  uniqueIndex,
+} from "drizzle-orm/sqlite-core";
 
 export const predictorVersions = sqliteTable("predictor_versions", {
   version: text().primaryKey(),
@@ -79,3 +90,105 @@ export const embeddingCache = sqliteTable("embedding_cache", {
   vector: text().notNull(),
   createdAt: integer().notNull(),
 });
+
+/** Consumer API keys. Only the SHA-256 digest of a key is stored; the key is shown once. */
+export const apiKeys = sqliteTable("api_keys", {
+  id: text().primaryKey(),
+  name: text().notNull(),
+  plan: text({ enum: PLAN_NAMES }).notNull(),
+  /** sha256(key), hex: what a request's key is looked up by. */
+  keyHash: text().notNull().unique(),
+  prefix: text().notNull(),
+  baselineSteps: integer().notNull(),
+  concurrentJobs: integer().notNull(),
+  createdAt: integer().notNull(),
+  revokedAt: integer(),
+});
+
+/**
+ * Which key a job is billed to (the anonymous consumer of local mode included), written just
+ * before the job row. While unsettled, the row is the job's slot under its key's
+ * concurrent-jobs cap; settling it (once, when the job finishes) is what lets the outcome be
+ * added to usage_daily exactly once.
+ */
+export const jobOwners = sqliteTable(
+  "job_owners",
+  {
+    jobId: text().primaryKey(),
+    keyId: text().notNull(),
+    /** The key's baseline when the job was accepted, so later changes do not rewrite history. */
+    baselineSteps: integer().notNull(),
+    createdAt: integer().notNull(),
+    /** When the job's outcome was counted in usage_daily; null while queued or running. */
+    settledAt: integer(),
+  },
+  (t) => [index("job_owners_open_idx").on(t.keyId, t.settledAt)],
+);
+
+/** Usage and savings per key and UTC day (`YYYY-MM-DD`); counters only ever grow. */
+export const usageDaily = sqliteTable(
+  "usage_daily",
+  {
+    keyId: text().notNull(),
+    day: text().notNull(),
+    budgets: integer().notNull().default(0),
+    budgetSteps: integer().notNull().default(0),
+    budgetStepsSavedVsBaseline: integer().notNull().default(0),
+    budgetStepsSavedVsReference: integer().notNull().default(0),
+    jobs: integer().notNull().default(0),
+    stepsRequested: integer().notNull().default(0),
+    jobsSucceeded: integer().notNull().default(0),
+    jobsFailed: integer().notNull().default(0),
+    stepsSpent: integer().notNull().default(0),
+    gpuSeconds: real().notNull().default(0),
+    autoJobs: integer().notNull().default(0),
+    stepsSavedVsBaseline: integer().notNull().default(0),
+    stepsSavedVsReference: integer().notNull().default(0),
+    gpuSecondsSavedVsBaseline: real().notNull().default(0),
+    gpuSecondsSavedVsReference: real().notNull().default(0),
+  },
+  (t) => [primaryKey({ columns: [t.keyId, t.day] })],
+);
+
+export const CANARY_STATUSES = ["running", "promoted", "aborted"] as const;
+
+/** Canary rollouts of a candidate bundle; at most one is running (a partial unique index). */
+export const canaries = sqliteTable(
+  "canaries",
+  {
+    id: integer().primaryKey({ autoIncrement: true }),
+    version: text()
+      .notNull()
+      .references(() => predictorVersions.version),
+    stableVersion: text().notNull(),
+    share: real().notNull(),
+    status: text({ enum: CANARY_STATUSES }).notNull(),
+    startedAt: integer().notNull(),
+    endedAt: integer(),
+    /** Budgets computed while it ran, and how many of them the candidate served. */
+    budgets: integer().notNull().default(0),
+    canaryBudgets: integer().notNull().default(0),
+  },
+  (t) => [
+    index("canaries_version_idx").on(t.version, t.startedAt),
+    // Two operators starting canaries at once: the second insert fails instead of splitting twice.
+    uniqueIndex("canaries_one_running").on(t.status).where(sql`status = 'running'`),
+  ],
+);
+
+/** Both bundles' t* for a canary prompt (the prompt itself is not kept, only its digest). */
+export const canarySamples = sqliteTable(
+  "canary_samples",
+  {
+    id: integer().primaryKey({ autoIncrement: true }),
+    canaryId: integer()
+      .notNull()
+      .references(() => canaries.id),
+    promptSha256: text().notNull(),
+    stableVersion: text().notNull(),
+    canarySteps: integer().notNull(),
+    stableSteps: integer().notNull(),
+    createdAt: integer().notNull(),
+  },
+  (t) => [index("canary_samples_canary_idx").on(t.canaryId)],
+);

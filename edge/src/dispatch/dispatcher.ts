@@ -18,6 +18,7 @@
 
 import { DurableObject } from "cloudflare:workers";
 import { backoffDelayMs } from "@budgetfusion/shared/retry/backoff";
+import { asComputeTimings } from "@budgetfusion/shared/usage/compute-time";
 import { type EdgeConfig, edgeConfig } from "../config";
 import { d1Database, type EdgeDb } from "../db/client";
 import {
@@ -41,6 +42,7 @@ import {
   type WorkerRow,
 } from "../db/queries/workers";
 import { imageKey } from "../storage/r2-blob-store";
+import { recordJobFinished } from "../usage/record-usage";
 import { callWorker, type StoredJobRequest, workerBody } from "./worker-call";
 
 /** Job retries after worker faults: fast at first (another worker is likely fine), then 5 s. */
@@ -256,15 +258,29 @@ export class Dispatcher extends DurableObject<Env> {
       };
       const won = await completeJob(this.db, job.id, attempt, { imageKey: key, timings, now });
       if (!won) await this.env.BLOBS.delete(key);
+      else {
+        await recordJobFinished(
+          this.db,
+          job.id,
+          {
+            status: "succeeded",
+            steps: job.steps,
+            stepsSource: job.stepsSource,
+            timings: asComputeTimings(outcome.headers.worker),
+          },
+          now,
+        );
+      }
       this.notify(job.id);
       return;
     }
     if (outcome.kind === "fatal") {
-      await failJob(this.db, job.id, attempt, {
+      const failed = await failJob(this.db, job.id, attempt, {
         code: "upstream_rejected",
         message: outcome.message,
         now,
       });
+      if (failed) await recordJobFinished(this.db, job.id, { status: "failed" }, now);
       this.notify(job.id);
       return;
     }
@@ -322,7 +338,10 @@ export class Dispatcher extends DurableObject<Env> {
       { code: "deadline_exceeded", message, now },
       from,
     );
-    if (failed) this.notify(jobId);
+    if (failed) {
+      await recordJobFinished(this.db, jobId, { status: "failed" }, now);
+      this.notify(jobId);
+    }
   }
 }
 

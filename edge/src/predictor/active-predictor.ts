@@ -10,7 +10,7 @@ import {
 } from "@budgetfusion/shared/predictor/bundle-manifest";
 import { requireServedLsnrDefinition } from "../bundles/lsnr-definition";
 import type { EdgeDb } from "../db/client";
-import { activeVersion, getVersion } from "../db/queries/bundles";
+import { activate, activeVersion, getVersion } from "../db/queries/bundles";
 import { ortWeb } from "../runtime/ort-web";
 import { bundleReader } from "../storage/r2-blob-store";
 import { type LoadedPredictor, loadPredictor } from "./load-predictor";
@@ -78,4 +78,19 @@ export function predictorFor(
     }
   }
   return p;
+}
+
+/**
+ * Makes a stored version the active one. It is loaded in this isolate first, so a version that
+ * cannot load never becomes active (POST /admin/bundles/:v/activate, canary promotion).
+ */
+export async function activateVersion(
+  db: EdgeDb,
+  blobs: R2Bucket,
+  version: string,
+  now: number,
+): Promise<void> {
+  await predictorFor(db, blobs, version);
+  await activate(db, version, now);
+  forgetActiveVersion();
 }

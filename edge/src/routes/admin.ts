@@ -11,9 +11,9 @@ import type { EdgeApp } from "../app-env";
 import { requireServedLsnrDefinition } from "../bundles/lsnr-definition";
 import { readUpload } from "../bundles/read-upload";
 import { parseManifest, probeBundle, verifyFiles } from "../bundles/verify-bundle";
+import { abortRunningCanary } from "../canary/canary-state";
 import type { EdgeDb } from "../db/client";
 import {
-  activate,
   activeVersion,
   getVersion,
   insertVersion,
@@ -23,7 +23,7 @@ import {
 import { isHealthy, listWorkers } from "../db/queries/workers";
 import { requireToken } from "../middleware/bearer-auth";
 import { limitBundleUpload } from "../middleware/body-limit";
-import { forgetActiveVersion, predictorFor } from "../predictor/active-predictor";
+import { activateVersion, forgetActiveVersion } from "../predictor/active-predictor";
 import { bundleKey } from "../storage/r2-blob-store";
 import { errorResponse } from "./common";
 
@@ -32,7 +32,9 @@ const json = <T>(description: string, schema: T) => ({
   content: { "application/json": { schema } },
 });
 const security = [{ adminToken: [] }];
-const versionParams = z.object({ version: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/) });
+export const versionParams = z.object({
+  version: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/),
+});
 const activeSchema = z.object({ active: z.string() });
 
 const upload = createRoute({
@@ -179,19 +181,20 @@ export function registerAdminRoutes(app: EdgeApp) {
   app.openapi(activateRoute, async (c) => {
     const { version } = c.req.valid("param");
     await requireServable(c.var.db, version);
-    // Load it in this isolate first: a version that cannot load never becomes active.
-    await predictorFor(c.var.db, c.env.BLOBS, version);
-    await activate(c.var.db, version, Date.now());
-    forgetActiveVersion();
+    // Loaded in this isolate first: a version that cannot load never becomes active.
+    await activateVersion(c.var.db, c.env.BLOBS, version, Date.now());
     return c.json({ active: version }, 200);
   });
 
   app.openapi(rollbackRoute, async (c) => {
-    const version = await rollback(c.var.db, Date.now(), (v) => requireServable(c.var.db, v));
+    const now = Date.now();
+    const version = await rollback(c.var.db, now, (v) => requireServable(c.var.db, v));
     if (version === undefined) {
       throw new BudgetFusionError("conflict", "no previously active version to roll back to");
     }
     forgetActiveVersion();
+    // One call returns to the previous state: a canary running beside it ends too.
+    await abortRunningCanary(c.var.db, now);
     return c.json({ active: version }, 200);
   });
 

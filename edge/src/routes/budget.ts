@@ -3,14 +3,19 @@ import { budgetRequestSchema, budgetResponseSchema } from "@budgetfusion/shared/
 import { createRoute } from "@hono/zod-openapi";
 import { endTime, setMetric, startTime, timing } from "hono/timing";
 import type { EdgeApp } from "../app-env";
+import { serveBudget } from "../canary/serve-budget";
+import { consumerOf } from "../keys/consumer-auth";
+import { afterResponse } from "../middleware/after-response";
 import { BODY_LIMITS, limitBody } from "../middleware/body-limit";
-import { computeBudget } from "../predictor/budget";
 import { budgetCacheStats } from "../predictor/budget-cache";
-import { activePredictor, deferTo, errorResponse, jsonBody } from "./common";
+import { recordBudget } from "../usage/record-usage";
+import { activePredictor, budgetContext, errorResponse, jsonBody } from "./common";
+import { CONSUMER_SECURITY, rateLimited, unauthorized } from "./consumer-openapi";
 
 const route = createRoute({
   method: "post",
   path: "/v1/budget",
+  security: CONSUMER_SECURITY,
   summary: "Step budget t* for a prompt",
   description:
     "Predicts the three perceptual metric curves over 1..129 steps and returns the plateau " +
@@ -28,7 +33,9 @@ const route = createRoute({
     400: errorResponse(
       "Invalid input, or mode allocate on a bundle without a calibration; error.field names the field",
     ),
+    401: unauthorized,
     413: errorResponse(`Body over ${BODY_LIMITS.budget} bytes`),
+    429: rateLimited("budgets_per_minute"),
     503: errorResponse("No active predictor"),
   },
 });
@@ -36,12 +43,17 @@ const route = createRoute({
 export function registerBudgetRoutes(app: EdgeApp) {
   app.openapi(route, async (c) => {
     const req = c.req.valid("json");
-    const { version, predictor } = await activePredictor(c);
+    const active = await activePredictor(c);
     startTime(c, "budget");
-    const { response, cache } = await computeBudget(c.var.db, predictor, version, req, deferTo(c));
+    const { budget, cache } = await serveBudget(budgetContext(c), active, req);
     endTime(c, "budget");
     setMetric(c, "cache", cache);
     setMetric(c, "cache-hit-rate", budgetCacheStats().hit_rate, "budget cache hit rate", 3);
-    return c.json(response, 200);
+    afterResponse(
+      c,
+      "budget usage",
+      recordBudget(c.var.db, consumerOf(c), budget.steps, Date.now()),
+    );
+    return c.json(budget, 200);
   });
 }

@@ -3,12 +3,23 @@ import { BudgetFusionError } from "@budgetfusion/shared/errors";
 import { errorBodySchema } from "@budgetfusion/shared/schemas/error-body";
 import type { Context } from "hono";
 import type { AppEnv } from "../app-env";
+import type { BudgetContext } from "../canary/serve-budget";
+import { afterResponse } from "../middleware/after-response";
 import { currentVersion, predictorFor } from "../predictor/active-predictor";
 
 export const errorResponse = (description: string) => ({
   description,
   content: { "application/json": { schema: errorBodySchema } },
 });
+
+/** A JSON response of a route's OpenAPI definition. */
+export const jsonResponse = <T>(description: string, schema: T) => ({
+  description,
+  content: { "application/json": { schema } },
+});
+
+/** The admin routes' security requirement (the scheme routes/admin.ts registers). */
+export const ADMIN_SECURITY = [{ adminToken: [] }];
 
 export const jsonBody = <T>(schema: T) => ({
   required: true,
@@ -26,12 +37,11 @@ export async function activePredictor(c: Context<AppEnv>) {
   return { version, predictor: await predictorFor(c.var.db, c.env.BLOBS, version) };
 }
 
-/** Work to finish after the response (ctx.waitUntil); left to run unawaited where there is no ctx. */
-export function deferTo(c: Context<AppEnv>): (p: Promise<unknown>) => void {
-  try {
-    const ctx = c.executionCtx;
-    return (p) => ctx.waitUntil(p);
-  } catch {
-    return (p) => void p;
-  }
+/** What serveBudget needs from a request: D1, R2, and work after the response. */
+export function budgetContext(c: Context<AppEnv>): BudgetContext {
+  return {
+    db: c.var.db,
+    blobs: c.env.BLOBS,
+    defer: (what, work) => afterResponse(c, what, work),
+  };
 }

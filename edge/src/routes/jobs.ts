@@ -22,21 +22,28 @@ import {
 import { createRoute, z } from "@hono/zod-openapi";
 import type { Context } from "hono";
 import type { AppEnv, EdgeApp } from "../app-env";
+import { serveBudget } from "../canary/serve-budget";
 import { countQueued, getJob, insertJob, type JobRow } from "../db/queries/jobs";
+import { jobOwner } from "../db/queries/usage";
 import { aliveWorkers } from "../db/queries/workers";
 import { DISPATCHER_NAME } from "../dispatch/dispatcher";
 import type { StoredJobRequest } from "../dispatch/worker-call";
+import { consumerOf } from "../keys/consumer-auth";
+import { reserveJobSlot } from "../limits/job-slots";
+import { afterResponse } from "../middleware/after-response";
 import { BODY_LIMITS, limitBody } from "../middleware/body-limit";
 import { currentVersion } from "../predictor/active-predictor";
-import { computeBudget } from "../predictor/budget";
 import { readBlob } from "../storage/r2-blob-store";
-import { activePredictor, deferTo, errorResponse, jsonBody } from "./common";
+import { recordJobAccepted } from "../usage/record-usage";
+import { activePredictor, budgetContext, errorResponse, jsonBody } from "./common";
+import { CONSUMER_SECURITY, unauthorized } from "./consumer-openapi";
 
 const jobIdParams = z.object({ id: z.uuid() });
 
 const generate = createRoute({
   method: "post",
   path: "/v1/generate",
+  security: CONSUMER_SECURITY,
   summary: "Generate an image with t* (or fixed) steps on a GPU worker",
   middleware: limitBody(BODY_LIMITS.generate),
   request: { body: jsonBody(generateRequestSchema), query: generateQuerySchema },
@@ -50,8 +57,11 @@ const generate = createRoute({
       content: { "application/json": { schema: acceptedResponseSchema } },
     },
     400: errorResponse("Invalid input; error.field names the field"),
+    401: unauthorized,
     413: errorResponse(`Body over ${BODY_LIMITS.generate} bytes`),
-    429: errorResponse("JOB_QUEUE_LIMIT jobs of this model are queued; see Retry-After"),
+    429: errorResponse(
+      "rate_limited: past this key's generations_per_minute or concurrent_jobs (error.details.limit names it), or queue_full: JOB_QUEUE_LIMIT jobs of this model are queued; Retry-After says when to try again",
+    ),
     503: errorResponse(
       "steps 'auto' without an active predictor, or no GPU worker alive for the model (Retry-After)",
     ),
@@ -61,12 +71,14 @@ const generate = createRoute({
 const jobStatus = createRoute({
   method: "get",
   path: "/v1/jobs/{id}",
+  security: CONSUMER_SECURITY,
   request: { params: jobIdParams },
   responses: {
     200: {
       description: "Job state",
       content: { "application/json": { schema: jobResponseSchema } },
     },
+    401: unauthorized,
     404: errorResponse("Unknown job"),
   },
 });
@@ -74,12 +86,14 @@ const jobStatus = createRoute({
 const image = createRoute({
   method: "get",
   path: "/v1/images/{id}",
+  security: CONSUMER_SECURITY,
   request: { params: jobIdParams },
   responses: {
     200: {
       description: "The PNG",
       content: { "image/png": { schema: z.string().meta({ format: "binary" }) } },
     },
+    401: unauthorized,
     404: errorResponse("Unknown job or not finished"),
   },
 });
@@ -166,17 +180,27 @@ function randomSeed(): number {
   return crypto.getRandomValues(new Uint32Array(1))[0];
 }
 
+/**
+ * The job when the calling consumer owns it: another key's job is a 404, as if it did not
+ * exist. Jobs from before job ownership (no owner row) stay readable.
+ */
+async function consumersJob(c: Context<AppEnv>, id: string): Promise<JobRow | undefined> {
+  const [job, owner] = await Promise.all([getJob(c.var.db, id), jobOwner(c.var.db, id)]);
+  if (owner !== undefined && owner.keyId !== consumerOf(c).keyId) return undefined;
+  return job;
+}
+
 async function resolveSteps(c: Context<AppEnv>, req: z.infer<typeof generateRequestSchema>) {
   if (req.steps === "auto") {
-    const { version, predictor } = await activePredictor(c);
-    const { response: budget } = await computeBudget(
-      c.var.db,
-      predictor,
-      version,
-      { prompt: req.prompt },
-      deferTo(c),
-    );
-    return { steps: budget.steps, source: "auto" as const, version, manifest: predictor.manifest };
+    const served = await serveBudget(budgetContext(c), await activePredictor(c), {
+      prompt: req.prompt,
+    });
+    return {
+      steps: served.budget.steps,
+      source: "auto" as const,
+      version: served.budget.predictor_version,
+      manifest: served.predictor.manifest,
+    };
   }
   const version = await currentVersion(c.var.db);
   if (version === undefined) return { steps: req.steps, source: "fixed" as const };
@@ -188,8 +212,11 @@ export function registerJobRoutes(app: EdgeApp) {
   app.openapi(generate, async (c) => {
     const req = c.req.valid("json");
     const { wait } = c.req.valid("query");
+    const consumer = consumerOf(c);
     const key = idempotencyKey(c);
-    const id = key === undefined ? crypto.randomUUID() : await idempotentJobId(key);
+    // Idempotency keys are the consumer's own: two keys may both send "1".
+    const id =
+      key === undefined ? crypto.randomUUID() : await idempotentJobId(`${consumer.keyId}:${key}`);
     const dispatcher = c.env.DISPATCHER.get(c.env.DISPATCHER.idFromName(DISPATCHER_NAME));
     const replayed = key === undefined ? undefined : await getJob(c.var.db, id);
     if (replayed === undefined) {
@@ -212,6 +239,9 @@ export function registerJobRoutes(app: EdgeApp) {
         model_id: modelId,
         deadline_s: req.deadline_s,
       };
+      const now = Date.now();
+      // The slot under the key's concurrent-jobs cap (429 when full) is taken before the job exists.
+      await reserveJobSlot(c.var.db, consumer, id, now);
       // A racing POST with the same key inserted first: fall through to its job.
       await insertJob(c.var.db, {
         id,
@@ -221,10 +251,11 @@ export function registerJobRoutes(app: EdgeApp) {
         stepsSource: resolved.source,
         seed,
         predictorVersion: resolved.version ?? null,
-        createdAt: Date.now(),
+        createdAt: now,
       }).catch(async (err: unknown) => {
         if (key === undefined || (await getJob(c.var.db, id)) === undefined) throw err;
       });
+      afterResponse(c, "job usage", recordJobAccepted(c.var.db, consumer, resolved.steps, now));
       await dispatcher.wake();
     }
     if (wait !== undefined && wait > 0) await dispatcher.waitFor(id, wait * 1000);
@@ -240,21 +271,22 @@ export function registerJobRoutes(app: EdgeApp) {
 
   app.openapi(jobStatus, async (c) => {
     const { id } = c.req.valid("param");
-    const job = await getJob(c.var.db, id);
+    const job = await consumersJob(c, id);
     if (job === undefined) throw new NotFoundError(`no job ${id}`, { field: "id" });
     return c.json(jobView(job), 200);
   });
 
   app.openapi(image, async (c) => {
     const { id } = c.req.valid("param");
-    const job = await getJob(c.var.db, id);
+    const job = await consumersJob(c, id);
     if (job === undefined || job.imageKey === null) {
       throw new NotFoundError(`no image for job ${id}`, { field: "id" });
     }
     const png = await readBlob(c.env.BLOBS, job.imageKey);
     return c.body(png, 200, {
       "content-type": "image/png",
-      "cache-control": "public, max-age=31536000, immutable",
+      // Only the key that made it may read it: no shared caches.
+      "cache-control": "private, max-age=31536000, immutable",
     });
   });
 }

@@ -10,6 +10,7 @@ import {
   NoWorkersError,
   PayloadTooLargeError,
   QueueFullError,
+  RateLimitedError,
   UnsupportedMediaTypeError,
   ValidationError,
 } from "../errors";
@@ -43,7 +44,11 @@ export function errorBody(err: BudgetFusionError, requestId: string): ErrorBody 
 
 /** Headers an error implies: Retry-After (whole seconds) under back-pressure, Allow on a 405. */
 export function errorHeaders(err: BudgetFusionError): Record<string, string> {
-  if (err instanceof QueueFullError || err instanceof NoWorkersError) {
+  if (
+    err instanceof QueueFullError ||
+    err instanceof NoWorkersError ||
+    err instanceof RateLimitedError
+  ) {
     return { "retry-after": String(Math.max(1, Math.ceil(err.retryAfterSeconds))) };
   }
   if (err instanceof MethodNotAllowedError) return { allow: err.allowed.join(", ") };

@@ -1,0 +1,90 @@
+/**
+ * What each event adds to usage_daily (per key, per UTC day of the event): a budget served, a
+ * job accepted, a job finished. Savings are counted only where BudgetFusion chose the steps
+ * (budgets, and jobs with steps "auto"): a fixed step count saves nothing by being small.
+ * GPU seconds are the worker's model compute (shared/src/usage/compute-time.ts), and a saving in
+ * GPU seconds is what the same image would have cost at the other step count minus its cost.
+ */
+import { PAPER_REFERENCE_STEPS } from "@budgetfusion/shared/grid/step-grid";
+import {
+  type ComputeTimings,
+  computeMs,
+  computeMsAtSteps,
+} from "@budgetfusion/shared/usage/compute-time";
+import type { EdgeDb } from "../db/client";
+import { addUsage, settleOwner } from "../db/queries/usage";
+import type { Consumer } from "../keys/consumer";
+
+export function utcDay(now: number): string {
+  return new Date(now).toISOString().slice(0, 10);
+}
+
+export function recordBudget(db: EdgeDb, consumer: Consumer, steps: number, now: number) {
+  return addUsage(db, consumer.keyId, utcDay(now), {
+    budgets: 1,
+    budgetSteps: steps,
+    budgetStepsSavedVsBaseline: consumer.baselineSteps - steps,
+    budgetStepsSavedVsReference: PAPER_REFERENCE_STEPS - steps,
+  });
+}
+
+export function recordJobAccepted(db: EdgeDb, consumer: Consumer, steps: number, now: number) {
+  return addUsage(db, consumer.keyId, utcDay(now), { jobs: 1, stepsRequested: steps });
+}
+
+export type JobOutcome =
+  | {
+      status: "succeeded";
+      steps: number;
+      stepsSource: "auto" | "fixed";
+      /** The worker's x-bf-timings. */
+      timings: ComputeTimings | undefined;
+    }
+  | { status: "failed" };
+
+/**
+ * Counts a finished job under its owner, once (job_owners settlement): a job finished twice
+ * (it cannot be, completion is conditional on the attempt) or one without an owner adds nothing.
+ * Called by the dispatcher after the job's final transition; it never throws, since accounting
+ * must not fail a finished job (a failure is logged, and that job's outcome goes uncounted).
+ */
+export async function recordJobFinished(
+  db: EdgeDb,
+  jobId: string,
+  outcome: JobOutcome,
+  now: number,
+): Promise<void> {
+  try {
+    await settleAndCount(db, jobId, outcome, now);
+  } catch (err) {
+    console.error(`usage of job ${jobId} was not recorded:`, err);
+  }
+}
+
+async function settleAndCount(db: EdgeDb, jobId: string, outcome: JobOutcome, now: number) {
+  const owner = await settleOwner(db, jobId, now);
+  if (owner === undefined) return;
+  const day = utcDay(now);
+  if (outcome.status === "failed") {
+    await addUsage(db, owner.keyId, day, { jobsFailed: 1 });
+    return;
+  }
+  const { steps, timings } = outcome;
+  const spentMs = computeMs(timings) ?? 0;
+  const savedSeconds = (atSteps: number) =>
+    ((computeMsAtSteps(timings, steps, atSteps) ?? spentMs) - spentMs) / 1000;
+  await addUsage(db, owner.keyId, day, {
+    jobsSucceeded: 1,
+    stepsSpent: steps,
+    gpuSeconds: spentMs / 1000,
+    ...(outcome.stepsSource === "auto"
+      ? {
+          autoJobs: 1,
+          stepsSavedVsBaseline: owner.baselineSteps - steps,
+          stepsSavedVsReference: PAPER_REFERENCE_STEPS - steps,
+          gpuSecondsSavedVsBaseline: savedSeconds(owner.baselineSteps),
+          gpuSecondsSavedVsReference: savedSeconds(PAPER_REFERENCE_STEPS),
+        }
+      : {}),
+  });
+}
