@@ -94,7 +94,7 @@ beforeAll(async () => {
   edge = await stack.startEdge({
     port: PORT,
     persistTo: join(dir, "state"),
-    vars: { HEARTBEAT_INTERVAL_S: "1", JOB_ATTEMPT_TIMEOUT_S: "120" },
+    vars: { HEARTBEAT_INTERVAL_S: "1", JOB_ATTEMPT_TIMEOUT_S: "120", API_KEYS: "optional" },
   });
   await deployBundle({
     edge: EDGE,
@@ -107,7 +107,12 @@ beforeAll(async () => {
 }, 600_000);
 
 afterAll(async () => {
-  signal("fault-b", "SIGCONT");
+  // A frozen B must be thawed to stop; after phase 3 it may be gone already (ESRCH).
+  try {
+    signal("fault-b", "SIGCONT");
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== "ESRCH") throw err;
+  }
   await Promise.all([...workers.values()].map((w) => stack.stop(w)));
   if (edge !== undefined) await stack.stop(edge);
   if (dir !== undefined) await rm(dir, { recursive: true, force: true });

@@ -98,8 +98,10 @@ describe("rate limits per key", () => {
 
 describe("concurrent jobs per key", () => {
   it("a key's cap refuses the job past it (429 concurrent_jobs) and frees with the jobs", async () => {
-    // No GPU worker: accepted jobs stay queued, so they hold their slots.
+    // One live worker that is always full (429, Retry-After 30): the edge admits jobs (a worker
+    // of the model is alive) and they stay queued, holding their slots.
     await clearWorkers();
+    await registerWorker("w-full", "full.fake", 4);
     const key = await createKey({ name: "capped", plan: "pro", concurrent_jobs: 2 });
     const ids: string[] = [];
     for (let i = 0; i < 2; i++) {

@@ -2,12 +2,12 @@
  * The one back-off schedule of the project: exponential growth from `baseMs` capped at `maxMs`,
  * with "equal jitter" (half fixed, half random) so that clients retrying after a shared outage
  * spread out instead of arriving together. Used by the edge dispatcher (job retries, a failing
- * worker's time out of the rotation), the GPU worker's edge client (register/heartbeat) and
- * training's HTTP generator.
+ * worker's time out of the rotation), the GPU worker's edge client (register/heartbeat),
+ * training's HTTP generator and webhook delivery (webhooks/signed-webhook.ts).
  *
  * Written here rather than taken from a retry library (p-retry, exponential-backoff): those own
  * the retry loop, and the loops here are a Durable Object alarm, a heartbeat timer and a
- * sequential request loop; only the schedule and the Retry-After reading are shared.
+ * sequential request loop and a webhook's attempts; only the schedule and the Retry-After reading are shared.
  */
 
 export interface BackoffPolicy {

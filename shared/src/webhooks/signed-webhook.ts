@@ -4,11 +4,12 @@
  * HMAC-SHA256(secret, `${id}.${timestamp}.${body}`)>"), the secret being "whsec_<base64>".
  * Receivers verify with any Standard Webhooks library or by hand (gpu-worker/README.md,
  * "Webhooks"); a timestamp more than 5 minutes away is rejected there, against replay.
- * Signing is the `standardwebhooks` package; back-off is `exponential-backoff`. Pure: the HTTP
+ * Signing is the `standardwebhooks` package; back-off is the project's one schedule
+ * (retry/backoff.ts). Pure: the HTTP
  * POST and the clock are injected, so the edge and the worker can both send.
  */
-import { backOff } from "exponential-backoff";
 import { Webhook } from "standardwebhooks";
+import { backoffDelayMs } from "../retry/backoff";
 
 export interface WebhookMessage {
   /** Unique per event, the same on every retry, so receivers can drop duplicates. */
@@ -31,9 +32,11 @@ export interface DeliveryOptions {
   now?: () => Date;
   /** Attempts in all (>= 1). Default 5. */
   attempts?: number;
-  /** First retry delay, doubled per attempt up to maxDelayMs (full jitter). Default 1000. */
+  /** First retry delay, doubled per attempt up to maxDelayMs (equal jitter). Default 1000. */
   firstDelayMs?: number;
   maxDelayMs?: number;
+  /** Waits between attempts; injected by tests. Default setTimeout. */
+  sleep?: (ms: number) => Promise<void>;
 }
 
 export interface DeliveryResult {
@@ -82,15 +85,6 @@ export function signWebhook(
   };
 }
 
-class RetryableDelivery extends Error {
-  constructor(
-    message: string,
-    readonly status?: number,
-  ) {
-    super(message);
-  }
-}
-
 /** Statuses worth another attempt: the receiver may answer differently later. */
 const retryable = (status: number) => status === 408 || status === 429 || status >= 500;
 
@@ -105,39 +99,22 @@ export async function deliverWebhook(
   options: DeliveryOptions,
 ): Promise<DeliveryResult> {
   const now = options.now ?? (() => new Date());
-  let attempts = 0;
+  const sleep = options.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
+  const policy = { baseMs: options.firstDelayMs ?? 1000, maxMs: options.maxDelayMs ?? 60_000 };
+  const attempts = Math.max(1, options.attempts ?? 5);
   let last: { status?: number; error?: string } = {};
-  try {
-    const status = await backOff(
-      async () => {
-        attempts++;
-        let status: number;
-        try {
-          status = await options.post(url, signWebhook(options.secret, message, now()));
-        } catch (err) {
-          throw new RetryableDelivery(err instanceof Error ? err.message : String(err));
-        }
-        last = { status };
-        if (retryable(status)) throw new RetryableDelivery(`HTTP ${status}`, status);
-        return status;
-      },
-      {
-        numOfAttempts: options.attempts ?? 5,
-        startingDelay: options.firstDelayMs ?? 1000,
-        maxDelay: options.maxDelayMs ?? 60_000,
-        timeMultiple: 2,
-        jitter: "full",
-        retry: (err: unknown) => {
-          last = {
-            status: err instanceof RetryableDelivery ? err.status : undefined,
-            error: err instanceof Error ? err.message : String(err),
-          };
-          return err instanceof RetryableDelivery;
-        },
-      },
-    );
-    return { delivered: status >= 200 && status < 300, attempts, ...last };
-  } catch {
-    return { delivered: false, attempts, ...last };
+  for (let attempt = 1; attempt <= attempts; attempt++) {
+    if (attempt > 1) await sleep(backoffDelayMs(policy, attempt - 1));
+    let status: number;
+    try {
+      status = await options.post(url, signWebhook(options.secret, message, now()));
+    } catch (err) {
+      last = { error: err instanceof Error ? err.message : String(err) };
+      continue;
+    }
+    if (!retryable(status))
+      return { delivered: status >= 200 && status < 300, attempts: attempt, status };
+    last = { status, error: `HTTP ${status}` };
   }
+  return { delivered: false, attempts, ...last };
 }
