@@ -5,6 +5,7 @@
  * (`idle()`), so an event already due is not dropped by a SIGTERM.
  */
 import { randomUUID } from "node:crypto";
+import { setTimeout as sleep } from "node:timers/promises";
 import type { WebhookEvent } from "@budgetfusion/shared/schemas/worker-api";
 import {
   type DeliveryResult,
@@ -54,6 +55,7 @@ export class WebhookSender {
         attempts: this.options.attempts,
         firstDelayMs: this.options.firstDelayMs,
         maxDelayMs: this.options.maxDelayMs,
+        sleep: (ms) => sleep(ms),
       },
     ).then((result) => this.options.onDelivery?.(event, url, result));
     this.pending.add(delivery);

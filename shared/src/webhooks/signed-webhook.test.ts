@@ -50,7 +50,13 @@ describe("signWebhook", () => {
 });
 
 describe("deliverWebhook", () => {
-  const fast = { secret: SECRET, firstDelayMs: 1, maxDelayMs: 5 };
+  const waits: number[] = [];
+  const fast = {
+    secret: SECRET,
+    firstDelayMs: 1,
+    maxDelayMs: 5,
+    sleep: async (ms: number) => void waits.push(ms),
+  };
 
   it("retries 5xx and network failures until delivered, each attempt signed afresh", async () => {
     const { seen, post } = receiver([503, "connection refused", 200]);
@@ -63,15 +69,24 @@ describe("deliverWebhook", () => {
     }
   });
 
-  it("gives up after the bounded attempts, saying why", async () => {
+  it("gives up after the bounded attempts, saying why, waiting longer each time", async () => {
+    waits.length = 0;
     const { seen, post } = receiver([500]);
     const result = await deliverWebhook("https://hooks.test/x", message, {
       ...fast,
+      firstDelayMs: 100,
+      maxDelayMs: 1000,
       attempts: 3,
       post,
     });
     expect(result).toMatchObject({ delivered: false, attempts: 3, status: 500 });
     expect(seen).toHaveLength(3);
+    // The shared schedule (retry/backoff.ts): 100 ms then 200 ms, each jittered into [half, full].
+    expect(waits).toHaveLength(2);
+    expect(waits[0]).toBeGreaterThanOrEqual(50);
+    expect(waits[0]).toBeLessThanOrEqual(100);
+    expect(waits[1]).toBeGreaterThanOrEqual(100);
+    expect(waits[1]).toBeLessThanOrEqual(200);
   });
 
   it("does not retry a 4xx other than 408/429", async () => {

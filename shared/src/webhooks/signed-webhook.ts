@@ -35,8 +35,8 @@ export interface DeliveryOptions {
   /** First retry delay, doubled per attempt up to maxDelayMs (equal jitter). Default 1000. */
   firstDelayMs?: number;
   maxDelayMs?: number;
-  /** Waits between attempts; injected by tests. Default setTimeout. */
-  sleep?: (ms: number) => Promise<void>;
+  /** Waits between attempts: the sender's timer (shared/ has none of its own). */
+  sleep: (ms: number) => Promise<void>;
 }
 
 export interface DeliveryResult {
@@ -99,12 +99,11 @@ export async function deliverWebhook(
   options: DeliveryOptions,
 ): Promise<DeliveryResult> {
   const now = options.now ?? (() => new Date());
-  const sleep = options.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
   const policy = { baseMs: options.firstDelayMs ?? 1000, maxMs: options.maxDelayMs ?? 60_000 };
   const attempts = Math.max(1, options.attempts ?? 5);
   let last: { status?: number; error?: string } = {};
   for (let attempt = 1; attempt <= attempts; attempt++) {
-    if (attempt > 1) await sleep(backoffDelayMs(policy, attempt - 1));
+    if (attempt > 1) await options.sleep(backoffDelayMs(policy, attempt - 1));
     let status: number;
     try {
       status = await options.post(url, signWebhook(options.secret, message, now()));
