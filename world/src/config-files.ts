@@ -13,21 +13,24 @@ export const WORLD_FORMAT_VERSION = 1;
 
 const onnxModel = ["diffusers", "OnnxRuntimeModel"];
 
+/** model_index.json of every mini world: the diffusers ONNX pipeline with its four parts. */
+export const MODEL_INDEX = {
+  _class_name: "OnnxStableDiffusionPipeline",
+  _diffusers_version: "0.36.0",
+  feature_extractor: [null, null],
+  safety_checker: [null, null],
+  scheduler: ["diffusers", "EulerDiscreteScheduler"],
+  text_encoder: onnxModel,
+  tokenizer: ["transformers", "CLIPTokenizer"],
+  unet: onnxModel,
+  vae_decoder: onnxModel,
+  vae_encoder: [null, null],
+  requires_safety_checker: false,
+};
+
 export function diffusersConfigs(): Record<string, Uint8Array> {
   return {
-    "model_index.json": json({
-      _class_name: "OnnxStableDiffusionPipeline",
-      _diffusers_version: "0.36.0",
-      feature_extractor: [null, null],
-      safety_checker: [null, null],
-      scheduler: ["diffusers", "EulerDiscreteScheduler"],
-      text_encoder: onnxModel,
-      tokenizer: ["transformers", "CLIPTokenizer"],
-      unet: onnxModel,
-      vae_decoder: onnxModel,
-      vae_encoder: [null, null],
-      requires_safety_checker: false,
-    }),
+    "model_index.json": json(MODEL_INDEX),
     "scheduler/scheduler_config.json": json(SCHEDULER_CONFIG),
     "vae_decoder/config.json": json({ ...VAE_CONFIG, block_out_channels: [4, 4, 4, 4] }),
     "unet/config.json": json({

@@ -4,6 +4,7 @@
  * source gives the same bytes. Layouts as world v1's (model-files.ts).
  */
 import { OnnxGraph } from "@budgetfusion/shared/onnx/onnx-graph";
+import { MODEL_INDEX } from "../config-files";
 import { type FileSet, tokenizerFiles } from "../model-files";
 import { clipVocab, VOCAB_SIZE } from "../tokenize";
 import { RECOMMENDED_GUIDANCE, SCHEDULER_CONFIG, sigmaTable, VAE_CONFIG } from "../world-config";
@@ -24,27 +25,13 @@ export const MODEL_DIRS_V2 = {
 /** Bumped whenever world v2's maths or files change; set-up rebuilds on a mismatch. */
 export const WORLD_V2_FORMAT_VERSION = 1;
 
-const onnxModel = ["diffusers", "OnnxRuntimeModel"];
-
 /** Pixel side of every image (16x16 latents x 8). */
 const IMAGE_SIDE_V2 = 128;
 
 function diffusersConfigsV2(cfg: WorldV2Config, dropped: string[]): Record<string, Uint8Array> {
   const n = cfg.latent.size;
   return {
-    "model_index.json": json({
-      _class_name: "OnnxStableDiffusionPipeline",
-      _diffusers_version: "0.36.0",
-      feature_extractor: [null, null],
-      safety_checker: [null, null],
-      scheduler: ["diffusers", "EulerDiscreteScheduler"],
-      text_encoder: onnxModel,
-      tokenizer: ["transformers", "CLIPTokenizer"],
-      unet: onnxModel,
-      vae_decoder: onnxModel,
-      vae_encoder: [null, null],
-      requires_safety_checker: false,
-    }),
+    "model_index.json": json(MODEL_INDEX),
     "scheduler/scheduler_config.json": json(SCHEDULER_CONFIG),
     "vae_decoder/config.json": json({
       ...VAE_CONFIG,
