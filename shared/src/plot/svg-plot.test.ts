@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { histogram, lineChart } from "./svg-plot";
+import { base64, histogram, imageGallery, lineChart } from "./svg-plot";
 
 describe("svg plots", () => {
   it("draws one path per line series, markers for point series, a legend entry each, escaped text", () => {
@@ -44,5 +44,48 @@ describe("svg plots", () => {
     const o = { title: "", xLabel: "", yLabel: "", width: 640 };
     expect(legendX(lineChart(series, o))).toBe(640 - 150 + 12);
     expect(legendX(lineChart(series, { ...o, legendWidth: 220 }))).toBe(640 - 220 + 12);
+  });
+});
+
+describe("image gallery", () => {
+  it("base64 matches RFC 4648 test vectors", () => {
+    const enc = (s: string) => base64(new TextEncoder().encode(s));
+    expect([
+      enc(""),
+      enc("f"),
+      enc("fo"),
+      enc("foo"),
+      enc("foob"),
+      enc("fooba"),
+      enc("foobar"),
+    ]).toEqual(["", "Zg==", "Zm8=", "Zm9v", "Zm9vYg==", "Zm9vYmE=", "Zm9vYmFy"]);
+  });
+
+  it("embeds every picture with its caption under it and escapes the labels", () => {
+    const png = new Uint8Array([137, 80, 78, 71]);
+    const svg = imageGallery(
+      [
+        {
+          label: "a <red> ball",
+          cells: [
+            { png, caption: "OURS: 9 steps" },
+            { png, caption: "UNIFORM: 20 steps" },
+          ],
+        },
+        {
+          label: "a wall",
+          cells: [
+            { png, caption: "OURS: 2 steps" },
+            { png, caption: "UNIFORM: 20 steps" },
+          ],
+        },
+      ],
+      { title: "t", columns: ["OURS", "UNIFORM"], imageSize: 64 },
+    );
+    expect(svg.match(/<image /g)).toHaveLength(4);
+    expect(svg).toContain('href="data:image/png;base64,iVBORw=="');
+    expect(svg).toContain("a &lt;red&gt; ball");
+    expect(svg).toContain("UNIFORM: 20 steps");
+    expect(svg.startsWith("<svg") && svg.endsWith("</svg>")).toBe(true);
   });
 });

@@ -168,3 +168,73 @@ export function histogram(values: readonly number[], o: ChartOptions, bins?: num
   parts.push("</svg>");
   return parts.join("\n");
 }
+
+interface GalleryCell {
+  png: Uint8Array;
+  /** Shown under the picture, e.g. the step count it was generated with. */
+  caption: string;
+}
+
+export interface GalleryRow {
+  /** Shown above the row, e.g. the prompt. */
+  label: string;
+  cells: readonly GalleryCell[];
+}
+
+const B64 = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+/** RFC 4648 base64, by hand: shared/ imports nothing at run time and its lib types lack btoa. */
+export function base64(bytes: Uint8Array): string {
+  let out = "";
+  for (let i = 0; i < bytes.length; i += 3) {
+    const n = (bytes[i] << 16) | ((bytes[i + 1] ?? 0) << 8) | (bytes[i + 2] ?? 0);
+    out += B64[(n >> 18) & 63] + B64[(n >> 12) & 63];
+    out += i + 1 < bytes.length ? B64[(n >> 6) & 63] : "=";
+    out += i + 2 < bytes.length ? B64[n & 63] : "=";
+  }
+  return out;
+}
+
+/**
+ * Pictures side by side, a caption under each and a label over each row, column headings on
+ * top: images a reader compares (one prompt under several budgets). The PNGs are embedded as
+ * data URIs because an SVG shown through <img> (markdown) loads nothing external.
+ */
+export function imageGallery(
+  rows: readonly GalleryRow[],
+  o: { title: string; columns: readonly string[]; imageSize: number },
+): string {
+  const S = o.imageSize;
+  const gap = 12;
+  const rowHeight = 20 + S + 20 + gap;
+  const columns = Math.max(o.columns.length, ...rows.map((r) => r.cells.length));
+  const width = 16 + columns * (S + gap);
+  const top = 52;
+  const height = top + rows.length * rowHeight;
+  const parts = [
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" font-family="sans-serif" font-size="12">`,
+    `<rect width="${width}" height="${height}" fill="white"/>`,
+    `<text x="8" y="20" font-size="14" font-weight="bold">${esc(o.title)}</text>`,
+  ];
+  o.columns.forEach((c, k) => {
+    parts.push(
+      `<text x="${8 + k * (S + gap) + S / 2}" y="42" text-anchor="middle" font-weight="bold">${esc(c)}</text>`,
+    );
+  });
+  rows.forEach((row, r) => {
+    const y = top + r * rowHeight;
+    const label = row.label.length > 110 ? `${row.label.slice(0, 107)}...` : row.label;
+    parts.push(`<text x="8" y="${y + 14}">${esc(label)}</text>`);
+    row.cells.forEach((cell, k) => {
+      const x = 8 + k * (S + gap);
+      parts.push(
+        `<image x="${x}" y="${y + 20}" width="${S}" height="${S}" href="data:image/png;base64,${base64(cell.png)}"/>`,
+      );
+      parts.push(
+        `<text x="${x + S / 2}" y="${y + 20 + S + 15}" text-anchor="middle">${esc(cell.caption)}</text>`,
+      );
+    });
+  });
+  parts.push("</svg>");
+  return parts.join("\n");
+}

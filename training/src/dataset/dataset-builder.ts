@@ -18,7 +18,7 @@ import { eq } from "drizzle-orm";
 import type { DatasetDb } from "../db/open-dataset-db";
 import { images, prompts as promptsTable, runMeta } from "../db/schema";
 import { type ProgressSink, silentProgress } from "../progress/progress";
-import type { Generator } from "./generator";
+import type { GenerationRequest, GenerationResult, Generator } from "./generator";
 import { noiseSeed } from "./generator";
 import { type ImageKey, keyString, scanImages, sha256Hex, writeImageAtomic } from "./image-files";
 
@@ -47,6 +47,11 @@ export interface BuildOptions extends DatasetSettings {
   prompts: readonly DatasetPrompt[];
   /** Generations in flight at once (e.g. workers x per-worker queue); default 1. */
   concurrency?: number;
+  /**
+   * Images of one step count per generator call when the generator batches (generateBatch);
+   * default 1. Each batch is one unit of `concurrency`.
+   */
+  batchSize?: number;
   progress?: ProgressSink;
 }
 
@@ -141,6 +146,26 @@ function protocolKeys(
   return keys;
 }
 
+/**
+ * The keys in batches of one step count each, at most `size` long, in the order the keys fill
+ * them; prompt-major keys therefore still finish whole prompts first.
+ */
+function batchesByStepCount(keys: readonly ImageKey[], size: number): ImageKey[][] {
+  const open = new Map<number, ImageKey[]>();
+  const batches: ImageKey[][] = [];
+  for (const key of keys) {
+    const batch = open.get(key.steps) ?? [];
+    batch.push(key);
+    open.set(key.steps, batch);
+    if (batch.length === size) {
+      batches.push(batch);
+      open.delete(key.steps);
+    }
+  }
+  batches.push(...open.values());
+  return batches;
+}
+
 export async function buildDataset(options: BuildOptions): Promise<BuildReport> {
   const started = performance.now();
   const { db, runDir, generator } = options;
@@ -162,34 +187,43 @@ export async function buildDataset(options: BuildOptions): Promise<BuildReport> 
   const text = new Map(options.prompts.map((p) => [p.id, p.text]));
   const progress = options.progress ?? silentProgress;
   progress.start(all.length, all.length - todo.length);
+  const request = (key: ImageKey): GenerationRequest => ({
+    prompt: text.get(key.promptId) ?? "",
+    negativePrompt: options.negativePrompt,
+    steps: key.steps,
+    seed: noiseSeed(key.promptId, key.seed),
+    guidanceScale: options.guidanceScale,
+    width: options.width,
+    height: options.height,
+    scheduler: options.scheduler,
+  });
+  const generateBatch = async (keys: readonly ImageKey[]): Promise<GenerationResult[]> =>
+    generator.generateBatch && keys.length > 1
+      ? generator.generateBatch(keys.map(request))
+      : [await generator.generate(request(keys[0]))];
+  const batches = batchesByStepCount(todo, generator.generateBatch ? (options.batchSize ?? 1) : 1);
   let next = 0;
   const worker = async () => {
-    while (next < todo.length) {
-      const key = todo[next++];
-      const result = await generator.generate({
-        prompt: text.get(key.promptId) ?? "",
-        negativePrompt: options.negativePrompt,
-        steps: key.steps,
-        seed: noiseSeed(key.promptId, key.seed),
-        guidanceScale: options.guidanceScale,
-        width: options.width,
-        height: options.height,
-        scheduler: options.scheduler,
-      });
-      const rel = await writeImageAtomic(runDir, key, result.png);
-      db.transaction((tx) => {
-        tx.insert(images)
-          .values({
-            ...key,
-            file: rel,
-            sha256: sha256Hex(result.png),
-            bytes: result.png.byteLength,
-            genMs: result.ms,
-            createdAt: new Date().toISOString(),
-          })
-          .run();
-      });
-      progress.increment();
+    while (next < batches.length) {
+      const keys = batches[next++];
+      const results = await generateBatch(keys);
+      for (const [i, key] of keys.entries()) {
+        const result = results[i];
+        const rel = await writeImageAtomic(runDir, key, result.png);
+        db.transaction((tx) => {
+          tx.insert(images)
+            .values({
+              ...key,
+              file: rel,
+              sha256: sha256Hex(result.png),
+              bytes: result.png.byteLength,
+              genMs: result.ms,
+              createdAt: new Date().toISOString(),
+            })
+            .run();
+        });
+        progress.increment();
+      }
     }
   };
   try {

@@ -31,6 +31,11 @@ export interface Generator {
   /** The scheduler_config.json the model ships, when the adapter can read it. */
   readonly schedulerConfig?: Readonly<Record<string, unknown>>;
   generate(request: GenerationRequest): Promise<GenerationResult>;
+  /**
+   * Several requests that differ only in prompt and seed, in one model batch (shared UNet calls),
+   * results in request order. Optional: adapters without it get one generate() per request.
+   */
+  generateBatch?(requests: readonly GenerationRequest[]): Promise<GenerationResult[]>;
   close(): Promise<void>;
 }
 

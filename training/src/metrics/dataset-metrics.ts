@@ -26,6 +26,11 @@ export interface MetricStageOptions {
   models: MetricModels;
   /** t_N, the dense reference step count whose image every other is measured against (129). */
   denseReferenceSteps: number;
+  /**
+   * Groups measured at once (default 1): while one group's PNG decoding and L-SNR hold the
+   * JavaScript thread, another's embedding runs in ONNX Runtime's threads.
+   */
+  concurrency?: number;
   progress?: ProgressSink;
 }
 
@@ -97,7 +102,7 @@ export async function computeDatasetMetrics(
   const todo = groups.filter((g) => (doneCounts.get(`${g.promptId}/${g.seed}`) ?? 0) < g.n);
   const progress = options.progress ?? silentProgress;
   progress.start(groups.length, groups.length - todo.length);
-  for (const g of todo) {
+  const measureGroup = async (g: (typeof todo)[number]) => {
     const rows = db
       .select()
       .from(images)
@@ -134,7 +139,12 @@ export async function computeDatasetMetrics(
         .run();
     });
     progress.increment();
-  }
+  };
+  let next = 0;
+  const worker = async () => {
+    while (next < todo.length) await measureGroup(todo[next++]);
+  };
+  await Promise.all(Array.from({ length: Math.max(1, options.concurrency ?? 1) }, worker));
   progress.stop();
   averageOverSeeds(db);
   return { groups: groups.length, computed: todo.length };

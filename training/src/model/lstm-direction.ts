@@ -34,6 +34,43 @@ export interface Dims {
   H: number;
 }
 
+/**
+ * An input whose row (t, b) is prompts[b] + steps[t] (the predictor's p̄ + t̄, SPEC §4 Eq. 6).
+ * The input projection and its weight gradient then take B + T rows instead of T*B: W x = W p +
+ * W s. The result equals the dense path up to float rounding.
+ */
+export interface FactoredInput {
+  /** [B, Din] */
+  prompts: Float32Array;
+  /** [T, Din] */
+  steps: Float32Array;
+}
+
+/** gates[t*B + b] = x[t*B + b] · W_ihᵀ, dense or factored. */
+function inputProjection(
+  x: Float32Array,
+  factored: FactoredInput | undefined,
+  wihT: Float32Array,
+  d: Dims,
+  gates: Float32Array,
+): void {
+  const { T, B, din, H } = d;
+  const G = 4 * H;
+  if (!factored) {
+    matmulNN(x, wihT, gates, T * B, G, din, false);
+    return;
+  }
+  const perPrompt = new Float32Array(B * G);
+  const perStep = new Float32Array(T * G);
+  matmulNN(factored.prompts, wihT, perPrompt, B, G, din, false);
+  matmulNN(factored.steps, wihT, perStep, T, G, din, false);
+  for (let t = 0; t < T; t++)
+    for (let b = 0; b < B; b++) {
+      const o = (t * B + b) * G;
+      for (let g = 0; g < G; g++) gates[o + g] = perPrompt[b * G + g] + perStep[t * G + g];
+    }
+}
+
 const sigmoid = (x: number): number => 1 / (1 + Math.exp(-x));
 
 /**
@@ -48,6 +85,7 @@ export function lstmDirForward(
   out: Float32Array,
   outStride: number,
   outOff: number,
+  factored?: FactoredInput,
 ): DirCache {
   const { T, B, din, H } = d;
   const G = 4 * H;
@@ -56,7 +94,7 @@ export function lstmDirForward(
   const cells = new Float32Array(rows * H);
   const hs = new Float32Array(rows * H);
   // Input projection for every step at once, biases folded in.
-  matmulNN(x, transpose(w.wih, G, din), gates, rows, G, din, false);
+  inputProjection(x, factored, transpose(w.wih, G, din), d, gates);
   const whhT = packB(transpose(w.whh, G, H), H, G); // [H, 4H], packed once for all steps
   for (let r = 0; r < rows; r++) {
     const o = r * G;
@@ -126,6 +164,7 @@ export function lstmDirBackward(
   outOff: number,
   grads: DirGrads,
   dx: Float32Array | null,
+  factored?: FactoredInput,
 ): void {
   const { T, B, din, H } = d;
   const G = 4 * H;
@@ -173,8 +212,24 @@ export function lstmDirBackward(
     }
   }
   const dGT = transpose(dG, rows, G); // [4H, T*B]
-  // dW_ih += dGᵀ · X
-  matmulNN(dGT, x, grads.wih, G, din, rows, true);
+  if (factored) {
+    // dW_ih += Σ_(t,b) dG ⊗ (p_b + s_t) = (Σ_t dG)ᵀ · P + (Σ_b dG)ᵀ · S
+    const perPrompt = new Float32Array(B * G);
+    const perStep = new Float32Array(T * G);
+    for (let t = 0; t < T; t++)
+      for (let b = 0; b < B; b++) {
+        const o = (t * B + b) * G;
+        for (let g = 0; g < G; g++) {
+          perPrompt[b * G + g] += dG[o + g];
+          perStep[t * G + g] += dG[o + g];
+        }
+      }
+    matmulNN(transpose(perPrompt, B, G), factored.prompts, grads.wih, G, din, B, true);
+    matmulNN(transpose(perStep, T, G), factored.steps, grads.wih, G, din, T, true);
+  } else {
+    // dW_ih += dGᵀ · X
+    matmulNN(dGT, x, grads.wih, G, din, rows, true);
+  }
   // dW_hh += dGᵀ · H_prev, where H_prev row (t,b) = h_{tp}(b) (0 at the first processed step).
   const hPrev = new Float32Array(rows * H);
   for (let t = 0; t < T; t++) {

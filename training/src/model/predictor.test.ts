@@ -55,18 +55,32 @@ function lossOf(
   }).loss;
 }
 
+/** x(b, t) = p_b + s_t, the predictor's real input form (layer 0's factored path). */
+function promptPlusStep(seed: number): Float32Array {
+  const p = randomArray(n * D, seed);
+  const s = randomArray(T * D, seed + 100);
+  return Float32Array.from({ length: n * T * D }, (_, i) => {
+    const b = Math.floor(i / (T * D));
+    const t = Math.floor(i / D) % T;
+    return Math.fround(p[b * D + (i % D)] + s[t * D + (i % D)]);
+  });
+}
+
 describe.each([
-  ["bilstm", 0, 0, false],
-  ["mlp-tanh", 0, 0, false],
-  ["bilstm-3head", 0, 0, false],
-  ["bilstm", 3, 0, false],
-  ["bilstm-3head", 3, 0, false],
-  ["bilstm", 3, 2, false],
-  ["bilstm", 3, 2, true],
-  ["bilstm-3head", 0, 0, true],
+  ["bilstm", 0, 0, false, "random"],
+  ["mlp-tanh", 0, 0, false, "random"],
+  ["bilstm-3head", 0, 0, false, "random"],
+  ["bilstm", 3, 0, false, "random"],
+  ["bilstm-3head", 3, 0, false, "random"],
+  ["bilstm", 3, 2, false, "random"],
+  ["bilstm", 3, 2, true, "random"],
+  ["bilstm-3head", 0, 0, true, "random"],
+  // The predictor's real input p̄ + t̄ takes layer 0's factored path (lstm-direction.ts).
+  ["bilstm", 0, 2, false, "p̄ + t̄"],
+  ["bilstm-3head", 3, 0, true, "p̄ + t̄"],
 ] as const)(
-  "%s gradients, difference-loss weight %d, tail padding %d, grid output %s",
-  (arch, diffWeight, tailPad, grid) => {
+  "%s gradients, difference-loss weight %d, tail padding %d, grid output %s, input %s",
+  (arch, diffWeight, tailPad, grid, input) => {
     it("agree with central finite differences of the loss (dropout on, fixed seed)", () => {
       const cfg = configOf(arch, tailPad, grid);
       const specs = paramSpecs(cfg);
@@ -75,7 +89,7 @@ describe.each([
       // Larger-than-default weights so that every gate is far from linear.
       for (let i = 0; i < flat.length; i++) flat[i] *= 2;
       const nh = arch === "bilstm-3head" ? 3 : 1;
-      const x = randomArray(n * T * D, 1);
+      const x = input === "random" ? randomArray(n * T * D, 1) : promptPlusStep(1);
       const y = randomArray(n * T * nh, 2, 0, 1);
       const grads = viewParams(specs);
       predictorForwardBackward(cfg, map, grads.map, x, y, n, T, n * T * nh, {

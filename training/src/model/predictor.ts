@@ -16,7 +16,12 @@ import { effectiveTailPad, headCount, headPrefix, type ModelConfig } from "./con
 import { curveLoss } from "./curve-loss";
 import { gridInterpolation, interpolateRows, interpolateRowsBackward } from "./grid-output";
 import { type HeadCache, type HeadWeights, headBackward, headForward } from "./heads";
-import { type DirCache, lstmDirBackward, lstmDirForward } from "./lstm-direction";
+import {
+  type DirCache,
+  type FactoredInput,
+  lstmDirBackward,
+  lstmDirForward,
+} from "./lstm-direction";
 import { matmulNN, transpose } from "./matmul";
 import type { ParamMap } from "./params";
 
@@ -36,6 +41,33 @@ interface EncoderCache {
   feat: Float32Array;
   layerInputs: Float32Array[];
   dirCaches: DirCache[][];
+  /** Layer 0's input as p̄ + t̄ when it has that form (factorInput). */
+  factored?: FactoredInput;
+}
+
+/** Largest |x - (p_b + s_t)| the factored layer-0 path accepts: a few float32 ulps of x. */
+const FACTOR_TOLERANCE = 1e-6;
+
+/**
+ * Every real predictor input is p̄_b + t̄_t (SPEC §4 Eq. 6), so a time-major x [T*n, D] is recovered
+ * exactly enough as s_t = x(t, 0) and p_b = x(0, b) - x(0, 0); returns them when every row agrees
+ * within FACTOR_TOLERANCE (then layer 0 costs n + T projections, not n*T: lstm-direction.ts),
+ * else undefined and the dense path runs. Checked, not assumed, so any input stays exact.
+ */
+function factorInput(x: Float32Array, n: number, T: number, D: number): FactoredInput | undefined {
+  if (n < 2) return undefined;
+  const steps = new Float32Array(T * D);
+  for (let t = 0; t < T; t++) steps.set(x.subarray(t * n * D, t * n * D + D), t * D);
+  const prompts = new Float32Array(n * D);
+  for (let b = 0; b < n; b++) for (let j = 0; j < D; j++) prompts[b * D + j] = x[b * D + j] - x[j];
+  for (let t = 0; t < T; t++)
+    for (let b = 0; b < n; b++) {
+      const o = (t * n + b) * D;
+      for (let j = 0; j < D; j++)
+        if (Math.abs(x[o + j] - prompts[b * D + j] - steps[t * D + j]) > FACTOR_TOLERANCE)
+          return undefined;
+    }
+  return { prompts, steps };
 }
 
 function tensor(params: ParamMap, name: string): Float32Array {
@@ -111,19 +143,21 @@ function encoderForward(
   }
   const layerInputs: Float32Array[] = [];
   const dirCaches: DirCache[][] = [];
+  const factored = factorInput(x, n, T, cfg.width);
   let input = x;
   for (let l = 0; l < cfg.layers; l++) {
     const din = l === 0 ? cfg.width : 2 * H;
     const out = new Float32Array(R * 2 * H);
     const d = { T, B: n, din, H };
+    const f = l === 0 ? factored : undefined;
     layerInputs.push(input);
     dirCaches.push([
-      lstmDirForward(input, dirWeights(p, l, false), d, false, out, 2 * H, 0),
-      lstmDirForward(input, dirWeights(p, l, true), d, true, out, 2 * H, H),
+      lstmDirForward(input, dirWeights(p, l, false), d, false, out, 2 * H, 0, f),
+      lstmDirForward(input, dirWeights(p, l, true), d, true, out, 2 * H, H, f),
     ]);
     input = out;
   }
-  return { feat: input, layerInputs, dirCaches };
+  return { feat: input, layerInputs, dirCaches, factored };
 }
 
 function encoderBackward(
@@ -169,6 +203,7 @@ function encoderBackward(
         rev ? H : 0,
         dirWeights(g, l, rev),
         dx,
+        l === 0 ? c.factored : undefined,
       );
     }
     if (dx) dOut = dx;

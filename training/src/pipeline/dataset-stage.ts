@@ -30,6 +30,7 @@ export const datasetStage: PipelineStage<BuildReport> = {
       seeds: run.o.seeds,
       ...generationSettings(run.o),
       concurrency: run.o.concurrency,
+      batchSize: run.o["gen-batch"],
       progress: run.progress("dataset", "images"),
     });
   },

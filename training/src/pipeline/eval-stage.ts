@@ -26,6 +26,7 @@ import {
   type PlateauParams,
   stepBudget,
 } from "@budgetfusion/shared/plateau/step-budget";
+import type { GalleryRow } from "@budgetfusion/shared/plot/svg-plot";
 import {
   METRIC_NAMES,
   type MetricName,
@@ -53,6 +54,7 @@ import {
   metricsAgainstReference,
 } from "../metrics/perceptual-metrics";
 import { type ProgressSink, silentProgress } from "../progress/progress";
+import { GALLERY_CONDITIONS, GALLERY_LABEL } from "../report/gallery";
 import { writeReport } from "../report/write-report";
 import { generationSettings } from "./dataset-stage";
 import type { PipelineOptions } from "./pipeline-options";
@@ -62,6 +64,8 @@ import { featuresFor, type PromptRows, selectRows, validationSplit } from "./tra
 
 /** Neighbours of the k-NN reference predictor. */
 const KNN_K = 5;
+/** Held-out prompts (the first, in split order) whose seed-0 images the report shows. */
+const GALLERY_PROMPTS = 8;
 
 interface EvalStageOptions {
   runDir: string;
@@ -176,6 +180,7 @@ async function runEvalStage(o: EvalStageOptions) {
   const allocation = await calibrateOnValidation(o);
 
   const timing: Record<string, number[]> = {};
+  const gallery: GalleryRow[] = [];
   const progress = o.progress ?? silentProgress;
   const generated = async (plan: ConditionPlan) => {
     const out = new Map<number, GeneratedMetrics>();
@@ -203,6 +208,7 @@ async function runEvalStage(o: EvalStageOptions) {
           );
         const refPng = new Uint8Array(await readFile(join(o.runDir, ref.file)));
         const pngs: Uint8Array[] = [];
+        const cells: GalleryRow["cells"][number][] = [];
         for (const cond of conditions) {
           const steps = plannedSteps(plan, cond, i);
           const res = await o.generator.generate({
@@ -219,7 +225,11 @@ async function runEvalStage(o: EvalStageOptions) {
           times.push(res.ms / 1000);
           timing[cond] = times;
           pngs.push(res.png);
+          if (seed === 0 && i < GALLERY_PROMPTS && GALLERY_CONDITIONS.includes(cond))
+            cells.push({ png: res.png, caption: `${GALLERY_LABEL[cond]}: ${steps} steps` });
         }
+        if (cells.length)
+          gallery.push({ label: `${promptId}: ${o.texts.get(promptId) ?? ""}`, cells });
         const values = await metricsAgainstReference(o.metricModels, pngs, refPng);
         conditions.forEach((c, k) => {
           const sum = sums[c] as MetricValues;
@@ -255,7 +265,7 @@ async function runEvalStage(o: EvalStageOptions) {
     seconds_per_image: { ours, uniform: stat(timing.uniform ?? []), reference },
     saved_fraction: 1 - ours.mean / reference.mean,
   };
-  return { evaluation: { ...evaluation, time }, predicted };
+  return { evaluation: { ...evaluation, time }, predicted, gallery };
 }
 
 /** The run's settings as the report records them. */
@@ -310,7 +320,7 @@ export const evaluateStage: PipelineStage = {
           guidanceScale: o.guidance,
         });
     const texts = await run.texts();
-    const { evaluation, predicted } = await runEvalStage({
+    const { evaluation, predicted, gallery } = await runEvalStage({
       runDir: run.dir,
       db: run.db(),
       ort: run.ort,
@@ -351,6 +361,8 @@ export const evaluateStage: PipelineStage = {
       texts,
       stepGrid: o.stepGrid,
       cost,
+      gallery,
+      imageSize: o.width,
     });
     return { reportDir, files, relative_quality: evaluation.relative_quality };
   },

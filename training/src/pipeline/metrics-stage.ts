@@ -16,6 +16,7 @@ export const metricsStage: PipelineStage<{ groups: number; computed: number }> =
       db: run.db(),
       models: await run.metricModels(),
       denseReferenceSteps: DENSE_REFERENCE_STEPS,
+      concurrency: run.o.concurrency,
       progress: run.progress("metrics", "groups"),
     });
   },

@@ -8,11 +8,12 @@ import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { DENSE_STEPS } from "@budgetfusion/shared/grid/step-grid";
 import { LSNR_DEFINITION } from "@budgetfusion/shared/metrics/lsnr-definition";
-import { histogram, lineChart } from "@budgetfusion/shared/plot/svg-plot";
+import { type GalleryRow, histogram, lineChart } from "@budgetfusion/shared/plot/svg-plot";
 import { METRIC_NAMES, type MetricName } from "@budgetfusion/shared/predictor/bundle-manifest";
 import { type Evaluation, measuredDense, quality, type Stat, type Variant } from "../eval/evaluate";
 import { generationTflops, type SdCost } from "../eval/sd-cost";
 import type { MetricValues } from "../metrics/perceptual-metrics";
+import { gallerySvg } from "./gallery";
 
 const PAPER = {
   table1_mae_full: { lsnr: 0.026, dsim: 0.037, iclip: 0.031 },
@@ -36,6 +37,10 @@ export interface ReportInput {
   texts: ReadonlyMap<number, string>;
   stepGrid: readonly number[];
   cost: SdCost;
+  /** Side-by-side images of the first held-out prompts (gallery.svg); none: no gallery. */
+  gallery?: readonly GalleryRow[];
+  /** Side of the gallery's pictures in px (the generated image size). */
+  imageSize?: number;
 }
 
 const f = (v: number, d = 4) => (Number.isFinite(v) ? v.toFixed(d) : "n/a");
@@ -171,6 +176,16 @@ function markdown(r: ReportInput): string {
     "",
     "Plots: curves-lsnr.svg, curves-dsim.svg, curves-iclip.svg, t-star-histogram.svg, t-star-vs-oracle.svg, quality-vs-compute.svg.",
     "",
+    ...(r.gallery?.length
+      ? [
+          "## Images: OURS, UNIFORM and REFERENCE side by side",
+          "",
+          `The first ${r.gallery.length} held-out prompts, seed 0, each generated at its condition's exact step count (the number under each picture).`,
+          "",
+          "![held-out prompts under each budget](gallery.svg)",
+          "",
+        ]
+      : []),
   ];
   return lines.join("\n");
 }
@@ -297,6 +312,7 @@ export async function writeReport(r: ReportInput): Promise<string[]> {
     "evaluation.json": `${JSON.stringify(json, null, 1)}\n`,
     "evaluation.md": markdown(r),
     ...plots(r),
+    ...(r.gallery?.length ? { "gallery.svg": gallerySvg(r.gallery, r.imageSize ?? 128) } : {}),
   };
   for (const [name, body] of Object.entries(files)) await writeFile(join(r.dir, name), body);
   return Object.keys(files);

@@ -1,0 +1,34 @@
+/**
+ * The report's image grid (issue 11, SPEC §6 "shown side by side"): for the first held-out
+ * prompts, the seed-0 image of each budget condition next to each other, the step count under
+ * each picture.
+ */
+import { type GalleryRow, imageGallery } from "@budgetfusion/shared/plot/svg-plot";
+import type { AllocationCondition, Condition } from "../eval/evaluate";
+
+type AnyCondition = Condition | AllocationCondition;
+
+/** The conditions shown, in column order (allocate only when the run calibrated it). */
+export const GALLERY_CONDITIONS: readonly AnyCondition[] = [
+  "ours",
+  "uniform",
+  "reference",
+  "allocate",
+];
+
+export const GALLERY_LABEL: Record<AnyCondition, string> = {
+  ours: "OURS",
+  uniform: "UNIFORM",
+  reference: "REFERENCE",
+  allocate: "ALLOCATE",
+  allocate_uniform: "UNIFORM (allocate's mean)",
+};
+
+export function gallerySvg(rows: readonly GalleryRow[], imageSize: number): string {
+  const columns = Math.max(0, ...rows.map((r) => r.cells.length));
+  return imageGallery(rows, {
+    title: "Held-out prompts, seed 0: OURS (t*), UNIFORM and REFERENCE (65) side by side",
+    columns: GALLERY_CONDITIONS.slice(0, columns).map((c) => GALLERY_LABEL[c]),
+    imageSize,
+  });
+}
