@@ -59,8 +59,11 @@ function blurLine(
   const r = (kernel.length - 1) >> 1;
   for (let i = 0; i < n; i++) {
     let acc = 0;
-    for (let j = -r; j <= r; j++)
-      acc += kernel[j + r] * src[offset + reflectIndex(i + j, n) * stride];
+    for (let j = -r; j <= r; j++) {
+      const k = i + j;
+      // Only the r samples at each end need the (slow, modulo) reflection.
+      acc += kernel[j + r] * src[offset + (k >= 0 && k < n ? k : reflectIndex(k, n)) * stride];
+    }
     out[offset + i * stride] = acc;
   }
 }

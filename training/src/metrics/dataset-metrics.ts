@@ -118,11 +118,9 @@ export async function computeDatasetMetrics(
       );
     }
     const pngs = await Promise.all(rows.map((r) => readFile(join(runDir, r.file))));
-    const values = await metricsAgainstReference(
-      options.models,
-      pngs,
-      await readFile(join(runDir, ref.file)),
-    );
+    const values = await metricsAgainstReference(options.models, pngs, {
+      index: rows.indexOf(ref),
+    });
     db.transaction((tx) => {
       tx.delete(imageMetrics)
         .where(and(eq(imageMetrics.promptId, g.promptId), eq(imageMetrics.seed, g.seed)))

@@ -21,14 +21,20 @@ describe("perceptual metrics against a reference image", () => {
     const clip = await loadImageEmbedder(createNodeOrt(1), join(FIXTURES, "tiny-clip"));
     const pngs = ref.images.map((n) => new Uint8Array(readFileSync(join(REFS, n))));
     // reference = park_5_0.png (index 2); the same model stands in for D-SIM
-    const values = await metricsAgainstReference({ clip, dsim: clip }, pngs, pngs[2]);
+    const byBytes = await metricsAgainstReference({ clip, dsim: clip }, pngs, pngs[2]);
+    // The reference given as its index in the list (embedded once) answers the same.
+    const byIndex = await metricsAgainstReference({ clip, dsim: clip }, pngs, { index: 2 });
+    await expect(metricsAgainstReference({ clip, dsim: clip }, pngs, { index: 3 })).rejects.toThrow(
+      /reference index 3/,
+    );
     await clip.release();
-    for (let i = 0; i < 3; i++) {
-      const cos = ref.image_cosine_matrix[i][2];
-      expect(values[i].iclip).toBeCloseTo(Math.min(1, cos), 5);
-      expect(values[i].dsim).toBeCloseTo(Math.max(0, 1 - cos), 5);
-      expect(values[i].lsnr).toBe(lsnrOfPng(pngs[i]));
-    }
+    for (const values of [byBytes, byIndex])
+      for (let i = 0; i < 3; i++) {
+        const cos = ref.image_cosine_matrix[i][2];
+        expect(values[i].iclip).toBeCloseTo(Math.min(1, cos), 5);
+        expect(values[i].dsim).toBeCloseTo(Math.max(0, 1 - cos), 5);
+        expect(values[i].lsnr).toBe(lsnrOfPng(pngs[i]));
+      }
   });
 });
 

@@ -64,22 +64,37 @@ export interface MetricModels {
 
 /**
  * Metrics of `pngs` (one per step count, any order) against `referencePng` = I(p, 129, s).
- * The reference itself gets D-SIM 0 and I-CLIP 1 up to rounding when it is in the list.
+ * The reference itself gets D-SIM 0 and I-CLIP 1 up to rounding when it is in the list; pass
+ * its index as `reference` instead of its bytes to embed it once.
  */
 export async function metricsAgainstReference(
   models: MetricModels,
   pngs: readonly Uint8Array[],
-  referencePng: Uint8Array,
+  reference: Uint8Array | { index: number },
 ): Promise<MetricValues[]> {
   const decoded = pngs.map((p) => decodePngToRgb(p));
-  const ref8 = toRgb8(decodePngToRgb(referencePng));
   const images8 = decoded.map(toRgb8);
-  const [clipRows, clipRef, dsimRows, dsimRef] = [
-    await models.clip.embed(images8),
-    await models.clip.embed([ref8]),
-    await models.dsim.embed(images8),
-    await models.dsim.embed([ref8]),
-  ];
+  const clipRows = await models.clip.embed(images8);
+  const dsimRows = await models.dsim.embed(images8);
+  const row = (rows: Float32Array, width: number, i: number) =>
+    rows.slice(i * width, (i + 1) * width);
+  let clipRef: Float32Array;
+  let dsimRef: Float32Array;
+  if (reference instanceof Uint8Array) {
+    const ref8 = toRgb8(decodePngToRgb(reference));
+    clipRef = await models.clip.embed([ref8]);
+    dsimRef = await models.dsim.embed([ref8]);
+  } else {
+    if (!Number.isInteger(reference.index) || reference.index < 0 || reference.index >= pngs.length)
+      throw new ShapeError(
+        `reference index ${reference.index} is not one of ${pngs.length} images`,
+        {
+          field: "reference",
+        },
+      );
+    clipRef = row(clipRows, models.clip.width, reference.index);
+    dsimRef = row(dsimRows, models.dsim.width, reference.index);
+  }
   const iclip = cosineToReference(clipRows, clipRef, models.clip.width);
   const dcos = cosineToReference(dsimRows, dsimRef, models.dsim.width);
   return decoded.map((img, i) => ({
