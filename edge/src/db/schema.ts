@@ -50,7 +50,7 @@ export const workers = sqliteTable("workers", {
   consecutiveFailures: integer().notNull().default(0),
 });
 
-export const JOB_STATUSES = ["queued", "running", "succeeded", "failed"] as const;
+export const JOB_STATUSES = ["queued", "running", "succeeded", "failed", "canceled"] as const;
 export type JobStatus = (typeof JOB_STATUSES)[number];
 
 export const jobs = sqliteTable(
@@ -139,6 +139,7 @@ export const usageDaily = sqliteTable(
     stepsRequested: integer().notNull().default(0),
     jobsSucceeded: integer().notNull().default(0),
     jobsFailed: integer().notNull().default(0),
+    jobsCanceled: integer().notNull().default(0),
     stepsSpent: integer().notNull().default(0),
     gpuSeconds: real().notNull().default(0),
     autoJobs: integer().notNull().default(0),

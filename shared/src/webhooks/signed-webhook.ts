@@ -25,6 +25,32 @@ export type PostWebhook = (
   request: { headers: Record<string, string>; body: string },
 ) => Promise<number>;
 
+/** One attempt's limit: a receiver that hangs counts as a failed attempt. */
+export const WEBHOOK_ATTEMPT_TIMEOUT_MS = 10_000;
+
+interface WebhookPostInit {
+  method: "POST";
+  headers: Record<string, string>;
+  body: string;
+  /** A redirect is the receiver's answer, not somewhere to send the signed body again. */
+  redirect: "manual";
+}
+
+/** The sender's fetch, with its own timeout signal added (shared/ has no fetch of its own). */
+export type WebhookFetch = (
+  url: string,
+  init: WebhookPostInit,
+) => Promise<{ status: number; body: { cancel(): Promise<void> } | null }>;
+
+/** The POST both senders deliver with: the answer's status, its body left unread. */
+export function fetchPoster(fetchWithTimeout: WebhookFetch): PostWebhook {
+  return async (url, { headers, body }) => {
+    const res = await fetchWithTimeout(url, { method: "POST", headers, body, redirect: "manual" });
+    await res.body?.cancel();
+    return res.status;
+  };
+}
+
 export interface DeliveryOptions {
   /** "whsec_" + base64 of at least 24 random bytes. */
   secret: string;

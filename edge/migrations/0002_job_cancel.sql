@@ -1,0 +1,1 @@
+ALTER TABLE `usage_daily` ADD `jobs_canceled` integer DEFAULT 0 NOT NULL;
