@@ -8,6 +8,7 @@
  */
 import { env, SELF } from "cloudflare:test";
 import { d1Database } from "@budgetfusion/edge/db/client";
+import { insertJob } from "@budgetfusion/edge/db/queries/jobs";
 import { getWorker } from "@budgetfusion/edge/db/queries/workers";
 import type { JobResponse } from "@budgetfusion/shared/schemas/edge-api";
 import { EventSourceParserStream } from "eventsource-parser/stream";
@@ -193,6 +194,33 @@ describe("progress", () => {
     });
   });
 
+  it("a stream ends with a timeout event once its job is past its deadline and one attempt", async () => {
+    // A job the dispatcher cannot end for now (a live lease, no attempt of its own), accepted
+    // longer ago than JOB_DEADLINE_S (600) + JOB_ATTEMPT_TIMEOUT_S (5): the stream must not wait on.
+    const id = crypto.randomUUID();
+    const now = Date.now();
+    await insertJob(d1Database(env.DB), {
+      id,
+      status: "running",
+      attempt: 1,
+      request: JSON.stringify({ prompt: "stuck", steps: STEPS, seed: 1 }),
+      steps: STEPS,
+      stepsSource: "fixed",
+      seed: 1,
+      createdAt: now - 606_000,
+      startedAt: now,
+      leaseUntil: now + 60_000,
+    });
+    try {
+      const res = await SELF.fetch(`http://edge/v1/jobs/${id}/events`);
+      const text = await res.text();
+      expect(text).toMatch(/^event: timeout$/m);
+      expect(text).not.toMatch(/^event: done$/m);
+    } finally {
+      await env.DB.prepare("UPDATE jobs SET status = 'failed' WHERE id = ?").bind(id).run();
+    }
+  });
+
   it("an unknown job's events are a 404", async () => {
     const res = await SELF.fetch(`http://edge/v1/jobs/${crypto.randomUUID()}/events`);
     expect(res.status).toBe(404);
@@ -280,11 +308,14 @@ describe("DELETE /v1/jobs/:id", () => {
   });
 
   it("a key cancels only its own jobs; the cancel frees its slot and is counted", async () => {
-    await useWorker(1);
-    const owner = await createKey({ name: "lifecycle-owner", plan: "pro" });
+    await useWorker(2);
+    const owner = await createKey({ name: "lifecycle-owner", plan: "pro", concurrent_jobs: 1 });
     const other = await createKey({ name: "lifecycle-other", plan: "pro" });
     const id = await submit({}, bearer(owner));
     await arrived(id);
+    // Its one slot is taken while the job runs.
+    const full = await postJson("/v1/generate", { prompt: "b", steps: STEPS }, bearer(owner));
+    expect(full.status).toBe(429);
     const foreign = await cancelJob(id, bearer(other));
     expect(foreign.status).toBe(404);
     expect((await readJob(id, bearer(other))).job_id).toBeUndefined();
@@ -294,6 +325,8 @@ describe("DELETE /v1/jobs/:id", () => {
       await SELF.fetch("http://edge/v1/usage", { headers: bearer(owner) })
     ).json()) as { totals: { jobs: number; jobs_canceled: number; jobs_succeeded: number } };
     expect(usage.totals).toMatchObject({ jobs: 1, jobs_canceled: 1, jobs_succeeded: 0 });
+    // The slot is free again.
+    await submit({}, bearer(owner));
   });
 });
 

@@ -265,6 +265,7 @@ export class Dispatcher extends DurableObject<Env> {
         const abort = new AbortController();
         const done = this.runAttempt(job, attempt, worker, request, abort.signal).finally(() => {
           this.active.delete(job.id);
+          this.canceled.delete(job.id);
           this.load.set(worker.id, Math.max(0, (this.load.get(worker.id) ?? 1) - 1));
           this.pumpAgain = true;
           void this.pump();
