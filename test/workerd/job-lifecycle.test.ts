@@ -6,10 +6,11 @@
  * (the signature recomputed here by hand, as edge/README.md tells a receiver to; a failed
  * delivery retried on the shared back-off schedule).
  */
-import { env, SELF } from "cloudflare:test";
+import { createExecutionContext, env, SELF, waitOnExecutionContext } from "cloudflare:test";
 import { d1Database } from "@budgetfusion/edge/db/client";
 import { insertJob } from "@budgetfusion/edge/db/queries/jobs";
 import { getWorker } from "@budgetfusion/edge/db/queries/workers";
+import edge from "@budgetfusion/edge/index";
 import type { JobResponse } from "@budgetfusion/shared/schemas/edge-api";
 import { EventSourceParserStream } from "eventsource-parser/stream";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
@@ -385,6 +386,10 @@ describe("webhooks", () => {
       data: { job_id: id, status: "succeeded", image_url: `/v1/images/${id}` },
     });
     expect(started.headers["webhook-id"]).not.toBe(completed.headers["webhook-id"]);
+    // The edge sends them; the worker is not asked to send its own as well.
+    const [dispatched] = await generateCalls(id);
+    expect(dispatched.body).not.toHaveProperty("webhook_url");
+    expect(dispatched.body).not.toHaveProperty("webhook_events");
     // A changed body or another secret fails the same check.
     expect(
       await signatureValid(
@@ -440,6 +445,29 @@ describe("webhooks", () => {
     });
     await sleep(300);
     expect(await hooksAt("hooks.fake", path)).toHaveLength(1);
+  });
+
+  it("refuses webhook_url where the deployment has no WEBHOOK_SECRET to sign with", async () => {
+    await useWorker(1);
+    const ctx = createExecutionContext();
+    const res = await edge.fetch(
+      new Request("http://edge/v1/generate", {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({
+          prompt: "a lighthouse",
+          steps: STEPS,
+          webhook_url: "http://hooks.fake/x",
+        }),
+      }),
+      { ...env, WEBHOOK_SECRET: "" },
+      ctx,
+    );
+    await waitOnExecutionContext(ctx);
+    expect(res.status).toBe(400);
+    const { error } = (await res.json()) as ErrorJson;
+    expect(error.field).toBe("webhook_url");
+    expect(error.message).toMatch(/WEBHOOK_SECRET/);
   });
 
   it("refuses a webhook_url that is not http(s), and unknown events, naming the field", async () => {
