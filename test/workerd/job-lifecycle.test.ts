@@ -10,6 +10,7 @@ import { createExecutionContext, env, SELF, waitOnExecutionContext } from "cloud
 import { d1Database } from "@budgetfusion/edge/db/client";
 import { insertJob } from "@budgetfusion/edge/db/queries/jobs";
 import { getWorker } from "@budgetfusion/edge/db/queries/workers";
+import { DISPATCHER_NAME } from "@budgetfusion/edge/dispatch/dispatcher";
 import edge from "@budgetfusion/edge/index";
 import type { JobResponse } from "@budgetfusion/shared/schemas/edge-api";
 import { EventSourceParserStream } from "eventsource-parser/stream";
@@ -424,6 +425,54 @@ describe("webhooks", () => {
     // The first retry waits backoffDelayMs({baseMs: 1000}, 1): 1 s, with equal jitter [0.5, 1) s.
     expect(retried.at - failed.at).toBeGreaterThanOrEqual(500);
     expect(retried.at - failed.at).toBeLessThan(1_000 + 500);
+    // Its row in D1 says so: two attempts, the last a 204, nothing more due.
+    const row = await env.DB.prepare("SELECT * FROM webhook_deliveries WHERE id = ?")
+      .bind(`msg_${id}_job.completed`)
+      .first<{
+        attempts: number;
+        last_status: number;
+        next_attempt_at: number | null;
+        delivered_at: number | null;
+      }>();
+    expect(row).toMatchObject({ attempts: 2, last_status: 204, next_attempt_at: null });
+    expect(row?.delivered_at).not.toBeNull();
+  });
+
+  it("a delivery a previous dispatcher left due is sent by the alarm (deliveries live in D1)", async () => {
+    const path = `/hook/${crypto.randomUUID()}`;
+    const jobId = crypto.randomUUID();
+    const now = Date.now();
+    const data = { job_id: jobId, status: "succeeded" };
+    await env.DB.prepare(
+      "INSERT INTO webhook_deliveries (id, job_id, url, type, data, attempts, next_attempt_at, last_status, created_at) VALUES (?, ?, ?, ?, ?, 1, ?, 503, ?)",
+    )
+      .bind(
+        `msg_${jobId}_job.completed`,
+        jobId,
+        `http://hooks.fake${path}`,
+        "job.completed",
+        JSON.stringify(data),
+        now,
+        now - 1_000,
+      )
+      .run();
+    // Any wake-up lets the dispatcher see the due row and set its alarm for it.
+    await env.DISPATCHER.get(env.DISPATCHER.idFromName(DISPATCHER_NAME)).wake();
+    const [sent] = await until(
+      () => hooksAt("hooks.fake", path),
+      (c) => c.length >= 1,
+    );
+    expect(sent.headers["webhook-id"]).toBe(`msg_${jobId}_job.completed`);
+    expect(sent.body).toMatchObject({ type: "job.completed", data });
+    expect(await signatureValid(sent, env.WEBHOOK_SECRET)).toBe(true);
+    const row = await until(
+      () =>
+        env.DB.prepare("SELECT attempts, delivered_at FROM webhook_deliveries WHERE id = ?")
+          .bind(`msg_${jobId}_job.completed`)
+          .first<{ attempts: number; delivered_at: number | null }>(),
+      (r) => r?.delivered_at !== null,
+    );
+    expect(row?.attempts).toBe(2);
   });
 
   it("a canceled job's completion is announced as canceled; only the events asked for are sent", async () => {

@@ -16,7 +16,8 @@
  * answers late.
  * Cancellation (DELETE /v1/jobs/:id) goes through here too: a queued job ends `canceled` at once,
  * a running one ends `canceled` here and its worker is told to stop it at the next step
- * boundary. Every job's start and end are announced by webhook when it asked (job-webhooks.ts).
+ * boundary. Every job's start and end are announced by webhook when it asked (job-webhooks.ts:
+ * kept in D1, retried by the alarm).
  */
 
 import { DurableObject } from "cloudflare:workers";
@@ -99,8 +100,11 @@ export class Dispatcher extends DurableObject<Env> {
     super(ctx, env);
     this.db = d1Database(env.DB);
     this.config = edgeConfig(env);
-    this.webhooks = new JobWebhooks(this.config.webhookSecret, (delivery) =>
-      this.ctx.waitUntil(delivery),
+    this.webhooks = new JobWebhooks(
+      this.db,
+      this.config.webhookSecret,
+      (attempt) => this.ctx.waitUntil(attempt),
+      (at) => this.alarmBy(at),
     );
   }
 
@@ -158,9 +162,14 @@ export class Dispatcher extends DurableObject<Env> {
     return { job: await getJob(this.db, jobId), canceled: false };
   }
 
-  /** Watchdog: recover lost attempts, release deferred jobs, keep ticking while work remains. */
+  /**
+   * Watchdog: recover lost attempts, release deferred jobs, retry due webhooks, keep ticking
+   * while work remains.
+   */
   override async alarm(): Promise<void> {
-    await this.recoverLost(Date.now());
+    const now = Date.now();
+    await this.recoverLost(now);
+    await this.webhooks.startDue(now);
     await this.pump();
   }
 
@@ -204,7 +213,7 @@ export class Dispatcher extends DurableObject<Env> {
   private async ended(jobId: string): Promise<JobRow | undefined> {
     this.notify(jobId);
     const job = await getJob(this.db, jobId);
-    if (job !== undefined) this.webhooks.send(job, "job.completed");
+    if (job !== undefined) await this.webhooks.enqueue(job, "job.completed");
     return job;
   }
 
@@ -260,7 +269,7 @@ export class Dispatcher extends DurableObject<Env> {
         if (attempt === undefined) continue;
         // Announced once, on the first dispatch; a retry elsewhere is the same job going on.
         if (attempt === 1)
-          this.webhooks.send({ ...job, status: "running", attempt }, "job.started");
+          await this.webhooks.enqueue({ ...job, status: "running", attempt }, "job.started");
         this.load.set(worker.id, (this.load.get(worker.id) ?? 0) + 1);
         const abort = new AbortController();
         const done = this.runAttempt(job, attempt, worker, request, abort.signal).finally(() => {
@@ -280,7 +289,7 @@ export class Dispatcher extends DurableObject<Env> {
   /**
    * Next alarm: while attempts run, every heartbeat interval (to notice a silent worker);
    * while jobs are queued, when the earliest is due, at least every heartbeat interval (a
-   * worker may have come back).
+   * worker may have come back); when the earliest webhook retry is due.
    */
   private async scheduleAlarm(): Promise<void> {
     const now = Date.now();
@@ -288,8 +297,16 @@ export class Dispatcher extends DurableObject<Env> {
     const times: number[] = [];
     for (const j of await runningJobs(this.db)) times.push(Math.min(j.leaseUntil ?? tick, tick));
     for (const j of await queuedJobs(this.db)) times.push(Math.min(j.notBefore, tick));
+    const webhook = await this.webhooks.nextDue();
+    if (webhook !== undefined) times.push(webhook);
     if (times.length === 0) return;
-    const next = Math.max(Math.min(...times), now + 50);
+    await this.alarmBy(Math.min(...times));
+  }
+
+  /** Makes the alarm fire by `at` (not sooner than 50 ms from now), unless it already will. */
+  private async alarmBy(at: number): Promise<void> {
+    const now = Date.now();
+    const next = Math.max(at, now + 50);
     const current = await this.ctx.storage.getAlarm();
     if (current === null || current > next || current < now) await this.ctx.storage.setAlarm(next);
   }

@@ -1,1 +1,0 @@
-ALTER TABLE `usage_daily` ADD `jobs_canceled` integer DEFAULT 0 NOT NULL;
