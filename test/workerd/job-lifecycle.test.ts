@@ -9,6 +9,7 @@
 import { createExecutionContext, env, SELF, waitOnExecutionContext } from "cloudflare:test";
 import { d1Database } from "@budgetfusion/edge/db/client";
 import { insertJob } from "@budgetfusion/edge/db/queries/jobs";
+import { insertDelivery, pruneDeliveries } from "@budgetfusion/edge/db/queries/webhook-deliveries";
 import { getWorker } from "@budgetfusion/edge/db/queries/workers";
 import { DISPATCHER_NAME } from "@budgetfusion/edge/dispatch/dispatcher";
 import edge from "@budgetfusion/edge/index";
@@ -494,6 +495,36 @@ describe("webhooks", () => {
     });
     await sleep(300);
     expect(await hooksAt("hooks.fake", path)).toHaveLength(1);
+  });
+
+  it("ended deliveries are dropped once old; pending ones and recent ones are kept", async () => {
+    const db = d1Database(env.DB);
+    const now = Date.now();
+    const row = (name: string, createdAt: number, nextAttemptAt: number | null) => ({
+      id: `msg_prune-${name}-${crypto.randomUUID()}`,
+      jobId: "prune",
+      url: "http://hooks.fake/prune",
+      type: "job.completed",
+      data: "{}",
+      nextAttemptAt,
+      createdAt,
+    });
+    const week = 7 * 86_400_000;
+    const oldEnded = row("old-ended", now - week - 1, null);
+    const oldPending = row("old-pending", now - week - 1, now + 3_600_000);
+    const recentEnded = row("recent-ended", now - week + 60_000, null);
+    for (const r of [oldEnded, oldPending, recentEnded]) await insertDelivery(db, r);
+    expect(await pruneDeliveries(db, now - week)).toBeGreaterThanOrEqual(1);
+    const left = await env.DB.prepare(
+      "SELECT id FROM webhook_deliveries WHERE job_id = 'prune'",
+    ).all<{
+      id: string;
+    }>();
+    const ids = left.results.map((r) => r.id);
+    expect(ids).not.toContain(oldEnded.id);
+    expect(ids).toContain(oldPending.id);
+    expect(ids).toContain(recentEnded.id);
+    await env.DB.prepare("DELETE FROM webhook_deliveries WHERE job_id = 'prune'").run();
   });
 
   it("refuses webhook_url where the deployment has no WEBHOOK_SECRET to sign with", async () => {

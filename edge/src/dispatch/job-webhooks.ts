@@ -28,6 +28,7 @@ import {
   dueDeliveries,
   insertDelivery,
   nextDeliveryAt,
+  pruneDeliveries,
   recordAttempt,
 } from "../db/queries/webhook-deliveries";
 import { jobView } from "../jobs/job-view";
@@ -41,6 +42,10 @@ const postWithFetch = fetchPoster((url, init) =>
 const ATTEMPT_LEASE_MS = WEBHOOK_ATTEMPT_TIMEOUT_MS + 5_000;
 /** Due deliveries started per alarm. */
 const DUE_BATCH = 32;
+/** Ended deliveries are kept this long (what was sent, and how it went), then dropped... */
+const KEEP_ENDED_MS = 7 * 86_400_000;
+/** ...by a sweep at most this often per dispatcher instance. */
+const PRUNE_EVERY_MS = 3_600_000;
 
 /** A 400 naming webhook_url when this deployment cannot sign (no WEBHOOK_SECRET). */
 export function checkCanSign(secret: string | undefined, request: { webhook_url?: string }) {
@@ -52,6 +57,8 @@ export function checkCanSign(secret: string | undefined, request: { webhook_url?
 }
 
 export class JobWebhooks {
+  private prunedAt = 0;
+
   constructor(
     private readonly db: EdgeDb,
     private readonly secret: string | undefined,
@@ -87,6 +94,10 @@ export class JobWebhooks {
 
   /** Starts an attempt of every delivery that is due (the dispatcher's alarm); returns at once. */
   async startDue(now: number): Promise<void> {
+    if (now - this.prunedAt >= PRUNE_EVERY_MS) {
+      this.prunedAt = now;
+      await pruneDeliveries(this.db, now - KEEP_ENDED_MS);
+    }
     if (this.secret === undefined) return;
     for (const d of await dueDeliveries(this.db, now, DUE_BATCH)) {
       const leaseUntil = now + ATTEMPT_LEASE_MS;

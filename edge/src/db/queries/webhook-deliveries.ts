@@ -1,5 +1,5 @@
 /** The job webhooks still to deliver (schema.ts webhookDeliveries). */
-import { and, asc, eq, isNotNull, lte, min } from "drizzle-orm";
+import { and, asc, eq, isNotNull, isNull, lt, lte, min } from "drizzle-orm";
 import type { EdgeDb } from "../client";
 import { webhookDeliveries } from "../schema";
 
@@ -68,4 +68,13 @@ export async function recordAttempt(
   >,
 ) {
   await db.update(webhookDeliveries).set(outcome).where(eq(webhookDeliveries.id, id));
+}
+
+/** Drops deliveries that ended (delivered or given up) and were created before `before`. */
+export async function pruneDeliveries(db: EdgeDb, before: number): Promise<number> {
+  const rows = await db
+    .delete(webhookDeliveries)
+    .where(and(isNull(webhookDeliveries.nextAttemptAt), lt(webhookDeliveries.createdAt, before)))
+    .returning({ id: webhookDeliveries.id });
+  return rows.length;
 }
