@@ -56,6 +56,8 @@ export default defineConfig({
                 // also run the app with wrangler.toml's "required" (fetchRequiringKeys in
                 // test/workerd/helpers.ts).
                 API_KEYS: "optional",
+                // Signs the edge's job webhooks; job-lifecycle.test.ts verifies with it.
+                WEBHOOK_SECRET: "whsec_YnVkZ2V0ZnVzaW9uLXdvcmtlcmQtdGVzdC1zZWNyZXQ=",
               },
               outboundService: fakeOutbound(FIXTURE_ROOT),
             },

@@ -3,6 +3,7 @@
  * by `Env`, which `npm run types:edge` generates from wrangler.toml (edge/worker-configuration.d.ts).
  */
 import { ConfigError } from "@budgetfusion/shared/errors";
+import { secretProblem } from "@budgetfusion/shared/webhooks/signed-webhook";
 
 export interface EdgeConfig {
   heartbeatIntervalS: number;
@@ -21,6 +22,8 @@ export interface EdgeConfig {
   bundleUploadMaxBytes: number;
   /** "required": every consumer route needs an API key; "optional": npm start's local mode. */
   apiKeys: ApiKeyMode;
+  /** WEBHOOK_SECRET ("whsec_" + base64): signs job webhooks; unset, jobs cannot ask for them. */
+  webhookSecret?: string;
 }
 
 const API_KEY_MODES = ["required", "optional"] as const;
@@ -82,6 +85,17 @@ function urlPatterns(env: Env): URLPattern[] {
     });
 }
 
+/** WEBHOOK_SECRET, an optional secret (so absent from the generated Env). */
+function webhookSecret(env: Env): string | undefined {
+  const raw: string | undefined = (env as { WEBHOOK_SECRET?: string }).WEBHOOK_SECRET;
+  if (raw === undefined || raw === "") return undefined;
+  const problem = secretProblem(raw);
+  if (problem !== undefined) {
+    throw new ConfigError(`WEBHOOK_SECRET ${problem}`, { field: "WEBHOOK_SECRET" });
+  }
+  return raw;
+}
+
 export function edgeConfig(env: Env): EdgeConfig {
   const heartbeatIntervalS = positive(env, "HEARTBEAT_INTERVAL_S", 5);
   return {
@@ -96,5 +110,6 @@ export function edgeConfig(env: Env): EdgeConfig {
       positive(env, "BUNDLE_UPLOAD_MAX_BYTES", DEFAULT_BUNDLE_UPLOAD_MAX_BYTES),
     ),
     apiKeys: apiKeyMode(env),
+    webhookSecret: webhookSecret(env),
   };
 }

@@ -5,6 +5,8 @@ declare global {
   namespace Cloudflare {
     interface Env {
       TEST_MIGRATIONS: D1Migration[];
+      /** An optional secret of the edge (job webhooks), so not in the generated Env. */
+      WEBHOOK_SECRET: string;
     }
   }
 }

@@ -93,8 +93,12 @@ export function postJson(path: string, body: unknown, headers: Record<string, st
 
 export interface Call {
   host: string;
+  method: string;
   path: string;
+  headers: Record<string, string>;
+  text: string;
   body: Record<string, unknown> | undefined;
+  at: number;
 }
 
 export async function fakeCalls(): Promise<Call[]> {

@@ -240,7 +240,7 @@ describe("methods", () => {
   it.each([
     ["GET", "/v1/budget", ["POST"]],
     ["PUT", "/v1/generate", ["POST"]],
-    ["DELETE", `/v1/jobs/${crypto.randomUUID()}`, ["GET", "HEAD"]],
+    ["PUT", `/v1/jobs/${crypto.randomUUID()}`, ["DELETE", "GET", "HEAD"]],
     ["POST", "/healthz", ["GET", "HEAD"]],
     ["POST", "/", ["GET", "HEAD"]],
     ["POST", "/openapi.json", ["GET", "HEAD"]],

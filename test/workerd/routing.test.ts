@@ -116,6 +116,8 @@ describe("dispatch", () => {
       width: 64,
       height: 64,
       scheduler: bundle.manifest.diffusion_model.scheduler_config,
+      // The edge's id, by which the worker reports the job's progress and takes its cancel.
+      job_id: job.job_id,
     });
     const img = await SELF.fetch(`http://edge${job.image_url}`);
     expect(img.status).toBe(200);

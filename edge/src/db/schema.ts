@@ -2,7 +2,8 @@
  * D1 schema (drizzle is the single source; drizzle-kit generates edge/migrations/, wrangler
  * applies them). Jobs, predictor versions and their activation history, GPU workers, and the
  * prompt-embedding cache for bundles whose embedding runs on the GPU pool (SPEC §7); consumer
- * API keys, which key owns which job, usage per key and day, and canary rollouts.
+ * API keys, which key owns which job, usage per key and day, and canary rollouts; the job
+ * webhooks still to deliver.
  * Times are epoch milliseconds. Column names stay snake_case (drizzle `casing`).
  */
 import { PLAN_NAMES } from "@budgetfusion/shared/schemas/consumer-api";
@@ -50,7 +51,7 @@ export const workers = sqliteTable("workers", {
   consecutiveFailures: integer().notNull().default(0),
 });
 
-export const JOB_STATUSES = ["queued", "running", "succeeded", "failed"] as const;
+export const JOB_STATUSES = ["queued", "running", "succeeded", "failed", "canceled"] as const;
 export type JobStatus = (typeof JOB_STATUSES)[number];
 
 export const jobs = sqliteTable(
@@ -139,6 +140,7 @@ export const usageDaily = sqliteTable(
     stepsRequested: integer().notNull().default(0),
     jobsSucceeded: integer().notNull().default(0),
     jobsFailed: integer().notNull().default(0),
+    jobsCanceled: integer().notNull().default(0),
     stepsSpent: integer().notNull().default(0),
     gpuSeconds: real().notNull().default(0),
     autoJobs: integer().notNull().default(0),
@@ -191,4 +193,30 @@ export const canarySamples = sqliteTable(
     createdAt: integer().notNull(),
   },
   (t) => [index("canary_samples_canary_idx").on(t.canaryId)],
+);
+
+/**
+ * One webhook event of a job (edge/src/dispatch/job-webhooks.ts), kept until it is delivered or
+ * its bounded attempts are spent, so a retry survives the dispatcher's restart. The payload is
+ * fixed when the event happens; each attempt signs it afresh.
+ */
+export const webhookDeliveries = sqliteTable(
+  "webhook_deliveries",
+  {
+    /** The webhook-id: `msg_<job>_<event>`, so an event is stored (and sent) once. */
+    id: text().primaryKey(),
+    jobId: text().notNull(),
+    url: text().notNull(),
+    type: text().notNull(),
+    /** JSON of the event's data (the job's public view). */
+    data: text().notNull(),
+    attempts: integer().notNull().default(0),
+    /** When the next attempt is due; null once delivered or given up. */
+    nextAttemptAt: integer(),
+    deliveredAt: integer(),
+    lastStatus: integer(),
+    lastError: text(),
+    createdAt: integer().notNull(),
+  },
+  (t) => [index("webhook_deliveries_due_idx").on(t.nextAttemptAt)],
 );

@@ -14,6 +14,10 @@
  * attempts past their lease are re-queued. Completion is conditional on the attempt
  * (db/queries/jobs.ts), so a job is never completed twice even if a presumed-dead worker
  * answers late.
+ * Cancellation (DELETE /v1/jobs/:id) goes through here too: a queued job ends `canceled` at once,
+ * a running one ends `canceled` here and its worker is told to stop it at the next step
+ * boundary. Every job's start and end are announced by webhook when it asked (job-webhooks.ts:
+ * kept in D1, retried by the alarm).
  */
 
 import { DurableObject } from "cloudflare:workers";
@@ -22,6 +26,7 @@ import { asComputeTimings } from "@budgetfusion/shared/usage/compute-time";
 import { type EdgeConfig, edgeConfig } from "../config";
 import { d1Database, type EdgeDb } from "../db/client";
 import {
+  cancelJob,
   claimJob,
   completeJob,
   dueJobs,
@@ -34,6 +39,7 @@ import {
 } from "../db/queries/jobs";
 import {
   deferWorker,
+  getWorker,
   healthyWorkers,
   isAlive,
   listWorkers,
@@ -41,9 +47,12 @@ import {
   markWorkerOk,
   type WorkerRow,
 } from "../db/queries/workers";
+import { isFinished } from "../jobs/job-view";
 import { imageKey } from "../storage/r2-blob-store";
 import { recordJobFinished } from "../usage/record-usage";
+import { JobWebhooks } from "./job-webhooks";
 import { callWorker, type StoredJobRequest, workerBody } from "./worker-call";
+import { cancelOnWorker } from "./worker-jobs";
 
 /** Job retries after worker faults: fast at first (another worker is likely fine), then 5 s. */
 const JOB_RETRY = { baseMs: 250, maxMs: 5_000 };
@@ -53,6 +62,16 @@ const WORKER_PENALTY = { baseMs: 1_000, maxMs: 30_000 };
 const MAX_BUSY_DEFER_MS = 60_000;
 
 export const DISPATCHER_NAME = "global";
+
+/** Re-reads when a job moves on during a cancel (claimed, re-queued) before giving up. */
+const CANCEL_TRIES = 4;
+
+interface CancelResult {
+  /** The job afterwards; undefined when there is no such job. */
+  job: JobRow | undefined;
+  /** Whether this call canceled it (false: it had already ended). */
+  canceled: boolean;
+}
 
 interface ActiveAttempt {
   workerId: string;
@@ -73,11 +92,20 @@ export class Dispatcher extends DurableObject<Env> {
   private readonly waiters = new Map<string, (() => void)[]>();
   private pumping: Promise<void> | undefined;
   private pumpAgain = false;
+  /** Jobs canceled while an attempt of ours runs: that attempt's answer is discarded. */
+  private readonly canceled = new Set<string>();
+  private readonly webhooks: JobWebhooks;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     this.db = d1Database(env.DB);
     this.config = edgeConfig(env);
+    this.webhooks = new JobWebhooks(
+      this.db,
+      this.config.webhookSecret,
+      (attempt) => this.ctx.waitUntil(attempt),
+      (at) => this.alarmBy(at),
+    );
   }
 
   /**
@@ -88,7 +116,7 @@ export class Dispatcher extends DurableObject<Env> {
     await this.pump();
   }
 
-  /** Resolves when the job has finished (succeeded/failed) or after `timeoutMs`. */
+  /** Resolves when the job has ended (succeeded/failed/canceled) or after `timeoutMs`. */
   async waitFor(jobId: string, timeoutMs: number): Promise<void> {
     // Register first, then look: a completion between the two cannot be missed.
     const done = new Promise<void>((resolve) => {
@@ -101,15 +129,47 @@ export class Dispatcher extends DurableObject<Env> {
       this.waiters.set(jobId, list);
     });
     const job = await getJob(this.db, jobId);
-    if (job === undefined || job.status === "succeeded" || job.status === "failed") {
-      this.notify(jobId);
-    }
+    if (job === undefined || isFinished(job)) this.notify(jobId);
     await done;
   }
 
-  /** Watchdog: recover lost attempts, release deferred jobs, keep ticking while work remains. */
+  /**
+   * Cancels the job unless it has ended: queued -> canceled at once; running -> canceled here,
+   * then its worker is told (DELETE /v1/jobs/:id there), and should it not take that, our call
+   * to it is dropped, which the worker also takes as a cancel. The worker's answer, if any
+   * still comes, is discarded.
+   */
+  async cancel(jobId: string): Promise<CancelResult> {
+    for (let tries = 0; tries < CANCEL_TRIES; tries++) {
+      const job = await getJob(this.db, jobId);
+      if (job === undefined || isFinished(job)) return { job, canceled: false };
+      const now = Date.now();
+      // False: it moved on (claimed, re-queued, finished) since the read; look again.
+      if (!(await cancelJob(this.db, job, now))) continue;
+      const mine = this.active.get(jobId);
+      if (mine !== undefined) this.canceled.add(jobId);
+      if (job.status === "running" && job.workerId !== null) {
+        const worker = await getWorker(this.db, job.workerId);
+        const told =
+          worker !== undefined &&
+          (await cancelOnWorker({ url: worker.url, token: this.env.WORKER_TOKEN }, jobId));
+        if (!told) mine?.abort.abort(new Error(`job ${jobId} canceled`));
+      }
+      await recordJobFinished(this.db, jobId, { status: "canceled" }, now);
+      return { job: await this.ended(jobId), canceled: true };
+    }
+    // Still moving after a few reads: the caller answers 409 for a job not yet ended.
+    return { job: await getJob(this.db, jobId), canceled: false };
+  }
+
+  /**
+   * Watchdog: recover lost attempts, release deferred jobs, retry due webhooks, keep ticking
+   * while work remains.
+   */
   override async alarm(): Promise<void> {
-    await this.recoverLost(Date.now());
+    const now = Date.now();
+    await this.recoverLost(now);
+    await this.webhooks.startDue(now);
     await this.pump();
   }
 
@@ -147,6 +207,14 @@ export class Dispatcher extends DurableObject<Env> {
   private notify(jobId: string) {
     for (const resolve of this.waiters.get(jobId) ?? []) resolve();
     this.waiters.delete(jobId);
+  }
+
+  /** After a job's final transition: wakes its waiters and announces it; returns its row. */
+  private async ended(jobId: string): Promise<JobRow | undefined> {
+    this.notify(jobId);
+    const job = await getJob(this.db, jobId);
+    if (job !== undefined) await this.webhooks.enqueue(job, "job.completed");
+    return job;
   }
 
   /** Serialised: one pass at a time; a request during a pass triggers one more pass. */
@@ -199,10 +267,14 @@ export class Dispatcher extends DurableObject<Env> {
           now + this.config.attemptTimeoutMs,
         );
         if (attempt === undefined) continue;
+        // Announced once, on the first dispatch; a retry elsewhere is the same job going on.
+        if (attempt === 1)
+          await this.webhooks.enqueue({ ...job, status: "running", attempt }, "job.started");
         this.load.set(worker.id, (this.load.get(worker.id) ?? 0) + 1);
         const abort = new AbortController();
         const done = this.runAttempt(job, attempt, worker, request, abort.signal).finally(() => {
           this.active.delete(job.id);
+          this.canceled.delete(job.id);
           this.load.set(worker.id, Math.max(0, (this.load.get(worker.id) ?? 1) - 1));
           this.pumpAgain = true;
           void this.pump();
@@ -217,7 +289,7 @@ export class Dispatcher extends DurableObject<Env> {
   /**
    * Next alarm: while attempts run, every heartbeat interval (to notice a silent worker);
    * while jobs are queued, when the earliest is due, at least every heartbeat interval (a
-   * worker may have come back).
+   * worker may have come back); when the earliest webhook retry is due.
    */
   private async scheduleAlarm(): Promise<void> {
     const now = Date.now();
@@ -225,8 +297,16 @@ export class Dispatcher extends DurableObject<Env> {
     const times: number[] = [];
     for (const j of await runningJobs(this.db)) times.push(Math.min(j.leaseUntil ?? tick, tick));
     for (const j of await queuedJobs(this.db)) times.push(Math.min(j.notBefore, tick));
+    const webhook = await this.webhooks.nextDue();
+    if (webhook !== undefined) times.push(webhook);
     if (times.length === 0) return;
-    const next = Math.max(Math.min(...times), now + 50);
+    await this.alarmBy(Math.min(...times));
+  }
+
+  /** Makes the alarm fire by `at` (not sooner than 50 ms from now), unless it already will. */
+  private async alarmBy(at: number): Promise<void> {
+    const now = Date.now();
+    const next = Math.max(at, now + 50);
     const current = await this.ctx.storage.getAlarm();
     if (current === null || current > next || current < now) await this.ctx.storage.setAlarm(next);
   }
@@ -239,13 +319,15 @@ export class Dispatcher extends DurableObject<Env> {
     signal: AbortSignal,
   ): Promise<void> {
     const started = Date.now();
-    const outcome = await callWorker(worker.url, workerBody(request), {
+    const outcome = await callWorker(worker.url, workerBody(request, job.id), {
       timeoutMs: this.config.attemptTimeoutMs,
       token: this.env.WORKER_TOKEN,
       modelId: request.model_id,
       signal,
     });
     const now = Date.now();
+    // Canceled meanwhile (cancel() has ended the job): whatever the worker answered is moot.
+    if (this.canceled.delete(job.id)) return;
     if (outcome.kind === "ok") {
       await markWorkerOk(this.db, worker.id);
       const key = imageKey(`${job.id}-${attempt}`);
@@ -257,21 +339,23 @@ export class Dispatcher extends DurableObject<Env> {
         ...outcome.headers,
       };
       const won = await completeJob(this.db, job.id, attempt, { imageKey: key, timings, now });
-      if (!won) await this.env.BLOBS.delete(key);
-      else {
-        await recordJobFinished(
-          this.db,
-          job.id,
-          {
-            status: "succeeded",
-            steps: job.steps,
-            stepsSource: job.stepsSource,
-            timings: asComputeTimings(outcome.headers.worker),
-          },
-          now,
-        );
+      if (!won) {
+        await this.env.BLOBS.delete(key);
+        this.notify(job.id);
+        return;
       }
-      this.notify(job.id);
+      await recordJobFinished(
+        this.db,
+        job.id,
+        {
+          status: "succeeded",
+          steps: job.steps,
+          stepsSource: job.stepsSource,
+          timings: asComputeTimings(outcome.headers.worker),
+        },
+        now,
+      );
+      await this.ended(job.id);
       return;
     }
     if (outcome.kind === "fatal") {
@@ -280,8 +364,17 @@ export class Dispatcher extends DurableObject<Env> {
         message: outcome.message,
         now,
       });
-      if (failed) await recordJobFinished(this.db, job.id, { status: "failed" }, now);
-      this.notify(job.id);
+      if (!failed) {
+        this.notify(job.id);
+        return;
+      }
+      await recordJobFinished(this.db, job.id, { status: "failed" }, now);
+      await this.ended(job.id);
+      return;
+    }
+    if (outcome.kind === "canceled") {
+      // Canceled on the worker by someone else than us: not its fault; the job goes on elsewhere.
+      await this.retryOrFail(job, attempt, now, "worker_canceled", outcome.message);
       return;
     }
     if (outcome.kind === "busy") {
@@ -340,12 +433,12 @@ export class Dispatcher extends DurableObject<Env> {
     );
     if (failed) {
       await recordJobFinished(this.db, jobId, { status: "failed" }, now);
-      this.notify(jobId);
+      await this.ended(jobId);
     }
   }
 }
 
 /** When the job gives up: its creation plus the deadline it carries (or the default). */
-function deadlineOf(job: JobRow, request: StoredJobRequest, config: EdgeConfig): number {
+export function deadlineOf(job: JobRow, request: StoredJobRequest, config: EdgeConfig): number {
   return job.createdAt + (request.deadline_s ?? config.jobDeadlineS) * 1000;
 }

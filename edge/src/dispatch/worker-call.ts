@@ -1,10 +1,10 @@
 /**
  * One call to a GPU worker's POST /v1/generate (worker API: image/png with x-bf-steps,
- * x-bf-seed, x-bf-model, x-bf-timings; 429/503 + Retry-After when it is full), classified into
- * what the dispatcher does next.
+ * x-bf-seed, x-bf-model, x-bf-timings; 429/503 + Retry-After when it is full; 499 when the job
+ * was canceled there), classified into what the dispatcher does next.
  */
 import { retryAfterMs } from "@budgetfusion/shared/retry/backoff";
-import { GENERATE_HEADERS } from "@budgetfusion/shared/schemas/worker-api";
+import { GENERATE_HEADERS, type WebhookEvent } from "@budgetfusion/shared/schemas/worker-api";
 
 export interface WorkerGenerateBody {
   prompt: string;
@@ -23,12 +23,27 @@ export interface StoredJobRequest extends WorkerGenerateBody {
   model_id?: string;
   /** Seconds from acceptance after which the job fails instead of being retried. */
   deadline_s?: number;
+  /** The edge itself sends the job's webhooks (dispatch/job-webhooks.ts), not the worker. */
+  webhook_url?: string;
+  webhook_events?: WebhookEvent[];
 }
 
-/** The body sent to the worker: the stored request without the edge-only keys. */
-export function workerBody(request: StoredJobRequest): WorkerGenerateBody {
-  const { model_id: _model, deadline_s: _deadline, ...body } = request;
-  return body;
+/**
+ * The body sent to the worker: the stored request without the edge-only keys, under the edge's
+ * job id, by which the worker reports the job's progress and takes its cancel (worker-jobs.ts).
+ */
+export function workerBody(
+  request: StoredJobRequest,
+  jobId: string,
+): WorkerGenerateBody & { job_id: string } {
+  const {
+    model_id: _model,
+    deadline_s: _deadline,
+    webhook_url: _url,
+    webhook_events: _events,
+    ...body
+  } = request;
+  return { ...body, job_id: jobId };
 }
 
 export type CallOutcome =
@@ -38,7 +53,9 @@ export type CallOutcome =
   /** 404, other 4xx/5xx, connection error, timeout, bad body, wrong model: retry elsewhere. */
   | { kind: "retry"; message: string }
   /** 400/413/422: the request itself is bad; retrying cannot help. */
-  | { kind: "fatal"; message: string };
+  | { kind: "fatal"; message: string }
+  /** 499: the job was canceled on the worker (DELETE /v1/jobs/:id there); not a fault. */
+  | { kind: "canceled"; message: string };
 
 export interface CallOptions {
   timeoutMs: number;
@@ -54,6 +71,8 @@ const PNG_MAGIC = [0x89, 0x50, 0x4e, 0x47];
 /** Answers that mean "this request is wrong", whichever worker gets it. */
 const REQUEST_ERRORS = new Set([400, 413, 422]);
 const DEFAULT_BUSY_MS = 1_000;
+/** The worker's answer to a generation canceled while it waited or ran (gpu-worker/README.md). */
+const CANCELED_STATUS = 499;
 
 function parseTimings(raw: string | null): unknown {
   if (raw === null) return undefined;
@@ -88,6 +107,9 @@ export async function callWorker(
   } catch (err) {
     const reason = opts.signal?.aborted ? String(opts.signal.reason) : String(err);
     return { kind: "retry", message: `worker unreachable, timed out or silent: ${reason}` };
+  }
+  if (res.status === CANCELED_STATUS) {
+    return { kind: "canceled", message: "the worker canceled the job (499)" };
   }
   if (res.status === 429 || res.status === 503) {
     return {

@@ -95,7 +95,7 @@ async function runJob(kind,steps,prompt,seed){
   const started=performance.now();
   try{
     let job=await api("/v1/generate",{prompt,steps,seed},key());
-    while(job.status!=="succeeded"&&job.status!=="failed"){
+    while(job.status!=="succeeded"&&job.status!=="failed"&&job.status!=="canceled"){
       show(kind,job,started);
       await new Promise(r=>setTimeout(r,250));
       job=await api("/v1/jobs/"+job.job_id,undefined,key());

@@ -18,6 +18,11 @@ describe("page-format", () => {
     ).toBe("step 12 of 17 · about 0.3 s left");
     expect(progressText({ status: "succeeded" }, 0)).toBe("done");
     expect(progressText({ status: "failed" }, 0)).toBe("failed");
+    expect(progressText({ status: "canceled" }, 0)).toBe("canceled");
+    // A queued job's progress (step 0, no ETA) says no more than its state.
+    expect(progressText({ status: "queued", progress: { step: 0, steps: 17 } }, 400)).toBe(
+      "queued · 0.4 s",
+    );
   });
 
   it("share of compute is relative to the reference image's compute", () => {

@@ -26,10 +26,11 @@ export function progressFraction(job: JobProgressView): number | undefined {
 /** "queued · 0.4 s", "step 12 of 17 · about 0.3 s left", "running · 1.2 s", "done". */
 export function progressText(job: JobProgressView, elapsedMs: number): string {
   if (job.status === "succeeded") return "done";
-  if (job.status === "failed") return "failed";
+  if (job.status === "failed" || job.status === "canceled") return job.status;
   const elapsed = `${(elapsedMs / 1000).toFixed(1)} s`;
   const p = job.progress;
-  if (p !== null && p !== undefined && typeof p.step === "number" && typeof p.steps === "number") {
+  const running = job.status === "running";
+  if (running && p && typeof p.step === "number" && typeof p.steps === "number") {
     const eta =
       typeof p.eta_ms === "number" ? ` · about ${(p.eta_ms / 1000).toFixed(1)} s left` : "";
     return `step ${p.step} of ${p.steps}${eta}`;

@@ -1,12 +1,15 @@
 /**
  * Generation jobs: POST /v1/generate (steps "auto" = the active predictor's t*), GET
- * /v1/jobs/:id, GET /v1/images/:id. Jobs are written to D1 first and then handed to the
- * dispatcher Durable Object, so an accepted job survives any later failure (SPEC §7).
+ * /v1/jobs/:id (with live progress while it runs), GET /v1/jobs/:id/events (the same as
+ * server-sent events until it ends), DELETE /v1/jobs/:id (cancel), GET /v1/images/:id. Jobs are
+ * written to D1 first and then handed to the dispatcher Durable Object, so an accepted job
+ * survives any later failure (SPEC §7). A key sees only its own jobs (another's are a 404).
  * Admission control: a job is accepted only while a worker of its model is alive (else 503)
  * and fewer than JOB_QUEUE_LIMIT jobs of that model wait (else 429), both with Retry-After;
  * an Idempotency-Key makes a retried POST return the job the first one created.
  */
 import {
+  BudgetFusionError,
   NotFoundError,
   NoWorkersError,
   QueueFullError,
@@ -21,13 +24,17 @@ import {
 } from "@budgetfusion/shared/schemas/edge-api";
 import { createRoute, z } from "@hono/zod-openapi";
 import type { Context } from "hono";
+import { streamSSE } from "hono/streaming";
 import type { AppEnv, EdgeApp } from "../app-env";
 import { serveBudget } from "../canary/serve-budget";
 import { countQueued, getJob, insertJob, type JobRow } from "../db/queries/jobs";
 import { jobOwner } from "../db/queries/usage";
 import { aliveWorkers } from "../db/queries/workers";
-import { DISPATCHER_NAME } from "../dispatch/dispatcher";
+import { DISPATCHER_NAME, deadlineOf } from "../dispatch/dispatcher";
+import { checkCanSign } from "../dispatch/job-webhooks";
 import type { StoredJobRequest } from "../dispatch/worker-call";
+import { jobProgress } from "../jobs/job-progress";
+import { isFinished, jobView } from "../jobs/job-view";
 import { consumerOf } from "../keys/consumer-auth";
 import { reserveJobSlot } from "../limits/job-slots";
 import { afterResponse } from "../middleware/after-response";
@@ -83,6 +90,47 @@ const jobStatus = createRoute({
   },
 });
 
+const jobEvents = createRoute({
+  method: "get",
+  path: "/v1/jobs/{id}/events",
+  security: CONSUMER_SECURITY,
+  summary: "The job's progress as server-sent events, until it ends",
+  description:
+    "`event: progress` with the job (as GET /v1/jobs/:id) whenever its state or step changes, " +
+    "then one `event: done` with its final state, and the stream ends. A job still not ended " +
+    "past its deadline (plus one attempt's time) gets `event: timeout` and the stream ends; " +
+    "`: keepalive` comments keep a quiet stream open.",
+  request: { params: jobIdParams },
+  responses: {
+    200: {
+      description: "The event stream",
+      content: { "text/event-stream": { schema: z.string() } },
+    },
+    401: unauthorized,
+    404: errorResponse("Unknown job"),
+  },
+});
+
+const cancel = createRoute({
+  method: "delete",
+  path: "/v1/jobs/{id}",
+  security: CONSUMER_SECURITY,
+  summary: "Cancel a queued or running job",
+  description:
+    "A queued job ends `canceled` at once; a running one ends `canceled` and its GPU worker " +
+    "stops it at the next denoising step.",
+  request: { params: jobIdParams },
+  responses: {
+    200: {
+      description: "Canceled",
+      content: { "application/json": { schema: jobResponseSchema } },
+    },
+    401: unauthorized,
+    404: errorResponse("Unknown job"),
+    409: errorResponse("The job has already ended; error.details.status names its state"),
+  },
+});
+
 const image = createRoute({
   method: "get",
   path: "/v1/images/{id}",
@@ -98,33 +146,10 @@ const image = createRoute({
   },
 });
 
-/** Public messages per error code: raw worker answers and worker ids stay internal. */
-const PUBLIC_ERRORS: Record<string, string> = {
-  upstream_rejected: "a GPU worker rejected the generation request",
-  deadline_exceeded: "no GPU worker completed the job within its deadline",
-};
-
-function jobView(job: JobRow) {
-  return {
-    job_id: job.id,
-    status: job.status,
-    steps: job.steps,
-    steps_source: job.stepsSource,
-    seed: job.seed,
-    attempt: job.attempt,
-    predictor_version: job.predictorVersion,
-    timings: job.timings === null ? null : (JSON.parse(job.timings) as Record<string, unknown>),
-    image_url: job.status === "succeeded" ? `/v1/images/${job.id}` : null,
-    ...(job.status === "failed" && job.errorCode !== null
-      ? {
-          error: {
-            code: job.errorCode,
-            message: PUBLIC_ERRORS[job.errorCode] ?? "the job failed",
-          },
-        }
-      : {}),
-  };
-}
+/** Between an event stream's looks at its job: a step of a small image takes about this long. */
+const EVENTS_POLL_MS = 500;
+/** A comment line this often keeps proxies from closing a quiet stream (a long queue wait). */
+const EVENTS_KEEPALIVE_MS = 15_000;
 
 /**
  * The job id an Idempotency-Key names: a UUID (version 8, RFC 9562 "custom") from its SHA-256,
@@ -184,10 +209,53 @@ function randomSeed(): number {
  * The job when the calling consumer owns it: another key's job is a 404, as if it did not
  * exist. Jobs from before job ownership (no owner row) stay readable.
  */
-async function consumersJob(c: Context<AppEnv>, id: string): Promise<JobRow | undefined> {
+async function consumersJob(c: Context<AppEnv>, id: string): Promise<JobRow> {
   const [job, owner] = await Promise.all([getJob(c.var.db, id), jobOwner(c.var.db, id)]);
-  if (owner !== undefined && owner.keyId !== consumerOf(c).keyId) return undefined;
+  if (job === undefined || (owner !== undefined && owner.keyId !== consumerOf(c).keyId)) {
+    throw new NotFoundError(`no job ${id}`, { field: "id" });
+  }
   return job;
+}
+
+/** The job's view with its progress while it is queued or running. */
+async function liveView(c: Context<AppEnv>, job: JobRow) {
+  if (isFinished(job)) return jobView(job);
+  return jobView(job, await jobProgress(c.var.db, job, c.env.WORKER_TOKEN, Date.now()));
+}
+
+/** The SSE stream's progress events: sent when the status or the step moves. */
+function eventsStream(c: Context<AppEnv>, first: JobRow) {
+  const { db, config } = c.var;
+  const request = JSON.parse(first.request) as StoredJobRequest;
+  // No stream outlives the job: past its deadline and one more attempt, it has ended.
+  const endAt = deadlineOf(first, request, config) + config.attemptTimeoutMs;
+  return streamSSE(c, async (stream) => {
+    let last = "";
+    let wroteAt = Date.now();
+    for (let job: JobRow | undefined = first; job !== undefined && !stream.aborted; ) {
+      if (isFinished(job)) {
+        await stream.writeSSE({ event: "done", data: JSON.stringify(jobView(job)) });
+        return;
+      }
+      const view = await liveView(c, job);
+      const now = Date.now();
+      if (now >= endAt) {
+        await stream.writeSSE({ event: "timeout", data: JSON.stringify(view) });
+        return;
+      }
+      const moved = `${view.status}/${view.progress?.step}`;
+      if (moved !== last) {
+        last = moved;
+        wroteAt = now;
+        await stream.writeSSE({ event: "progress", data: JSON.stringify(view) });
+      } else if (now - wroteAt >= EVENTS_KEEPALIVE_MS) {
+        wroteAt = now;
+        await stream.write(": keepalive\n\n");
+      }
+      await stream.sleep(EVENTS_POLL_MS);
+      job = await getJob(db, first.id);
+    }
+  });
 }
 
 async function resolveSteps(c: Context<AppEnv>, req: z.infer<typeof generateRequestSchema>) {
@@ -212,6 +280,7 @@ export function registerJobRoutes(app: EdgeApp) {
   app.openapi(generate, async (c) => {
     const req = c.req.valid("json");
     const { wait } = c.req.valid("query");
+    checkCanSign(c.var.config.webhookSecret, req);
     const consumer = consumerOf(c);
     const key = idempotencyKey(c);
     // Idempotency keys are the consumer's own: two keys may both send "1".
@@ -238,6 +307,8 @@ export function registerJobRoutes(app: EdgeApp) {
         scheduler: resolved.manifest?.diffusion_model.scheduler_config,
         model_id: modelId,
         deadline_s: req.deadline_s,
+        webhook_url: req.webhook_url,
+        webhook_events: req.webhook_events,
       };
       const now = Date.now();
       // The slot under the key's concurrent-jobs cap (429 when full) is taken before the job exists.
@@ -261,7 +332,7 @@ export function registerJobRoutes(app: EdgeApp) {
     if (wait !== undefined && wait > 0) await dispatcher.waitFor(id, wait * 1000);
     const job = await getJob(c.var.db, id);
     if (replayed !== undefined) c.header("idempotent-replayed", "true");
-    if (job !== undefined && (job.status === "succeeded" || job.status === "failed")) {
+    if (job !== undefined && isFinished(job)) {
       return c.json(jobView(job), 200);
     }
     return c.json({ job_id: id, status: job?.status ?? ("queued" as const) }, 202, {
@@ -270,16 +341,36 @@ export function registerJobRoutes(app: EdgeApp) {
   });
 
   app.openapi(jobStatus, async (c) => {
+    const job = await consumersJob(c, c.req.valid("param").id);
+    return c.json(await liveView(c, job), 200);
+  });
+
+  app.openapi(jobEvents, async (c) =>
+    eventsStream(c, await consumersJob(c, c.req.valid("param").id)),
+  );
+
+  app.openapi(cancel, async (c) => {
     const { id } = c.req.valid("param");
-    const job = await consumersJob(c, id);
+    await consumersJob(c, id);
+    const dispatcher = c.env.DISPATCHER.get(c.env.DISPATCHER.idFromName(DISPATCHER_NAME));
+    const { job, canceled } = await dispatcher.cancel(id);
     if (job === undefined) throw new NotFoundError(`no job ${id}`, { field: "id" });
+    if (!canceled) {
+      const message = isFinished(job)
+        ? `job ${id} has already ${job.status === "canceled" ? "been canceled" : job.status}`
+        : `job ${id} kept changing state (${job.status}); try again`;
+      throw new BudgetFusionError("conflict", message, {
+        field: "id",
+        details: { status: job.status },
+      });
+    }
     return c.json(jobView(job), 200);
   });
 
   app.openapi(image, async (c) => {
     const { id } = c.req.valid("param");
     const job = await consumersJob(c, id);
-    if (job === undefined || job.imageKey === null) {
+    if (job.imageKey === null) {
       throw new NotFoundError(`no image for job ${id}`, { field: "id" });
     }
     const png = await readBlob(c.env.BLOBS, job.imageKey);

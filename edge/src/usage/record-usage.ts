@@ -40,7 +40,9 @@ export type JobOutcome =
       /** The worker's x-bf-timings. */
       timings: ComputeTimings | undefined;
     }
-  | { status: "failed" };
+  | { status: "failed" }
+  /** Canceled by its consumer: frees its slot; counted as canceled, nothing spent is billed. */
+  | { status: "canceled" };
 
 /**
  * Counts a finished job under its owner, once (job_owners settlement): a job finished twice
@@ -67,6 +69,10 @@ async function settleAndCount(db: EdgeDb, jobId: string, outcome: JobOutcome, no
   const day = utcDay(now);
   if (outcome.status === "failed") {
     await addUsage(db, owner.keyId, day, { jobsFailed: 1 });
+    return;
+  }
+  if (outcome.status === "canceled") {
+    await addUsage(db, owner.keyId, day, { jobsCanceled: 1 });
     return;
   }
   const { steps, timings } = outcome;

@@ -22,6 +22,7 @@ const FIELDS: Record<UsageCounterColumn, keyof UsageCounters> = {
   stepsRequested: "steps_requested",
   jobsSucceeded: "jobs_succeeded",
   jobsFailed: "jobs_failed",
+  jobsCanceled: "jobs_canceled",
   stepsSpent: "steps_spent",
   gpuSeconds: "gpu_seconds",
   autoJobs: "auto_jobs",

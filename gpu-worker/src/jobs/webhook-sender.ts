@@ -10,23 +10,14 @@ import type { WebhookEvent } from "@budgetfusion/shared/schemas/worker-api";
 import {
   type DeliveryResult,
   deliverWebhook,
+  fetchPoster,
   type PostWebhook,
+  WEBHOOK_ATTEMPT_TIMEOUT_MS,
 } from "@budgetfusion/shared/webhooks/signed-webhook";
 
-/** One attempt's limit: a receiver that hangs counts as a failed attempt. */
-const ATTEMPT_TIMEOUT_MS = 10_000;
-
-const postWithFetch: PostWebhook = async (url, { headers, body }) => {
-  const res = await fetch(url, {
-    method: "POST",
-    headers,
-    body,
-    redirect: "manual",
-    signal: AbortSignal.timeout(ATTEMPT_TIMEOUT_MS),
-  });
-  await res.body?.cancel();
-  return res.status;
-};
+const postWithFetch = fetchPoster((url, init) =>
+  fetch(url, { ...init, signal: AbortSignal.timeout(WEBHOOK_ATTEMPT_TIMEOUT_MS) }),
+);
 
 export interface WebhookSenderOptions {
   post?: PostWebhook;

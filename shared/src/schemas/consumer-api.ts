@@ -77,6 +77,7 @@ const usageCountersSchema = z.object({
   steps_requested: z.number().int().meta({ description: "Sum of the accepted jobs' steps" }),
   jobs_succeeded: z.number().int(),
   jobs_failed: z.number().int(),
+  jobs_canceled: z.number().int().meta({ description: "Jobs canceled by DELETE /v1/jobs/:id" }),
   steps_spent: z.number().int().meta({ description: "Sum of the succeeded jobs' steps" }),
   gpu_seconds: z.number().meta({
     description: "Model compute of the succeeded jobs, from the workers' timings",

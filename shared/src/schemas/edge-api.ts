@@ -4,7 +4,14 @@
  * deploy CLI, the GPU worker's registration loop, tests) parse responses with them.
  */
 import { z } from "zod";
-import { MAX_GUIDANCE, MAX_SIZE, MAX_STEPS, MIN_SIZE } from "./worker-api";
+import {
+  MAX_GUIDANCE,
+  MAX_SIZE,
+  MAX_STEPS,
+  MIN_SIZE,
+  webhookEventsSchema,
+  webhookUrlSchema,
+} from "./worker-api";
 
 const MAX_PROMPT_CHARS = 2000;
 
@@ -141,6 +148,10 @@ export const generateRequestSchema = z
     height: imageSide.optional(),
     /** Seconds after acceptance when the job fails rather than waits any longer for a worker. */
     deadline_s: z.number().int().min(MIN_DEADLINE_S).max(MAX_DEADLINE_S).optional(),
+    /** Where the edge POSTs the job's signed events (edge/README.md, "Webhooks"). */
+    webhook_url: webhookUrlSchema.optional(),
+    /** Which of job.started and job.completed to send; default both. */
+    webhook_events: webhookEventsSchema.optional(),
   })
   .strict();
 
@@ -153,7 +164,19 @@ export const generateQuerySchema = z.object({
   wait: z.coerce.number().min(0).max(120).optional(),
 });
 
-const jobStatusSchema = z.enum(["queued", "running", "succeeded", "failed"]);
+const jobStatusSchema = z.enum(["queued", "running", "succeeded", "failed", "canceled"]);
+
+/**
+ * Where a queued or running job stands: step and eta_ms are the GPU worker's (eta_ms null until
+ * the job has joined its worker's running batch); elapsed_ms counts from the job's acceptance.
+ */
+const jobProgressViewSchema = z.object({
+  step: z.number().int().min(0),
+  steps: z.number().int().min(1),
+  elapsed_ms: z.number().min(0),
+  eta_ms: z.number().min(0).nullable(),
+});
+export type JobProgressView = z.infer<typeof jobProgressViewSchema>;
 
 export const jobResponseSchema = z.object({
   job_id: z.string(),
@@ -166,6 +189,8 @@ export const jobResponseSchema = z.object({
   timings: z.record(z.string(), z.unknown()).nullable(),
   image_url: z.string().nullable(),
   error: z.object({ code: z.string(), message: z.string() }).optional(),
+  /** While queued or running; absent once the job has ended. */
+  progress: jobProgressViewSchema.optional(),
 });
 export type JobResponse = z.infer<typeof jobResponseSchema>;
 

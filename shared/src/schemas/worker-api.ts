@@ -26,6 +26,14 @@ const imageSide = z
 export const WEBHOOK_EVENTS = ["job.started", "job.completed"] as const;
 export type WebhookEvent = (typeof WEBHOOK_EVENTS)[number];
 
+/** A webhook receiver: http or https only (both the edge's and the worker's requests). */
+export const webhookUrlSchema = z.url({ protocol: /^https?$/, error: "must be an http(s) URL" });
+
+export const webhookEventsSchema = z
+  .array(z.enum(WEBHOOK_EVENTS))
+  .min(1, "needs at least one event")
+  .refine((xs) => new Set(xs).size === xs.length, "must not repeat an event");
+
 const jobId = z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, "must be 1-64 of [A-Za-z0-9_-]");
 
 /** POST /v1/generate body. */
@@ -55,13 +63,9 @@ export const generateRequestSchema = z
     /** The caller's id for GET/DELETE /v1/jobs/:id (the edge sends its job id); default random. */
     job_id: jobId.optional(),
     /** Where to POST signed job events (Standard Webhooks; needs WORKER_WEBHOOK_SECRET). */
-    webhook_url: z.url({ protocol: /^https?$/, error: "must be an http(s) URL" }).optional(),
+    webhook_url: webhookUrlSchema.optional(),
     /** Which events to send; default both. */
-    webhook_events: z
-      .array(z.enum(WEBHOOK_EVENTS))
-      .min(1, "needs at least one event")
-      .refine((xs) => new Set(xs).size === xs.length, "must not repeat an event")
-      .optional(),
+    webhook_events: webhookEventsSchema.optional(),
   })
   .strict();
 export type GenerateRequest = z.input<typeof generateRequestSchema>;

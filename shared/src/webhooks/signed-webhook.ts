@@ -6,10 +6,12 @@
  * "Webhooks"); a timestamp more than 5 minutes away is rejected there, against replay.
  * Signing is the `standardwebhooks` package; back-off is the project's one schedule
  * (retry/backoff.ts). Pure: the HTTP
- * POST and the clock are injected, so the edge and the worker can both send.
+ * POST and the clock are injected, so the edge and the worker can both send: the worker loops in
+ * memory (deliverWebhook), the edge keeps each delivery in D1 and makes one attempt per due time
+ * (attemptWebhook, retryDelayMs).
  */
 import { Webhook } from "standardwebhooks";
-import { backoffDelayMs } from "../retry/backoff";
+import { type BackoffPolicy, backoffDelayMs } from "../retry/backoff";
 
 export interface WebhookMessage {
   /** Unique per event, the same on every retry, so receivers can drop duplicates. */
@@ -24,6 +26,47 @@ export type PostWebhook = (
   url: string,
   request: { headers: Record<string, string>; body: string },
 ) => Promise<number>;
+
+/** One attempt's limit: a receiver that hangs counts as a failed attempt. */
+export const WEBHOOK_ATTEMPT_TIMEOUT_MS = 10_000;
+
+interface WebhookPostInit {
+  method: "POST";
+  headers: Record<string, string>;
+  body: string;
+  /** A redirect is the receiver's answer, not somewhere to send the signed body again. */
+  redirect: "manual";
+}
+
+/** The sender's fetch, with its own timeout signal added (shared/ has no fetch of its own). */
+export type WebhookFetch = (
+  url: string,
+  init: WebhookPostInit,
+) => Promise<{ status: number; body: { cancel(): Promise<void> } | null }>;
+
+/** The POST both senders deliver with: the answer's status, its body left unread. */
+export function fetchPoster(fetchWithTimeout: WebhookFetch): PostWebhook {
+  return async (url, { headers, body }) => {
+    const res = await fetchWithTimeout(url, { method: "POST", headers, body, redirect: "manual" });
+    await res.body?.cancel();
+    return res.status;
+  };
+}
+
+/** The bounded retry schedule both senders default to: attempts in all, first wait, cap. */
+export const WEBHOOK_RETRY = { attempts: 5, firstDelayMs: 1000, maxDelayMs: 60_000 } as const;
+
+/** The wait before the attempt after `failures` failed ones. */
+export function retryDelayMs(
+  failures: number,
+  schedule: { firstDelayMs?: number; maxDelayMs?: number } = WEBHOOK_RETRY,
+): number {
+  const policy: BackoffPolicy = {
+    baseMs: schedule.firstDelayMs ?? WEBHOOK_RETRY.firstDelayMs,
+    maxMs: schedule.maxDelayMs ?? WEBHOOK_RETRY.maxDelayMs,
+  };
+  return backoffDelayMs(policy, failures);
+}
 
 export interface DeliveryOptions {
   /** "whsec_" + base64 of at least 24 random bytes. */
@@ -89,6 +132,30 @@ export function signWebhook(
 const retryable = (status: number) => status === 408 || status === 429 || status >= 500;
 
 /**
+ * One attempt: `ended` when another attempt cannot change the outcome (delivered, or a status
+ * that will not change, such as a 4xx); otherwise worth retrying (no answer, 408, 429, 5xx).
+ * Never throws.
+ */
+export async function attemptWebhook(
+  url: string,
+  message: WebhookMessage,
+  options: { secret: string; post: PostWebhook; now: Date },
+): Promise<{ ended: boolean; delivered: boolean; status?: number; error?: string }> {
+  let status: number;
+  try {
+    status = await options.post(url, signWebhook(options.secret, message, options.now));
+  } catch (err) {
+    return {
+      ended: false,
+      delivered: false,
+      error: err instanceof Error ? err.message : String(err),
+    };
+  }
+  if (retryable(status)) return { ended: false, delivered: false, status, error: `HTTP ${status}` };
+  return { ended: true, delivered: status >= 200 && status < 300, status };
+}
+
+/**
  * POSTs `message` to `url`, signed afresh per attempt; retries failed posts (network, timeout), 408,
  * 429 and 5xx with exponential back-off; any other status ends it (a 4xx will not change).
  * Never throws: the result says what happened.
@@ -99,21 +166,14 @@ export async function deliverWebhook(
   options: DeliveryOptions,
 ): Promise<DeliveryResult> {
   const now = options.now ?? (() => new Date());
-  const policy = { baseMs: options.firstDelayMs ?? 1000, maxMs: options.maxDelayMs ?? 60_000 };
-  const attempts = Math.max(1, options.attempts ?? 5);
+  const attempts = Math.max(1, options.attempts ?? WEBHOOK_RETRY.attempts);
   let last: { status?: number; error?: string } = {};
   for (let attempt = 1; attempt <= attempts; attempt++) {
-    if (attempt > 1) await options.sleep(backoffDelayMs(policy, attempt - 1));
-    let status: number;
-    try {
-      status = await options.post(url, signWebhook(options.secret, message, now()));
-    } catch (err) {
-      last = { error: err instanceof Error ? err.message : String(err) };
-      continue;
-    }
-    if (!retryable(status))
-      return { delivered: status >= 200 && status < 300, attempts: attempt, status };
-    last = { status, error: `HTTP ${status}` };
+    if (attempt > 1) await options.sleep(retryDelayMs(attempt - 1, options));
+    const result = await attemptWebhook(url, message, { ...options, now: now() });
+    if (result.ended)
+      return { delivered: result.delivered, attempts: attempt, status: result.status };
+    last = { status: result.status, error: result.error };
   }
   return { delivered: false, attempts, ...last };
 }

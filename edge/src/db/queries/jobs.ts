@@ -1,7 +1,8 @@
 /**
  * Job state transitions. Every transition out of "running" is conditional on the attempt that
  * owns the job, so a late answer from a worker that was presumed dead can never complete, fail
- * or re-queue a job a second time (idempotent completion, SPEC §7 "never loses an accepted job").
+ * or re-queue a job a second time (idempotent completion, SPEC §7 "never loses an accepted job"),
+ * nor revive one that was canceled meanwhile.
  */
 import { and, asc, count, eq, lte, sql } from "drizzle-orm";
 import type { EdgeDb } from "../client";
@@ -101,6 +102,30 @@ export async function failJob(
       errorMessage: reason.message,
     })
     .where(and(eq(jobs.id, id), eq(jobs.status, from), eq(jobs.attempt, attempt)))
+    .returning({ id: jobs.id });
+  return rows.length > 0;
+}
+
+/**
+ * queued or running(attempt) -> canceled (DELETE /v1/jobs/:id); false when the job moved on
+ * first (claimed, finished or re-queued), so the caller reads it again.
+ */
+export async function cancelJob(
+  db: EdgeDb,
+  job: Pick<JobRow, "id" | "attempt" | "status">,
+  now: number,
+): Promise<boolean> {
+  if (job.status !== "queued" && job.status !== "running") return false;
+  const rows = await db
+    .update(jobs)
+    .set({
+      status: "canceled",
+      leaseUntil: null,
+      finishedAt: now,
+      errorCode: "canceled",
+      errorMessage: "canceled by DELETE /v1/jobs/:id",
+    })
+    .where(and(eq(jobs.id, job.id), eq(jobs.status, job.status), eq(jobs.attempt, job.attempt)))
     .returning({ id: jobs.id });
   return rows.length > 0;
 }
