@@ -6,7 +6,7 @@
  */
 import { spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
-import { existsSync, mkdtempSync, readdirSync, readFileSync, statSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import {
@@ -123,5 +123,15 @@ describe("pipeline:smoke", () => {
     expect(second.stderr).not.toContain("done in");
     expect(statSync(firstImage).mtimeMs).toBe(mtime);
     expect(existsSync(join(work, "run", "state.json"))).toBe(true);
+
+    // A missing model retrains it, and the stages after train run again on the new model.
+    rmSync(join(work, "run", "models", "full", "dsim.onnx"));
+    const third = runSmoke(work);
+    expect(third.status).toBe(0);
+    for (const stage of ["train", "evaluate", "bundle"])
+      expect(third.stderr).toContain(`${stage} done in`);
+    for (const stage of ["sample", "dataset", "metrics"])
+      expect(third.stderr).not.toContain(`${stage} done in`);
+    expect(statSync(firstImage).mtimeMs).toBe(mtime);
   }, 900_000);
 });

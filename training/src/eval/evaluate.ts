@@ -192,7 +192,7 @@ function fractionOf(
 }
 
 /** Spearman's rank correlation (average ranks on ties); NaN when either side is constant. */
-function spearman(a: number[], b: number[]): number {
+export function spearman(a: number[], b: number[]): number {
   const constant = (x: number[]) => x.every((v) => v === x[0]);
   return a.length < 2 || constant(a) || constant(b) ? Number.NaN : sampleRankCorrelation(a, b);
 }

@@ -8,7 +8,8 @@
  *      -> Reshape(0,0,-1) [T,B,2H] [-> Slice(0, -k)] -> Transpose(1,0,2) [B,T,2H]
  *   -> MatMul(fc1ᵀ) + fc1.bias -> Relu -> MatMul(fc2ᵀ) + fc2.bias -> Sigmoid [B,T,1]
  *   -> Squeeze(2) [-> Mul(scale) -> Add(offset) with outputAffine]
- *   [-> Gather(grid steps, axis 1) -> MatMul(interpolation) with outputGrid] -> scores [batch, steps]
+ *   [-> Gather(grid steps, axis 1)] [-> envelope with monotone] [-> MatMul(interpolation) with
+ *   outputGrid] -> scores [batch, steps]
  *
  * PyTorch -> ONNX LSTM mapping: gate blocks reordered from i,f,g,o to ONNX's i,o,f,c;
  * W = [W_ih fwd; W_ih rev] [2,4H,Din], R likewise from W_hh, B = [b_ih ; b_hh] per direction
@@ -21,6 +22,7 @@
 import { ValidationError } from "@budgetfusion/shared/errors";
 import { type OnnxAttr, OnnxGraph } from "@budgetfusion/shared/onnx/onnx-graph";
 import { type Architecture, effectiveTailPad, headCount, headPrefix } from "../model/config";
+import type { CurveDirection } from "../model/curve-envelope";
 import { gridInterpolation } from "../model/grid-output";
 import type { ParamMap } from "../model/params";
 import { type ModelShape, modelConfigFromParams } from "../train/predict";
@@ -40,6 +42,28 @@ export interface ExportOptions {
    * then Clip to [0, 1], the range of every metric.
    */
   outputAffine?: { scale: number; offset: number };
+  /** Single-head grid-output files: the monotone envelope of the grid outputs (model/curve-envelope.ts). */
+  monotone?: CurveDirection;
+}
+
+/** Large enough that a masked entry never wins against a score in [0, 1]. */
+const ENVELOPE_MASK = 1e4;
+
+/**
+ * y'[b, k] = max (falling) or min (rising) over j >= k of y[b, j], as
+ * Reduce{Max,Min}(Unsqueeze(y, 1) + M, axis 2) with M[k, j] = 0 for j >= k and ∓1e4 before k.
+ */
+function envelopeNode(g: ExportGraph, y: string, length: number, direction: CurveDirection) {
+  const sign = direction === "falling" ? -1 : 1;
+  const mask = new Float32Array(length * length);
+  for (let k = 0; k < length; k++)
+    for (let j = 0; j < k; j++) mask[k * length + j] = sign * ENVELOPE_MASK;
+  const rows = g.node("Unsqueeze", [y, g.int64Init("axis1", [1])])[0];
+  const masked = g.node("Add", [rows, g.floatInit("envelope_mask", [length, length], mask)])[0];
+  return g.node(direction === "falling" ? "ReduceMax" : "ReduceMin", [masked], {
+    axes: [2],
+    keepdims: 0,
+  })[0];
 }
 
 /**
@@ -275,6 +299,8 @@ export function exportPredictorOnnx(
       ? g.node("Squeeze", [outs[0], g.int64Init("axis2", [2])])[0]
       : g.node("Concat", outs, { axis: 2 })[0];
   if (a) scores = outputAffineNode(g, scores, a);
+  if (opts.monotone && outs.length !== 1)
+    throw new ValidationError("monotone: export one head at a time", { field: "monotone" });
   if (cfg.outputGrid) {
     if (outs.length !== 1)
       throw new ValidationError("outputGrid: export one head at a time", { field: "outputGrid" });
@@ -289,8 +315,12 @@ export function exportPredictorOnnx(
       "grid_steps",
       cfg.outputGrid.map((t) => t - 1),
     );
-    const atGrid = g.node("Gather", [scores, idx], { axis: 1 })[0];
+    let atGrid = g.node("Gather", [scores, idx], { axis: 1 })[0];
+    if (opts.monotone) atGrid = envelopeNode(g, atGrid, K, opts.monotone);
     scores = g.node("MatMul", [atGrid, g.floatInit("grid_interpolation", [K, steps], pT)])[0];
+  } else if (opts.monotone) {
+    // The dense length is the caller's (dynamic); the grid fixes it, so the envelope needs one.
+    throw new ValidationError("monotone: needs a model with an output grid", { field: "monotone" });
   }
   // The last node written produces the graph output.
   g.g.renameOutput(scores, ONNX_OUTPUT);

@@ -44,6 +44,7 @@ import {
   type GeneratedMetrics,
   plannedConditions,
   plannedSteps,
+  spearman,
   stat,
   type Variant,
 } from "../eval/evaluate";
@@ -142,13 +143,19 @@ async function predictRows(
 }
 
 /**
- * λ of the allocate mode from the full model's curves on the validation prompts, for the
- * operator's target or, by default, the mean OURS t* there (so the two compare at equal mean
- * steps). Undefined when the training split has no validation prompts.
+ * The full model on the validation prompts (training-data.ts validationSplit; never the held-out
+ * ones): λ of the allocate mode for the operator's target or, by default, the mean OURS t* there
+ * (so the two compare at equal mean steps), and how its t* ranks against the rule on those
+ * prompts' measured curves (what validation-only choices such as --curve-envelope were made on).
+ * Undefined when the training split has no validation prompts.
  */
-async function calibrateOnValidation(
-  o: EvalStageOptions,
-): Promise<AllocationCalibration | undefined> {
+async function onValidation(o: EvalStageOptions): Promise<
+  | {
+      calibration: AllocationCalibration;
+      tStar: { n: number; mean: number; oracle_mean: number; spearman_vs_oracle: number };
+    }
+  | undefined
+> {
   const { validation } = validationSplit(o.train.ids.length);
   if (validation.length === 0) {
     o.log?.("allocate mode: no validation prompts, not calibrated");
@@ -156,28 +163,36 @@ async function calibrateOnValidation(
   }
   const rows = selectRows(o.train, validation, o.width);
   const full = await predictRows(o, "full", rows);
-  const curves = rows.ids.map(
-    (_, i) =>
-      Object.fromEntries(
-        METRIC_NAMES.map((m) => [m, full[m].subarray(i * DENSE_STEPS, (i + 1) * DENSE_STEPS)]),
-      ) as Record<MetricName, Float32Array>,
-  );
-  const target =
-    o.allocation.targetMeanSteps ??
-    stat(curves.map((c) => stepBudget(c, { weights: o.plateau.weights, eps: o.plateau.eps }).steps))
-      .mean;
+  const slice = (data: Record<MetricName, Float32Array>, i: number) =>
+    Object.fromEntries(
+      METRIC_NAMES.map((m) => [m, data[m].subarray(i * DENSE_STEPS, (i + 1) * DENSE_STEPS)]),
+    ) as Record<MetricName, Float32Array>;
+  const rule = { weights: o.plateau.weights, eps: o.plateau.eps };
+  const curves = rows.ids.map((_, i) => slice(full, i));
+  const tStar = curves.map((c) => stepBudget(c, rule).steps);
+  const tOracle = rows.ids.map((_, i) => stepBudget(slice(rows.targets, i), rule).steps);
+  const target = o.allocation.targetMeanSteps ?? stat(tStar).mean;
   const calibration = calibrateAllocation(curves, target, o.allocation.weights);
   o.log?.(
     `allocate mode: λ ${calibration.lambda.toExponential(4)} for ${target.toFixed(2)} mean steps on ${rows.ids.length} validation prompts (reached ${calibration.calibrated_mean_steps.toFixed(2)})`,
   );
-  return calibration;
+  return {
+    calibration,
+    tStar: {
+      n: rows.ids.length,
+      mean: stat(tStar).mean,
+      oracle_mean: stat(tOracle).mean,
+      spearman_vs_oracle: spearman(tStar, tOracle),
+    },
+  };
 }
 
 async function runEvalStage(o: EvalStageOptions) {
   const predicted: Partial<Record<Variant, Record<MetricName, Float32Array>>> = {};
   for (const variant of o.variants)
     predicted[variant as Variant] = await predictRows(o, variant, o.test);
-  const allocation = await calibrateOnValidation(o);
+  const validation = await onValidation(o);
+  const allocation = validation?.calibration;
 
   const timing: Record<string, number[]> = {};
   const gallery: GalleryRow[] = [];
@@ -265,7 +280,10 @@ async function runEvalStage(o: EvalStageOptions) {
     seconds_per_image: { ours, uniform: stat(timing.uniform ?? []), reference },
     saved_fraction: 1 - ours.mean / reference.mean,
   };
-  return { evaluation: { ...evaluation, time }, predicted, gallery };
+  const tStar = validation
+    ? { ...evaluation.t_star, validation: validation.tStar }
+    : evaluation.t_star;
+  return { evaluation: { ...evaluation, t_star: tStar, time }, predicted, gallery };
 }
 
 /** The run's settings as the report records them. */
@@ -292,6 +310,7 @@ function reportSettings(o: PipelineOptions) {
     diff_weight: o["diff-weight"],
     tail_pad: o["tail-pad"],
     curve_output: o["curve-output"],
+    curve_envelope: o["curve-envelope"],
     allocate_steps: o["allocate-steps"] ?? "mean OURS t* on validation",
     allocate_weights: o["allocate-weights"],
     step_position: o["step-position"],

@@ -39,7 +39,7 @@ describe("pipeline options", () => {
 
   it("--mini-world needs --data and fills the committed run's settings; explicit flags win", () => {
     expect(() => parse({ "mini-world": true })).toThrow(/--data/);
-    const o = parse({ "mini-world": true, data: "/d", "max-prompts": "50" });
+    const o = parse({ "mini-world": true, data: "/d", world: "v1", "max-prompts": "50" });
     expect(o.model).toBe("artifacts/models/mini-world");
     expect(o.dreamsim).toBe("artifacts/models/mini-world-dreamsim");
     expect(o.prompts.split(",")).toHaveLength(10);
@@ -58,6 +58,24 @@ describe("pipeline options", () => {
     expect(o.dreamsim).toBe("artifacts/models/mini-world-v2-dreamsim");
     expect(o.out).toBe("runs/mini-world-v2");
     expect([o.width, o.height, o.guidance]).toEqual([128, 128, 1]);
+    // v2 is the default world; its claim-run preset sits over the mini-world one.
+    const byDefault = parse({ "mini-world": true, data: "/d" });
+    expect(byDefault.model).toBe("artifacts/models/mini-world-v2");
+    expect([byDefault["max-prompts"], byDefault["gen-batch"], byDefault.variants]).toEqual([
+      1100,
+      32,
+      ["full"],
+    ]);
+    expect(parse({ "mini-world": true, data: "/d", "max-prompts": "50" })["max-prompts"]).toBe(50);
+    expect(byDefault["curve-envelope"]).toBe("monotone");
+    expect(() => parse({ "mini-world": true, data: "/d", "curve-output": "dense" })).toThrow(
+      /--curve-envelope needs --curve-output grid/,
+    );
+    expect(
+      parse({ "mini-world": true, data: "/d", "curve-output": "dense", "curve-envelope": "none" })[
+        "curve-envelope"
+      ],
+    ).toBe("none");
     expect(() => parse({ "mini-world": true, data: "/d", world: "v3" })).toThrow(/world/);
   });
 

@@ -43,8 +43,11 @@ export async function runPipeline(
   const timings: Partial<Record<Stage, number>> = {};
   try {
     await reviseRunLsnr(run, state);
+    // Once a stage runs, every later one runs too: its inputs changed (e.g. retrained models).
+    let upstreamRan = false;
     for (const stage of PIPELINE.slice(0, STAGES.indexOf(o.until) + 1)) {
-      if (state.stages[stage.name] && !stage.rerun?.(run)) continue;
+      if (!upstreamRan && state.stages[stage.name] && !stage.rerun?.(run)) continue;
+      upstreamRan = true;
       const t0 = performance.now();
       const summary = await stage.run(run);
       const seconds = (performance.now() - t0) / 1000;

@@ -22,6 +22,7 @@ import {
 } from "@budgetfusion/shared/predictor/bundle-manifest";
 import { exportPredictorOnnx } from "../export/onnx-export";
 import type { Architecture } from "../model/config";
+import { METRIC_DIRECTION } from "../model/curve-envelope";
 import type { ProgressSink } from "../progress/progress";
 import { fitTargetNorm, normaliseTargets, type TargetNorm } from "../train/target-norm";
 import { trainerProgress } from "../train/train-progress";
@@ -47,6 +48,8 @@ interface TrainStageOptions {
   tailPad: number;
   /** The sampled steps T when the curve is grid-interpolated (model/grid-output.ts). */
   outputGrid?: readonly number[];
+  /** Export each metric's monotone envelope (model/curve-envelope.ts; needs outputGrid). */
+  curveEnvelope: boolean;
   /** The step encoding t̄ (the bundle records the same one). */
   stepEncoding: StepEncoding;
   dropout: number;
@@ -196,7 +199,7 @@ async function runTrainStage(o: TrainStageOptions) {
       const onnx = exportPredictorOnnx(
         result.params,
         { architecture: spec.architecture, tailPad: o.tailPad, outputGrid: o.outputGrid },
-        { outputAffine: norm },
+        { outputAffine: norm, ...(o.curveEnvelope ? { monotone: METRIC_DIRECTION[metric] } : {}) },
       );
       await mkdir(join(path, ".."), { recursive: true });
       await writeFile(normPath(o.runDir, variant, metric), `${JSON.stringify(norm)}\n`);
@@ -245,6 +248,7 @@ export const trainStage: PipelineStage<TrainSummary> = {
       diffWeight: o["diff-weight"],
       tailPad: o["tail-pad"],
       ...(o["curve-output"] === "grid" ? { outputGrid: o.stepGrid } : {}),
+      curveEnvelope: o["curve-envelope"] === "monotone",
       stepEncoding: await run.stepEncoding(),
       dropout: o.dropout,
       threads: o.threads,

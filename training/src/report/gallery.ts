@@ -27,7 +27,9 @@ export const GALLERY_LABEL: Record<AnyCondition, string> = {
 export function gallerySvg(rows: readonly GalleryRow[], imageSize: number): string {
   const columns = Math.max(0, ...rows.map((r) => r.cells.length));
   return imageGallery(rows, {
-    title: "Held-out prompts, seed 0: OURS (t*), UNIFORM and REFERENCE (65) side by side",
+    title: `Held-out prompts, seed 0: ${GALLERY_CONDITIONS.slice(0, columns)
+      .map((c) => GALLERY_LABEL[c])
+      .join(", ")} side by side`,
     columns: GALLERY_CONDITIONS.slice(0, columns).map((c) => GALLERY_LABEL[c]),
     imageSize,
   });

@@ -30,7 +30,13 @@ const BASELINE_LABEL: Record<string, string> = {
 export interface ReportInput {
   dir: string;
   model: string;
-  evaluation: Evaluation & { time: unknown };
+  evaluation: Evaluation & {
+    time: unknown;
+    /** The full model on the validation prompts (eval-stage.ts onValidation). */
+    t_star: {
+      validation?: { n: number; mean: number; oracle_mean: number; spearman_vs_oracle: number };
+    };
+  };
   settings: Record<string, unknown>;
   predicted: Partial<Record<Variant, Record<MetricName, Float32Array>>>;
   measured: ReadonlyMap<number, ReadonlyMap<number, MetricValues>>;
@@ -165,6 +171,11 @@ function markdown(r: ReportInput): string {
     "",
     `With the eps floor: mean ${f(e.t_star.with_floor.mean, 2)}, median ${e.t_star.with_floor.median}, range ${e.t_star.with_floor.min}-${e.t_star.with_floor.max}.`,
     `Spearman correlation of t* with the oracle t*: ${f(e.t_star.spearman_vs_oracle, 3)}.`,
+    ...(e.t_star.validation
+      ? [
+          `On the ${e.t_star.validation.n} validation prompts (training split; what validation-only choices were made on): Spearman ${f(e.t_star.validation.spearman_vs_oracle, 3)}, mean t* ${f(e.t_star.validation.mean, 2)} against the oracle's ${f(e.t_star.validation.oracle_mean, 2)}.`,
+        ]
+      : []),
     `Without the floor: mean ${f(e.t_star.without_floor.mean, 2)}, median ${e.t_star.without_floor.median}, range ${e.t_star.without_floor.min}-${e.t_star.without_floor.max}.`,
     `Oracle (the same rule on the measured curves, i.e. a perfect predictor): mean ${f(e.t_star.oracle_measured_curves.mean, 2)}, median ${e.t_star.oracle_measured_curves.median}, range ${e.t_star.oracle_measured_curves.min}-${e.t_star.oracle_measured_curves.max}; UNIFORM ${e.oracle.uniform_steps}; relative quality (interpolated curves) ${METRIC_NAMES.map((m) => `${LABEL[m]} ${pm(e.oracle.relative_quality[m])}`).join(", ")}; allocation ceiling at ${e.allocation_ceiling.oracle_uniform_steps} steps ${METRIC_NAMES.map((m) => `${LABEL[m]} ${f(e.allocation_ceiling.oracle_per_metric[m].relative_quality)}`).join(", ")}.`,
     "",
