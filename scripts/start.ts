@@ -12,10 +12,10 @@
  *                                  and activated on every start; default: the version named in
  *                                  artifacts/bundles/DEFAULT, activated only if none is active
  *   BF_STATE_DIR / --state DIR     the edge's local D1/R2/Durable Object state (.wrangler/state)
- *   WORKER_MODEL_DIR / --model DIR diffusers-ONNX model for the worker; default
- *                                  artifacts/models/mini-world (built by `npm run world:build`)
+ *   WORKER_MODEL_DIR / --model DIR diffusers-ONNX model for the worker; default the default
+ *                                  world's, artifacts/models/mini-world-v2 (built on start)
  *   WORKER_CLIP_DIR / --clip DIR   CLIP for the worker's /v1/embed; default
- *                                  artifacts/models/mini-world-clip when present
+ *                                  artifacts/models/mini-world-v2-clip
  *   BF_REQUIRE_KEYS=1              require consumer API keys on /v1 as a deployment does
  *                                  (wrangler.toml); without it npm start runs in local mode,
  *                                  where calls without a key are served as the anonymous
@@ -27,7 +27,7 @@ import { existsSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { DEFAULT_MODELS_ROOT, ensureWorldModels } from "@budgetfusion/world/build";
-import { MODEL_DIRS } from "@budgetfusion/world/model-files";
+import { DEFAULT_WORLD, WORLDS } from "@budgetfusion/world/worlds";
 import { chooseBundle, serveBundle } from "./bundle-choice";
 import { type Child, devSecrets, REPO, startEdge, startWorker, stop } from "./local-stack";
 
@@ -46,14 +46,15 @@ async function main() {
   const stateDir = resolve(
     values.state ?? process.env.BF_STATE_DIR ?? join(REPO, ".wrangler/state"),
   );
-  const defaultWorld = join(DEFAULT_MODELS_ROOT, MODEL_DIRS.diffusion);
+  const dirs = WORLDS[DEFAULT_WORLD].dirs;
+  const defaultWorld = join(DEFAULT_MODELS_ROOT, dirs.diffusion);
   const modelDir = resolve(values.model ?? process.env.WORKER_MODEL_DIR ?? defaultWorld);
   // The mini world's graphs are many tiny operators: one ORT thread is 1.5-4x faster per call.
   if (modelDir === defaultWorld) process.env.WORKER_INTRA_OP_THREADS ??= "1";
   // Set-up: build the mini world's models when missing or stale (deterministic, a few seconds).
   if (ensureWorldModels())
-    console.error("[start] built artifacts/models/mini-world* (world:build)");
-  const defaultClip = join(DEFAULT_MODELS_ROOT, MODEL_DIRS.clip);
+    console.error(`[start] built artifacts/models/${dirs.diffusion}* (world:build)`);
+  const defaultClip = join(DEFAULT_MODELS_ROOT, dirs.clip);
   const clipDir =
     values.clip ??
     process.env.WORKER_CLIP_DIR ??

@@ -1,7 +1,7 @@
 /**
- * The worlds this package builds, by name: `v1` (the spectral mixture of docs/mini-world.md, the
- * default until a v2 bundle is published) and `v2` (docs/world-v2.md). The build, set-up and the
- * training chain's `--world` pick one here.
+ * The worlds this package builds, by name: `v1` (the spectral mixture of docs/mini-world.md) and
+ * `v2` (docs/world-v2.md, the default: the world of the claim run and of the bundle `npm start`
+ * serves). The build, set-up and the training chain's `--world` pick one here.
  */
 import { WORLD_FORMAT_VERSION } from "./config-files";
 import { buildModelFiles, type FileSet, MODEL_DIRS } from "./model-files";
@@ -55,7 +55,7 @@ export const WORLDS = {
 
 export type WorldName = keyof typeof WORLDS;
 export const WORLD_NAMES = Object.keys(WORLDS) as WorldName[];
-export const DEFAULT_WORLD: WorldName = "v1";
+export const DEFAULT_WORLD: WorldName = "v2";
 
 export function isWorldName(v: string): v is WorldName {
   return (WORLD_NAMES as string[]).includes(v);
