@@ -1,7 +1,7 @@
 /**
  * Serving policies under one open-loop load (issue 13's benchmark): requests arrive as a Poisson
  * process and ask for the step counts the committed bundle chose (its t* over the held-out
- * prompts, reports/mini-world/evaluation.json). The same arrival trace is served three ways, in
+ * prompts, reports/mini-world-v2/evaluation.json). The same arrival trace is served three ways, in
  * this process, on one model:
  *   sequential  the worker before batching: one SdPipeline.generate() at a time, FIFO;
  *   static      a batch forms only when nothing runs; its members are answered when the longest

@@ -50,10 +50,14 @@ const { values } = parseArgs({
     "load-requests": { type: "string", default: "48" },
     "load-concurrency": { type: "string", default: "8" },
     only: { type: "string", default: "all" },
-    "mini-world": { type: "string", default: resolve(REPO, "artifacts", "models", "mini-world") },
+    // The default world (v2) and the t* of its committed bundle's held-out prompts.
+    "mini-world": {
+      type: "string",
+      default: resolve(REPO, "artifacts", "models", "mini-world-v2"),
+    },
     evaluation: {
       type: "string",
-      default: resolve(REPO, "reports", "mini-world", "evaluation.json"),
+      default: resolve(REPO, "reports", "mini-world-v2", "evaluation.json"),
     },
     requests: { type: "string", default: "48" },
     load: { type: "string", default: "6" },

@@ -130,7 +130,7 @@ describe("batched == alone on tiny-sd2 (CFG, per-row timesteps)", () => {
 describe("batched == alone on the mini world", () => {
   let pipeline: SdPipeline;
   beforeAll(async () => {
-    ensureWorldModels();
+    ensureWorldModels(DEFAULT_MODELS_ROOT, "v1");
     pipeline = await SdPipeline.load(
       createNodeOrt(1),
       await loadModelDir(`${DEFAULT_MODELS_ROOT}/mini-world`),

@@ -27,7 +27,7 @@ const base = { guidance_scale: 1, width: 128, height: 128 };
 let pipeline: SdPipeline;
 
 beforeAll(async () => {
-  ensureWorldModels();
+  ensureWorldModels(DEFAULT_MODELS_ROOT, "v1");
   pipeline = await SdPipeline.load(
     createNodeOrt(1),
     await loadModelDir(`${DEFAULT_MODELS_ROOT}/mini-world`),
