@@ -231,6 +231,15 @@ describe("the page at / in headless Chromium", () => {
       await page.click("#generate");
       // Progress while the jobs run: each card has a bar and a status line until it is done.
       await page.waitForSelector("#progress-tstar", { timeout: 10_000 });
+      // The edge reports the worker's per-step progress: the 65-step card shows its step and ETA.
+      await page.waitForFunction(
+        () =>
+          /^step \d+ of 65( · about [\d.]+ s left)?$/.test(
+            document.getElementById("status-reference")?.textContent ?? "",
+          ),
+        undefined,
+        { timeout: 120_000 },
+      );
       // data-done is set once all three settled, failed or not; then each card must show its image.
       await page
         .waitForSelector("#compare[data-done]", { timeout: 240_000 })
