@@ -197,7 +197,9 @@ describe("BatchEngine", () => {
     expect(seen.map((s) => s.p.step)).toEqual([0, 1, 2, 3, 4, 5]);
     expect(seen.every((s) => s.p.steps === 5 && s.p.batchSize === 1)).toBe(true);
     for (const { p, stepMs } of seen.slice(1)) {
-      expect(stepMs).toBeGreaterThanOrEqual(4);
+      // The fake call sleeps 4 ms on Node's millisecond timers, which performance.now() can see
+      // end a fraction of a millisecond early (3.72 ms was measured on CI).
+      expect(stepMs).toBeGreaterThanOrEqual(3);
       expect(p.etaMs).toBeCloseTo((5 - p.step) * (stepMs ?? 0), 6);
     }
     const elapsed = seen.map((s) => s.p.elapsedMs);
