@@ -34,6 +34,7 @@ import {
   lstmNode,
   ONNX_OPSET,
   ONNX_OUTPUT,
+  type OutputAffine,
   outputAffineNode,
   reorderGates,
   transposed,
@@ -46,7 +47,7 @@ export interface TeacherModel {
   params: ParamMap;
   architecture?: Architecture;
   tailPad?: number;
-  outputAffine?: { scale: number; offset: number };
+  outputAffine?: OutputAffine;
 }
 
 /** [dense + k, 1, dense]: step i's indicator, the last step's repeated for the k padded steps. */

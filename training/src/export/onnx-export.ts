@@ -21,11 +21,13 @@
  */
 import { ValidationError } from "@budgetfusion/shared/errors";
 import { type OnnxAttr, OnnxGraph } from "@budgetfusion/shared/onnx/onnx-graph";
+import type { MetricName } from "@budgetfusion/shared/predictor/bundle-manifest";
 import { type Architecture, effectiveTailPad, headCount, headPrefix } from "../model/config";
 import type { CurveDirection } from "../model/curve-envelope";
 import { gridInterpolation } from "../model/grid-output";
 import type { ParamMap } from "../model/params";
 import { type ModelShape, modelConfigFromParams } from "../train/predict";
+import { qualityInverse, type TargetNorm } from "../train/target-norm";
 
 export const ONNX_OPSET = 14;
 export const ONNX_INPUT = "features";
@@ -39,9 +41,10 @@ export interface ExportOptions {
   /**
    * Inverse of the training target normalisation (train/target-norm.ts): scores = scale *
    * sigmoid + offset, as Mul + Add nodes after the Sigmoid, so `scores` are in metric units,
-   * then Clip to [0, 1], the range of every metric.
+   * then Clip to [0, 1], the range of every metric. A log-quality norm adds the inverse of its
+   * space (Exp, and 1 - q for L-SNR / D-SIM) before the Clip.
    */
-  outputAffine?: { scale: number; offset: number };
+  outputAffine?: OutputAffine;
   /** Single-head grid-output files: the monotone envelope of the grid outputs (model/curve-envelope.ts). */
   monotone?: CurveDirection;
 }
@@ -236,19 +239,54 @@ export function checkOutputAffine(a: ExportOptions["outputAffine"]): void {
     });
 }
 
-/** scores -> Clip(scale * scores + offset, 0, 1): the target normalisation undone. */
+/** The target normalisation an export undoes (train/target-norm.ts TargetNorm). */
+export type OutputAffine = Pick<TargetNorm, "scale" | "offset" | "space" | "metric">;
+
+/** scale * scores + offset: the affine part of the target normalisation undone. */
+function affineNode(g: ExportGraph, scores: string, a: OutputAffine, prefix: string): string {
+  const sc = g.floatInit(`${prefix}target_norm_scale`, [1], Float32Array.of(a.scale));
+  const of = g.floatInit(`${prefix}target_norm_offset`, [1], Float32Array.of(a.offset));
+  return g.node("Add", [g.node("Mul", [scores, sc])[0], of])[0];
+}
+
+/** Target-space values -> metric values in [0, 1]: Exp (and 1 - q) for log-quality, then Clip. */
+function metricValueNode(g: ExportGraph, y: string, a: OutputAffine, prefix: string): string {
+  if (a.space === "log-quality") {
+    if (a.metric === undefined)
+      throw new ValidationError("outputAffine.metric: the log-quality space needs the metric", {
+        field: "outputAffine.metric",
+      });
+    y = g.node("Exp", [y])[0];
+    if (qualityInverse(a.metric) === "complement") {
+      const one = g.floatInit(`${prefix}quality_one`, [1], Float32Array.of(1));
+      y = g.node("Sub", [one, y])[0];
+    }
+  }
+  // Every metric lives in [0, 1] (SPEC §3); the sigmoid bounded the normalised score, the
+  // clip keeps the de-normalised one there too (the affine map overshoots [lo, hi] by 5.6%).
+  return clipUnit(g, y, prefix);
+}
+
+/**
+ * scores -> Clip(scale * scores + offset, 0, 1): the target normalisation undone; in the
+ * log-quality space Clip(1 - Exp(..)) (L-SNR, D-SIM) or Clip(Exp(..)) (I-CLIP).
+ */
 export function outputAffineNode(
   g: ExportGraph,
   scores: string,
-  a: { scale: number; offset: number },
+  a: OutputAffine,
   prefix = "",
 ): string {
-  const sc = g.floatInit(`${prefix}target_norm_scale`, [1], Float32Array.of(a.scale));
-  const of = g.floatInit(`${prefix}target_norm_offset`, [1], Float32Array.of(a.offset));
-  // Every metric lives in [0, 1] (SPEC §3); the sigmoid bounded the normalised score, the
-  // clip keeps the de-normalised one there too (the affine map overshoots [lo, hi] by 5.6%).
-  const affine = g.node("Add", [g.node("Mul", [scores, sc])[0], of])[0];
-  return clipUnit(g, affine, prefix);
+  return metricValueNode(g, affineNode(g, scores, a, prefix), a, prefix);
+}
+
+/**
+ * A metric's monotone direction read in its log-quality space: q = 1 - v turns a falling value
+ * into a rising log q; q = v keeps it.
+ */
+function logQualityDirection(a: OutputAffine, direction: CurveDirection): CurveDirection {
+  if (qualityInverse(a.metric as MetricName) === "identity") return direction;
+  return direction === "falling" ? "rising" : "falling";
 }
 
 /** Clip to [0, 1], the range of every metric. */
@@ -294,11 +332,14 @@ export function exportPredictorOnnx(
   const outs = heads.map((h) => head(g, params, arch, h, z, F, cfg.mlp));
   const a = opts.outputAffine;
   checkOutputAffine(a);
+  // In the log-quality space the curve is interpolated (and enveloped) in log q, as the TS
+  // forward and the training loss see it, and turned into metric values last.
+  const logQuality = a?.space === "log-quality" ? a : undefined;
   let scores =
     outs.length === 1
       ? g.node("Squeeze", [outs[0], g.int64Init("axis2", [2])])[0]
       : g.node("Concat", outs, { axis: 2 })[0];
-  if (a) scores = outputAffineNode(g, scores, a);
+  if (a && !logQuality) scores = outputAffineNode(g, scores, a);
   if (opts.monotone && outs.length !== 1)
     throw new ValidationError("monotone: export one head at a time", { field: "monotone" });
   if (cfg.outputGrid) {
@@ -316,11 +357,21 @@ export function exportPredictorOnnx(
       cfg.outputGrid.map((t) => t - 1),
     );
     let atGrid = g.node("Gather", [scores, idx], { axis: 1 })[0];
-    if (opts.monotone) atGrid = envelopeNode(g, atGrid, K, opts.monotone);
+    if (logQuality) atGrid = affineNode(g, atGrid, logQuality, "");
+    if (opts.monotone)
+      atGrid = envelopeNode(
+        g,
+        atGrid,
+        K,
+        logQuality ? logQualityDirection(logQuality, opts.monotone) : opts.monotone,
+      );
     scores = g.node("MatMul", [atGrid, g.floatInit("grid_interpolation", [K, steps], pT)])[0];
+    if (logQuality) scores = metricValueNode(g, scores, logQuality, "");
   } else if (opts.monotone) {
     // The dense length is the caller's (dynamic); the grid fixes it, so the envelope needs one.
     throw new ValidationError("monotone: needs a model with an output grid", { field: "monotone" });
+  } else if (logQuality) {
+    scores = outputAffineNode(g, scores, logQuality);
   }
   // The last node written produces the graph output.
   g.g.renameOutput(scores, ONNX_OUTPUT);

@@ -28,6 +28,17 @@ describe("pipeline options", () => {
     expect(o.publish).toBe(false);
   });
 
+  it("--log-quality lists metrics, 'none' for none, and names the flag on a bad one", () => {
+    const base = { model: "m", clip: "c", prompts: "p" };
+    expect(parse(base)["log-quality"]).toEqual([]);
+    expect(parse({ ...base, "log-quality": "lsnr" })["log-quality"]).toEqual(["lsnr"]);
+    expect(parse({ ...base, "log-quality": "lsnr, iclip" })["log-quality"]).toEqual([
+      "lsnr",
+      "iclip",
+    ]);
+    expect(() => parse({ ...base, "log-quality": "ssim" })).toThrow(/log-quality/);
+  });
+
   it("--publish and --set-default go together, with the bundle stage", () => {
     const base = { model: "m", clip: "c", prompts: "p" };
     expect(parse({ ...base, publish: true, "set-default": true })["set-default"]).toBe(true);

@@ -135,6 +135,16 @@ export const PIPELINE_FLAGS = {
       "--curve-output grid; applied when models are trained: remove <out>/models to change it)",
     z.enum(["none", "monotone"]).default("none"),
   ),
+  "log-quality": valueFlag(
+    "M[,M]",
+    "metrics whose head learns log q instead of the value (train/target-norm.ts; 'none' for none; " +
+      "applied when models are trained: remove <out>/models to change it)",
+    z
+      .string()
+      .default("none")
+      .transform((s) => (s.trim() === "none" ? [] : s.split(",").map((v) => v.trim())))
+      .pipe(z.array(z.enum(["lsnr", "dsim", "iclip"]))),
+  ),
   "step-position": valueFlag(
     "step|log_step",
     "position the step encoding encodes (shared/src/predictor/step-encoding.ts)",

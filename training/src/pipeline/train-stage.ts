@@ -50,6 +50,8 @@ interface TrainStageOptions {
   outputGrid?: readonly number[];
   /** Export each metric's monotone envelope (model/curve-envelope.ts; needs outputGrid). */
   curveEnvelope: boolean;
+  /** Metrics whose head learns log q (train/target-norm.ts). */
+  logQuality: readonly MetricName[];
   /** The step encoding t̄ (the bundle records the same one). */
   stepEncoding: StepEncoding;
   dropout: number;
@@ -161,7 +163,11 @@ async function runTrainStage(o: TrainStageOptions) {
       const started = performance.now();
       const progress = o.progress?.(`train ${variant}/${metric}`);
       const rawTrain = pick(o.train.targets[metric], DENSE_STEPS, trainRows);
-      const norm = fitTargetNorm(rawTrain);
+      const norm = fitTargetNorm(
+        rawTrain,
+        o.logQuality.includes(metric) ? "log-quality" : "value",
+        metric,
+      );
       const result = await trainPredictor({
         inputs: pick(features, rowLen, trainRows),
         targets: normaliseTargets(rawTrain, norm),
@@ -249,6 +255,7 @@ export const trainStage: PipelineStage<TrainSummary> = {
       tailPad: o["tail-pad"],
       ...(o["curve-output"] === "grid" ? { outputGrid: o.stepGrid } : {}),
       curveEnvelope: o["curve-envelope"] === "monotone",
+      logQuality: o["log-quality"],
       stepEncoding: await run.stepEncoding(),
       dropout: o.dropout,
       threads: o.threads,
