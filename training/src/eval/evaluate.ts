@@ -28,6 +28,7 @@ import { METRIC_NAMES, type MetricName } from "@budgetfusion/shared/predictor/bu
 import { sampleRankCorrelation } from "simple-statistics";
 import type { MetricValues } from "../metrics/perceptual-metrics";
 import { allocationCeiling } from "./allocation-ceiling";
+import type { RealisedAllocation } from "./allocation-realised";
 import { generationTflops, type SdCost } from "./sd-cost";
 
 const VARIANTS = ["full", "no_step_encoding", "mlp_tanh"] as const;
@@ -56,6 +57,8 @@ export interface EvalInput {
    */
   paperReferenceSteps?: number;
   defaults?: readonly number[];
+  /** The allocate mode on the validation prompts (allocation-realised.ts), recorded with it. */
+  allocationValidation?: RealisedAllocation;
   /** The allocate mode's calibration (on validation prompts); absent = no allocation_mode. */
   allocation?: AllocationCalibration;
   /**
@@ -363,6 +366,7 @@ export async function evaluate(input: EvalInput) {
       interpolated_relative_quality: interpolatedRelative,
       ceiling: Object.fromEntries(METRIC_NAMES.map((m) => [m, allocCeiling[m].relative_quality])),
       fraction_realised: fractionOf(relative, allocCeiling),
+      ...(input.allocationValidation ? { validation: input.allocationValidation } : {}),
       per_prompt: ids.map((id, i) => ({ prompt_id: id, steps: tAllocate[i] })),
     };
   };

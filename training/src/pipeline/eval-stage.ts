@@ -37,6 +37,7 @@ import { and, eq } from "drizzle-orm";
 import { type Generator, noiseSeed } from "../dataset/generator";
 import type { DatasetDb } from "../db/open-dataset-db";
 import { images } from "../db/schema";
+import { allocationRealised, type RealisedAllocation } from "../eval/allocation-realised";
 import { knnBaseline, meanCurveBaseline } from "../eval/curve-baselines";
 import {
   type ConditionPlan,
@@ -153,6 +154,7 @@ async function onValidation(o: EvalStageOptions): Promise<
   | {
       calibration: AllocationCalibration;
       tStar: { n: number; mean: number; oracle_mean: number; spearman_vs_oracle: number };
+      allocation: RealisedAllocation;
     }
   | undefined
 > {
@@ -178,6 +180,7 @@ async function onValidation(o: EvalStageOptions): Promise<
   );
   return {
     calibration,
+    allocation: allocationRealised(curves, rows.targets, calibration),
     tStar: {
       n: rows.ids.length,
       mean: stat(tStar).mean,
@@ -270,7 +273,7 @@ async function runEvalStage(o: EvalStageOptions) {
     cost: o.cost,
     plateau: o.plateau,
     paperReferenceSteps: o.paperReferenceSteps,
-    ...(allocation ? { allocation } : {}),
+    ...(allocation ? { allocation, allocationValidation: validation.allocation } : {}),
     generated,
   });
   const ours = stat(timing.ours ?? []);

@@ -10,6 +10,7 @@ import { DENSE_STEPS } from "@budgetfusion/shared/grid/step-grid";
 import { LSNR_DEFINITION } from "@budgetfusion/shared/metrics/lsnr-definition";
 import { type GalleryRow, histogram, lineChart } from "@budgetfusion/shared/plot/svg-plot";
 import { METRIC_NAMES, type MetricName } from "@budgetfusion/shared/predictor/bundle-manifest";
+import type { RealisedAllocation } from "../eval/allocation-realised";
 import { type Evaluation, measuredDense, quality, type Stat, type Variant } from "../eval/evaluate";
 import { generationTflops, type SdCost } from "../eval/sd-cost";
 import type { MetricValues } from "../metrics/perceptual-metrics";
@@ -102,6 +103,16 @@ function allocationLines(e: Evaluation): string[] {
       (m) =>
         `| ${LABEL[m]} | ${pm(a.relative_quality[m])} | ${pm(a.interpolated_relative_quality[m])} | ${f(a.ceiling[m])} | ${f(a.fraction_realised[m], 2)} |`,
     ),
+    "",
+    ...validationLines(a.validation),
+  ];
+}
+
+/** The allocate mode on the validation prompts' measured curves (what its settings were chosen on). */
+function validationLines(v: RealisedAllocation | undefined): string[] {
+  if (!v) return [];
+  return [
+    `On the ${v.n} validation prompts (measured curves, mean ${f(v.mean_steps, 2)} steps, UNIFORM ${v.uniform_steps}): ${METRIC_NAMES.map((m) => `${LABEL[m]} ${pm(v.per_metric[m])}, ${f(100 * v.per_metric[m].fraction_realised, 0)}% of the ceiling ${f(v.per_metric[m].ceiling)}`).join("; ")}.`,
     "",
   ];
 }
