@@ -3,7 +3,7 @@ import { calibrateAllocation } from "@budgetfusion/shared/plateau/allocate";
 import { METRIC_NAMES, type MetricName } from "@budgetfusion/shared/predictor/bundle-manifest";
 import { describe, expect, it } from "vitest";
 import { allocationCeiling } from "./allocation-ceiling";
-import { allocationRealised } from "./allocation-realised";
+import { allocationDiagnosis, allocationRealised } from "./allocation-realised";
 
 /** A falling metric curve v(t) = floor + (1 - floor) * exp(-t / tau): concave quality gains. */
 function curve(tau: number, floor: number): Float32Array {
@@ -56,5 +56,18 @@ describe("allocationRealised", () => {
     const swapped = [prompts[1], prompts[0], prompts[3], prompts[2]];
     const r = allocationRealised(swapped, measured, calibrateAllocation(swapped, 20));
     for (const m of METRIC_NAMES) expect(r.per_metric[m].fraction_realised).toBeLessThan(0);
+  });
+
+  it("diagnosis: a swapped predictor falls short of the perfect one, metric by metric", () => {
+    const swapped = [prompts[1], prompts[0], prompts[3], prompts[2]];
+    const d = allocationDiagnosis(swapped, measured, calibrateAllocation(swapped, 20));
+    for (const m of METRIC_NAMES) {
+      expect(d.perfect_predictor.per_metric[m].fraction_realised).toBeGreaterThan(0.9);
+      expect(d.per_metric[m].fraction_realised).toBeLessThan(0);
+      expect(d.single_metric[m].perfect_predictor).toBeGreaterThan(0.9);
+      expect(d.single_metric[m].predicted).toBeLessThan(0);
+    }
+    // The perfect predictor is priced on the measured curves for the same mean.
+    expect(d.perfect_predictor.mean_steps).toBeCloseTo(20, 0);
   });
 });

@@ -7,7 +7,11 @@
  */
 import { DENSE_STEPS } from "@budgetfusion/shared/grid/step-grid";
 import { metricQuality } from "@budgetfusion/shared/metrics/metric-quality";
-import { type AllocationPrice, allocateSteps } from "@budgetfusion/shared/plateau/allocate";
+import {
+  type AllocationPrice,
+  allocateSteps,
+  calibrateAllocation,
+} from "@budgetfusion/shared/plateau/allocate";
 import { METRIC_NAMES, type MetricName } from "@budgetfusion/shared/predictor/bundle-manifest";
 import { allocationCeiling } from "./allocation-ceiling";
 import { type Stat, stat } from "./evaluate";
@@ -55,3 +59,54 @@ export function allocationRealised(
     per_metric: perMetric,
   };
 }
+
+/** Weights that price one metric alone. */
+function only(metric: MetricName): Record<MetricName, number> {
+  return Object.fromEntries(METRIC_NAMES.map((m) => [m, m === metric ? 1 : 0])) as Record<
+    MetricName,
+    number
+  >;
+}
+
+/**
+ * The allocate mode on prompts with measured curves, beside what a perfect predictor (the
+ * measured curves themselves, priced for the same mean) realises with the same weights, and each
+ * metric priced alone: whether a miss is the predictor's or the weights'.
+ */
+export function allocationDiagnosis(
+  predicted: readonly Record<MetricName, ArrayLike<number>>[],
+  measured: Record<MetricName, Float32Array>,
+  price: AllocationPrice & { target_mean_steps: number },
+) {
+  const perfect = predicted.map(
+    (_, i) =>
+      Object.fromEntries(
+        METRIC_NAMES.map((m) => [m, measured[m].subarray(i * DENSE_STEPS, (i + 1) * DENSE_STEPS)]),
+      ) as Record<MetricName, Float32Array>,
+  );
+  const priced = (
+    curves: readonly Record<MetricName, ArrayLike<number>>[],
+    weights: Record<MetricName, number>,
+  ) =>
+    allocationRealised(
+      curves,
+      measured,
+      calibrateAllocation(curves, price.target_mean_steps, weights),
+    );
+  return {
+    ...allocationRealised(predicted, measured, price),
+    perfect_predictor: priced(perfect, price.weights),
+    /** Share of each metric's ceiling when the price weighs that metric alone. */
+    single_metric: Object.fromEntries(
+      METRIC_NAMES.map((m) => [
+        m,
+        {
+          predicted: priced(predicted, only(m)).per_metric[m].fraction_realised,
+          perfect_predictor: priced(perfect, only(m)).per_metric[m].fraction_realised,
+        },
+      ]),
+    ) as Record<MetricName, { predicted: number; perfect_predictor: number }>,
+  };
+}
+
+export type AllocationDiagnosis = ReturnType<typeof allocationDiagnosis>;

@@ -28,7 +28,7 @@ import { METRIC_NAMES, type MetricName } from "@budgetfusion/shared/predictor/bu
 import { sampleRankCorrelation } from "simple-statistics";
 import type { MetricValues } from "../metrics/perceptual-metrics";
 import { allocationCeiling } from "./allocation-ceiling";
-import type { RealisedAllocation } from "./allocation-realised";
+import type { AllocationDiagnosis } from "./allocation-realised";
 import { generationTflops, type SdCost } from "./sd-cost";
 
 const VARIANTS = ["full", "no_step_encoding", "mlp_tanh"] as const;
@@ -58,7 +58,7 @@ export interface EvalInput {
   paperReferenceSteps?: number;
   defaults?: readonly number[];
   /** The allocate mode on the validation prompts (allocation-realised.ts), recorded with it. */
-  allocationValidation?: RealisedAllocation;
+  allocationValidation?: AllocationDiagnosis;
   /** The allocate mode's calibration (on validation prompts); absent = no allocation_mode. */
   allocation?: AllocationCalibration;
   /**

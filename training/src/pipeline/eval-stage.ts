@@ -37,7 +37,7 @@ import { and, eq } from "drizzle-orm";
 import { type Generator, noiseSeed } from "../dataset/generator";
 import type { DatasetDb } from "../db/open-dataset-db";
 import { images } from "../db/schema";
-import { allocationRealised, type RealisedAllocation } from "../eval/allocation-realised";
+import { type AllocationDiagnosis, allocationDiagnosis } from "../eval/allocation-realised";
 import { knnBaseline, meanCurveBaseline } from "../eval/curve-baselines";
 import {
   type ConditionPlan,
@@ -154,7 +154,7 @@ async function onValidation(o: EvalStageOptions): Promise<
   | {
       calibration: AllocationCalibration;
       tStar: { n: number; mean: number; oracle_mean: number; spearman_vs_oracle: number };
-      allocation: RealisedAllocation;
+      allocation: AllocationDiagnosis;
     }
   | undefined
 > {
@@ -180,7 +180,7 @@ async function onValidation(o: EvalStageOptions): Promise<
   );
   return {
     calibration,
-    allocation: allocationRealised(curves, rows.targets, calibration),
+    allocation: allocationDiagnosis(curves, rows.targets, calibration),
     tStar: {
       n: rows.ids.length,
       mean: stat(tStar).mean,

@@ -10,7 +10,7 @@ import { DENSE_STEPS } from "@budgetfusion/shared/grid/step-grid";
 import { LSNR_DEFINITION } from "@budgetfusion/shared/metrics/lsnr-definition";
 import { type GalleryRow, histogram, lineChart } from "@budgetfusion/shared/plot/svg-plot";
 import { METRIC_NAMES, type MetricName } from "@budgetfusion/shared/predictor/bundle-manifest";
-import type { RealisedAllocation } from "../eval/allocation-realised";
+import type { AllocationDiagnosis } from "../eval/allocation-realised";
 import { type Evaluation, measuredDense, quality, type Stat, type Variant } from "../eval/evaluate";
 import { generationTflops, type SdCost } from "../eval/sd-cost";
 import type { MetricValues } from "../metrics/perceptual-metrics";
@@ -109,10 +109,18 @@ function allocationLines(e: Evaluation): string[] {
 }
 
 /** The allocate mode on the validation prompts' measured curves (what its settings were chosen on). */
-function validationLines(v: RealisedAllocation | undefined): string[] {
+function validationLines(v: AllocationDiagnosis | undefined): string[] {
   if (!v) return [];
+  const pct = (x: number) => `${f(100 * x, 0)}%`;
   return [
-    `On the ${v.n} validation prompts (measured curves, mean ${f(v.mean_steps, 2)} steps, UNIFORM ${v.uniform_steps}): ${METRIC_NAMES.map((m) => `${LABEL[m]} ${pm(v.per_metric[m])}, ${f(100 * v.per_metric[m].fraction_realised, 0)}% of the ceiling ${f(v.per_metric[m].ceiling)}`).join("; ")}.`,
+    `On the ${v.n} validation prompts (measured curves; mean ${f(v.mean_steps, 2)} steps, UNIFORM ${v.uniform_steps}), share of each ceiling realised:`,
+    "",
+    "| metric | ceiling | this predictor | perfect predictor, same weights | this predictor, metric priced alone | perfect predictor, metric alone |",
+    "|---|---|---|---|---|---|",
+    ...METRIC_NAMES.map(
+      (m) =>
+        `| ${LABEL[m]} | ${f(v.per_metric[m].ceiling)} | ${pct(v.per_metric[m].fraction_realised)} (${pm(v.per_metric[m])}) | ${pct(v.perfect_predictor.per_metric[m].fraction_realised)} | ${pct(v.single_metric[m].predicted)} | ${pct(v.single_metric[m].perfect_predictor)} |`,
+    ),
     "",
   ];
 }
