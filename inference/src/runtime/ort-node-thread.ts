@@ -13,17 +13,14 @@ import type {
   PortSession,
   PortTensor,
   SessionIOInfo,
-  SessionOptions,
 } from "@budgetfusion/shared/runtime/ort-port";
 import type * as ort from "onnxruntime-node";
 import {
-  type FileOrtPort,
   fromOrtTensor,
   ioInfo,
   type NodeOrtOptions,
+  NodeOrtPortBase,
   ORT_NODE_NAME,
-  openError,
-  ortSessionOptions,
 } from "./ort-node";
 
 type Reply = {
@@ -65,7 +62,7 @@ class ThreadSession implements PortSession {
   }
 }
 
-export class ThreadedNodeOrtPort implements FileOrtPort {
+export class ThreadedNodeOrtPort extends NodeOrtPortBase {
   readonly name: string;
   private readonly worker: Worker;
   private readonly waiting = new Map<
@@ -76,11 +73,8 @@ export class ThreadedNodeOrtPort implements FileOrtPort {
   private failed: Error | undefined;
   private closed = false;
 
-  constructor(
-    private readonly defaultProviders: readonly string[] = ["cpu"],
-    private readonly options: NodeOrtOptions = {},
-  ) {
-    ortSessionOptions(defaultProviders, options); // fail on a bad provider before starting a thread
+  constructor(defaultProviders: readonly string[] = ["cpu"], options: NodeOrtOptions = {}) {
+    super(defaultProviders, options); // fails on a bad provider before a thread starts
     this.name = `${ORT_NODE_NAME} (inference thread)`;
     this.worker = new Worker(new URL("./ort-node-thread-body.mjs", import.meta.url));
     // Idle, the thread must not keep the process alive; while a call is out it must.
@@ -118,27 +112,12 @@ export class ThreadedNodeOrtPort implements FileOrtPort {
     });
   }
 
-  createSession(model: Uint8Array, options: SessionOptions = {}): Promise<PortSession> {
-    return this.open(model, options, "model bytes");
-  }
-
-  createSessionFromFile(path: string, options: SessionOptions = {}): Promise<PortSession> {
-    return this.open(path, options, path);
-  }
-
-  private async open(
+  protected async openSession(
     model: Uint8Array | string,
-    options: SessionOptions,
+    sessionOptions: ort.InferenceSession.SessionOptions,
     what: string,
   ): Promise<PortSession> {
-    const providers = options.executionProviders ?? this.defaultProviders;
-    const sessionOptions = ortSessionOptions(providers, this.options);
-    let reply: Reply;
-    try {
-      reply = await this.call({ op: "create", model, options: sessionOptions });
-    } catch (cause) {
-      throw openError(what, providers, cause);
-    }
+    const reply = await this.call({ op: "create", model, options: sessionOptions });
     if (reply.session === undefined)
       throw new ModelLoadError(`thread opened no session for ${what}`);
     return new ThreadSession(

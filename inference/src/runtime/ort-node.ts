@@ -119,12 +119,17 @@ export interface NodeOrtOptions {
 /** This runtime's name and version, for logs and /readyz. */
 export const ORT_NODE_NAME = `onnxruntime-node ${ort.env.versions.common}`;
 
-export class NodeOrtPort implements FileOrtPort {
-  readonly name = ORT_NODE_NAME;
+/**
+ * What every onnxruntime-node port shares: sessions from bytes or a path, the default providers,
+ * the session options and the error a session that will not open becomes. Subclasses only say
+ * where the session lives (this thread, or an inference thread: ort-node-thread.ts).
+ */
+export abstract class NodeOrtPortBase implements FileOrtPort {
+  abstract readonly name: string;
 
   constructor(
-    private readonly defaultProviders: readonly string[] = ["cpu"],
-    private readonly options: NodeOrtOptions = {},
+    private readonly defaultProviders: readonly string[],
+    private readonly options: NodeOrtOptions,
   ) {
     checkExecutionProviders(defaultProviders);
   }
@@ -137,6 +142,13 @@ export class NodeOrtPort implements FileOrtPort {
     return this.open(path, options, path);
   }
 
+  /** Opens `model` with ORT's options; any failure is turned into a ModelLoadError by open(). */
+  protected abstract openSession(
+    model: Uint8Array | string,
+    sessionOptions: ort.InferenceSession.SessionOptions,
+    what: string,
+  ): Promise<PortSession>;
+
   private async open(
     model: Uint8Array | string,
     options: SessionOptions,
@@ -145,14 +157,30 @@ export class NodeOrtPort implements FileOrtPort {
     const providers = options.executionProviders ?? this.defaultProviders;
     const sessionOptions = ortSessionOptions(providers, this.options);
     try {
-      const session =
-        typeof model === "string"
-          ? await ort.InferenceSession.create(model, sessionOptions)
-          : await ort.InferenceSession.create(model, sessionOptions);
-      return new NodeSession(session);
+      return await this.openSession(model, sessionOptions, what);
     } catch (cause) {
+      if (cause instanceof ModelLoadError) throw cause;
       throw openError(what, providers, cause);
     }
+  }
+}
+
+export class NodeOrtPort extends NodeOrtPortBase {
+  readonly name = ORT_NODE_NAME;
+
+  constructor(defaultProviders: readonly string[] = ["cpu"], options: NodeOrtOptions = {}) {
+    super(defaultProviders, options);
+  }
+
+  protected async openSession(
+    model: Uint8Array | string,
+    sessionOptions: ort.InferenceSession.SessionOptions,
+  ): Promise<PortSession> {
+    const session =
+      typeof model === "string"
+        ? await ort.InferenceSession.create(model, sessionOptions)
+        : await ort.InferenceSession.create(model, sessionOptions);
+    return new NodeSession(session);
   }
 }
 
