@@ -49,10 +49,8 @@ export function registerBudgetRoutes(app: EdgeApp) {
     endTime(c, "budget");
     setMetric(c, "cache", cache);
     setMetric(c, "cache-hit-rate", budgetCacheStats().hit_rate, "budget cache hit rate", 3);
-    afterResponse(
-      c,
-      "budget usage",
-      recordBudget(c.var.db, consumerOf(c), budget.steps, Date.now()),
+    recordBudget(c.var.db, consumerOf(c), budget.steps, Date.now(), (work) =>
+      afterResponse(c, "budget usage", work),
     );
     return c.json(budget, 200);
   });
