@@ -11,6 +11,7 @@
  */
 import { METRIC_NAMES } from "@budgetfusion/shared/predictor/bundle-manifest";
 import { sha256Hex } from "../runtime/sha256";
+import { type PhaseTimer, timed, untimed } from "./phase-timer";
 import type { MetricCurves } from "./predict-curves";
 
 const ISOLATE_ENTRIES = 2_048;
@@ -69,6 +70,7 @@ export async function cachedCurves(
   key: string,
   compute: () => Promise<MetricCurves>,
   defer: (p: Promise<unknown>) => void,
+  time: PhaseTimer = untimed,
 ): Promise<{ curves: MetricCurves; tier: CacheTier }> {
   const hit = isolate.get(key);
   if (hit !== undefined) {
@@ -78,8 +80,10 @@ export async function cachedCurves(
   }
   const cache = store();
   const url = `${CACHE_ORIGIN}/${key}`;
-  const res = await cache?.match(url).catch(() => undefined);
-  const stored = res === undefined ? undefined : fromBytes(await res.arrayBuffer());
+  const stored = await timed(time, "cache-lookup", async () => {
+    const res = await cache?.match(url).catch(() => undefined);
+    return res === undefined ? undefined : fromBytes(await res.arrayBuffer());
+  });
   if (stored !== undefined) {
     counts["cache-api"]++;
     remember(key, stored);
