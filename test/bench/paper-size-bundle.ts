@@ -32,6 +32,7 @@ import {
   onnxTeacher,
   type PromptSet,
 } from "@budgetfusion/training/distill/build-edge-form";
+import { DEFAULT_STUDENT } from "@budgetfusion/training/distill/run-edge-form";
 import { exportExactEdgeForm } from "@budgetfusion/training/export/edge-form-export";
 import { exportPredictorOnnx } from "@budgetfusion/training/export/onnx-export";
 import { plateauTeachers } from "../workerd/plateau-teacher";
@@ -217,7 +218,7 @@ async function build(
     teacherCurves,
     train,
     val,
-    { hidden: 256, epochs: 80, batch: 32, lr: 1e-3, diffWeight: 20, stepStride: 3, seed: 7 },
+    DEFAULT_STUDENT,
   );
   const studentSession = await ort.createSession(form.onnx);
   const studentMs = await medianMs(20, (i) =>

@@ -15,9 +15,8 @@ import { type BuiltEdgeForm, buildDistilledEdgeForm, onnxTeacher } from "./build
 import type { StudentTraining } from "./student-mlp";
 
 export const EDGE_FORM_CHOICES = ["none", "distilled"] as const;
-export type EdgeFormChoice = (typeof EDGE_FORM_CHOICES)[number];
 
-/** The student of the paper-size benchmark (test/bench/paper-size-bundle.ts). */
+/** The student the bundle stage and the paper-size benchmark (test/bench/paper-size-bundle.ts) distil. */
 export const DEFAULT_STUDENT: { hidden: number } & Omit<StudentTraining, "onEpoch"> = {
   hidden: 256,
   epochs: 80,
