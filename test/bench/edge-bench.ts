@@ -78,7 +78,9 @@ function serverTimings(header: string): Record<string, number> {
   const out: Record<string, number> = {};
   for (const entry of header.split(",")) {
     const dur = /;dur=([\d.]+)/.exec(entry)?.[1];
-    if (dur !== undefined) out[entry.trim().split(";")[0]] = Number(dur);
+    const name = entry.trim().split(";")[0];
+    // cache-hit-rate rides in dur but is a ratio, not a duration.
+    if (dur !== undefined && name !== "cache-hit-rate") out[name] = Number(dur);
   }
   return out;
 }

@@ -1,7 +1,8 @@
 /**
  * Timing hooks for the phases of a budget (Server-Timing entries of POST /v1/budget): a timer
- * starts a phase and returns the function that ends it. Inside workerd the clock only moves
- * across I/O, so these measure the waits (D1, the Cache API, the GPU worker), not the CPU.
+ * starts a phase and returns the function that ends it. workerd moves its clock only at I/O and
+ * timer events, so these measure the waits (D1, the Cache API, the GPU worker, ORT's yields);
+ * a phase that only computes can read 0.
  */
 export type BudgetPhase = "cache-lookup" | "embed" | "predict";
 export type PhaseTimer = (phase: BudgetPhase) => () => void;

@@ -24,8 +24,8 @@ const route = createRoute({
     "price-per-step allocation. Server-Timing carries `total` (from before the key check), " +
     "`budget` (the computation) and within it `cache-lookup` (the Cache API), `embed` and " +
     "`predict` (on a miss), `cache` (isolate | cache-api | miss) and `cache-hit-rate` (this " +
-    "isolate's, as a number). Inside workerd the clock moves only across I/O, so the " +
-    "durations are the waits, not the CPU.",
+    "isolate's, as a number). workerd moves its clock only at I/O and timer events, so the " +
+    "durations are the waits; pure computation can read 0.",
   middleware: [limitBody(BODY_LIMITS.budget)] as const,
   request: { body: jsonBody(budgetRequestSchema) },
   responses: {
