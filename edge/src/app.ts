@@ -10,6 +10,7 @@ import { except } from "hono/combine";
 import { HTTPException } from "hono/http-exception";
 import { methodNotAllowed } from "hono/method-not-allowed";
 import { requestId } from "hono/request-id";
+import { timing } from "hono/timing";
 import type { AppEnv, EdgeApp } from "./app-env";
 import { errorResponse, refuseMethod } from "./http-errors";
 import { consumerAuth } from "./keys/consumer-auth";
@@ -42,6 +43,8 @@ export function createApp(): EdgeApp {
   app.use("*", methodNotAllowed({ app, onMethodNotAllowed: refuseMethod }));
   app.use("*", requestContext);
   // Consumer routes need an API key (GPU workers have their own token); rates are per key.
+  // Budgets' Server-Timing total covers the key check and the rate limit too.
+  app.use("/v1/budget", timing({ crossOrigin: true }));
   app.use("/v1/*", except("/v1/workers/*", consumerAuth));
   app.use("/v1/budget", rateLimit("budgets"));
   app.use("/v1/generate", rateLimit("generations"));

@@ -3,7 +3,8 @@
  * x-bf-timings say total_ms 12, unet_ms 10), GET /v1/usage adds up to the jobs as GET /v1/jobs
  * reports them (steps, GPU seconds from the worker's timings) and to hand-computed savings
  * against the key's baseline and the paper's 65 steps; GET /admin/usage holds every key; the
- * admin view's plot is an SVG with labelled axes.
+ * admin view's plot is an SVG with labelled axes. Budgets are counted a window after they are
+ * served (edge/src/usage/coalesced-counters.ts), so reads wait for them as for jobs.
  */
 import { SELF } from "cloudflare:test";
 import { stepBudget } from "@budgetfusion/shared/plateau/step-budget";
@@ -55,6 +56,7 @@ async function usageOf(key: CreatedKey, until: (u: UsageResponse) => boolean) {
 let key: CreatedKey;
 const jobs: JobResponse[] = [];
 const budgets: number[] = [];
+const counted = (u: UsageResponse) => u.totals.jobs === jobs.length && u.totals.budgets === 2;
 
 beforeAll(async () => {
   await clearWorkers();
@@ -83,7 +85,7 @@ beforeAll(async () => {
 
 describe("usage per key and day", () => {
   it("adds up to the jobs run: counts, steps, GPU seconds from the workers' timings", async () => {
-    const usage = await usageOf(key, (u) => u.totals.jobs === jobs.length);
+    const usage = await usageOf(key, counted);
     expect(jobs.every((j) => j.status === "succeeded")).toBe(true);
     const steps = jobs.reduce((s, j) => s + j.steps, 0);
     const workerMs = jobs.reduce(
@@ -111,7 +113,7 @@ describe("usage per key and day", () => {
   });
 
   it("savings count only where BudgetFusion chose the steps, against baseline and 65", async () => {
-    const usage = await usageOf(key, (u) => u.totals.jobs === jobs.length);
+    const usage = await usageOf(key, counted);
     const auto = PROBE_PROMPTS.map(tStar);
     expect(jobs.slice(0, auto.length).map((j) => j.steps)).toEqual(auto);
     const sum = (f: (t: number) => number) => auto.reduce((s, t) => s + f(t), 0);
@@ -132,6 +134,30 @@ describe("usage per key and day", () => {
     expect(usage.totals.budget_steps_saved_vs_baseline).toBe(
       budgets.reduce((s, t) => s + BASELINE - t, 0),
     );
+  });
+
+  it("counts every budget of a burst once, in the window after it", async () => {
+    const burst = await createKey({ name: "usage-burst", plan: "pro", baseline_steps: BASELINE });
+    const prompts = Array.from({ length: 24 }, (_, i) => PROBE_PROMPTS[i % PROBE_PROMPTS.length]);
+    const steps = await Promise.all(
+      prompts.map(async (prompt) => {
+        const res = await postJson("/v1/budget", { prompt }, bearer(burst));
+        expect(res.status).toBe(200);
+        return ((await res.json()) as { steps: number }).steps;
+      }),
+    );
+    await usageOf(burst, (u) => u.totals.budgets >= prompts.length);
+    // One more window: a budget written twice would show now.
+    await new Promise((r) => setTimeout(r, 1_500));
+    const usage = await usageOf(burst, () => true);
+    const total = steps.reduce((s, t) => s + t, 0);
+    expect(usage.totals).toMatchObject({
+      budgets: prompts.length,
+      budget_steps: total,
+      budget_steps_saved_vs_baseline: prompts.length * BASELINE - total,
+      budget_steps_saved_vs_reference: prompts.length * REFERENCE - total,
+      jobs: 0,
+    });
   });
 
   it("another key sees only its own usage", async () => {
@@ -157,7 +183,7 @@ describe("usage per key and day", () => {
 
 describe("admin usage", () => {
   it("lists every key with its days and totals over all keys", async () => {
-    await usageOf(key, (u) => u.totals.jobs === jobs.length);
+    await usageOf(key, counted);
     const res = await SELF.fetch("http://edge/admin/usage", { headers: ADMIN });
     expect(res.status).toBe(200);
     const all: AdminUsageResponse = adminUsageResponseSchema.parse(await res.json());

@@ -30,6 +30,7 @@ import { validationError } from "@budgetfusion/shared/schemas/zod-issues";
 import { type LoadedPredictor, loadPredictor } from "../predictor/load-predictor";
 import { predictCurves } from "../predictor/predict-curves";
 import { ortWeb } from "../runtime/ort-web";
+import { sha256Hex } from "../runtime/sha256";
 
 const PROBE_PROMPT = "a photograph of an astronaut riding a horse";
 
@@ -38,11 +39,6 @@ export class InvalidBundleError extends BudgetFusionError {
     super("invalid_bundle", message, options);
     this.name = "InvalidBundleError";
   }
-}
-
-async function sha256Hex(bytes: Uint8Array): Promise<string> {
-  const digest = await crypto.subtle.digest("SHA-256", bytes);
-  return [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, "0")).join("");
 }
 
 export function parseManifest(text: string): BundleManifest {

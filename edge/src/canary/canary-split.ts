@@ -4,9 +4,7 @@
  * The same prompt always lands on the same side (a user who repeats a prompt sees one bundle),
  * raising the share only adds prompts, and each candidate draws its own slice of prompts.
  */
-async function sha256(text: string): Promise<Uint8Array> {
-  return new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text)));
-}
+import { sha256, sha256Hex } from "../runtime/sha256";
 
 export async function promptBucket(candidate: string, prompt: string): Promise<number> {
   const d = await sha256(`${candidate}\n${prompt}`);
@@ -15,5 +13,5 @@ export async function promptBucket(candidate: string, prompt: string): Promise<n
 
 /** sha256(prompt), hex: how a canary sample names its prompt without keeping it. */
 export async function promptDigest(prompt: string): Promise<string> {
-  return [...(await sha256(prompt))].map((b) => b.toString(16).padStart(2, "0")).join("");
+  return sha256Hex(prompt);
 }

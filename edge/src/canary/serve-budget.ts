@@ -12,6 +12,7 @@ import { predictorFor } from "../predictor/active-predictor";
 import { computeBudget } from "../predictor/budget";
 import type { CacheTier } from "../predictor/budget-cache";
 import type { LoadedPredictor } from "../predictor/load-predictor";
+import { type PhaseTimer, untimed } from "../predictor/phase-timer";
 import { promptBucket, promptDigest } from "./canary-split";
 import { currentCanary } from "./canary-state";
 
@@ -28,6 +29,8 @@ export interface BudgetContext {
   blobs: R2Bucket;
   /** Runs work after the response (waitUntil). */
   defer: (what: string, work: Promise<unknown>) => void;
+  /** Times the served budget's phases (Server-Timing); the canary's after-response work is not. */
+  time?: PhaseTimer;
 }
 
 export async function serveBudget(
@@ -37,8 +40,12 @@ export async function serveBudget(
 ): Promise<ServedBudget> {
   const { db } = ctx;
   const fillCache = (work: Promise<unknown>) => ctx.defer("budget cache fill", work);
-  const compute = (predictor: LoadedPredictor, version: string, r: BudgetRequest) =>
-    computeBudget(db, predictor, version, r, fillCache);
+  const compute = (
+    predictor: LoadedPredictor,
+    version: string,
+    r: BudgetRequest,
+    time = ctx.time,
+  ) => computeBudget(db, predictor, version, r, fillCache, time);
   const canary = await currentCanary(db);
   if (canary === undefined || canary.version === active.version) {
     const { response, cache } = await compute(active.predictor, active.version, req);
@@ -55,10 +62,12 @@ export async function serveBudget(
   ctx.defer(
     "canary sample",
     (async () => {
-      const { response: stable } = await compute(active.predictor, active.version, {
-        ...req,
-        include_curves: false,
-      });
+      const { response: stable } = await compute(
+        active.predictor,
+        active.version,
+        { ...req, include_curves: false },
+        untimed,
+      );
       await insertSample(db, {
         canaryId: canary.id,
         promptSha256: await promptDigest(req.prompt),

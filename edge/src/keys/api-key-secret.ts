@@ -4,6 +4,8 @@
  * could be searched (slow hashes such as argon2 protect low-entropy passwords), and a
  * deterministic digest lets a request's key be found with one indexed lookup.
  */
+import { sha256Hex } from "../runtime/sha256";
+
 const KEY_TAG = "bf_";
 /** Characters shown in key lists: the tag and 6 more, enough to tell keys apart. */
 const PREFIX_CHARS = KEY_TAG.length + 6;
@@ -19,6 +21,5 @@ export function keyPrefix(key: string): string {
 }
 
 export async function keyDigest(key: string): Promise<string> {
-  const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(key));
-  return [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, "0")).join("");
+  return sha256Hex(key);
 }

@@ -10,6 +10,8 @@
  * per-data-centre cache is the better trade. Counters feed Server-Timing and GET /metrics.
  */
 import { METRIC_NAMES } from "@budgetfusion/shared/predictor/bundle-manifest";
+import { sha256Hex } from "../runtime/sha256";
+import { type PhaseTimer, timed, untimed } from "./phase-timer";
 import type { MetricCurves } from "./predict-curves";
 
 const ISOLATE_ENTRIES = 2_048;
@@ -23,9 +25,7 @@ const isolate = new Map<string, MetricCurves>();
 const counts: Record<CacheTier, number> = { isolate: 0, "cache-api": 0, miss: 0 };
 
 export async function budgetCacheKey(version: string, prompt: string): Promise<string> {
-  const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(prompt));
-  const hex = [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, "0")).join("");
-  return `${encodeURIComponent(version)}/${hex}`;
+  return `${encodeURIComponent(version)}/${await sha256Hex(prompt)}`;
 }
 
 function remember(key: string, curves: MetricCurves) {
@@ -70,6 +70,7 @@ export async function cachedCurves(
   key: string,
   compute: () => Promise<MetricCurves>,
   defer: (p: Promise<unknown>) => void,
+  time: PhaseTimer = untimed,
 ): Promise<{ curves: MetricCurves; tier: CacheTier }> {
   const hit = isolate.get(key);
   if (hit !== undefined) {
@@ -79,8 +80,10 @@ export async function cachedCurves(
   }
   const cache = store();
   const url = `${CACHE_ORIGIN}/${key}`;
-  const res = await cache?.match(url).catch(() => undefined);
-  const stored = res === undefined ? undefined : fromBytes(await res.arrayBuffer());
+  const stored = await timed(time, "cache-lookup", async () => {
+    const res = await cache?.match(url).catch(() => undefined);
+    return res === undefined ? undefined : fromBytes(await res.arrayBuffer());
+  });
   if (stored !== undefined) {
     counts["cache-api"]++;
     remember(key, stored);

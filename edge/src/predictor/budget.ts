@@ -19,6 +19,7 @@ import type { EdgeDb } from "../db/client";
 import { budgetCacheKey, type CacheTier, cachedCurves } from "./budget-cache";
 import { embedPrompt } from "./embed-prompt";
 import type { LoadedPredictor } from "./load-predictor";
+import { type PhaseTimer, timed, untimed } from "./phase-timer";
 import { predictCurves } from "./predict-curves";
 
 export interface BudgetComputation {
@@ -33,6 +34,7 @@ export async function computeBudget(
   version: string,
   req: BudgetRequest,
   defer: (p: Promise<unknown>) => void,
+  time: PhaseTimer = untimed,
 ): Promise<BudgetComputation> {
   const { manifest } = predictor;
   const mode: BudgetMode = req.mode ?? (req.quality === undefined ? "plateau" : "quality");
@@ -45,8 +47,12 @@ export async function computeBudget(
     );
   const { curves, tier } = await cachedCurves(
     await budgetCacheKey(version, req.prompt),
-    async () => predictCurves(predictor, await embedPrompt(db, predictor, req.prompt)),
+    async () => {
+      const embedding = await timed(time, "embed", () => embedPrompt(db, predictor, req.prompt));
+      return timed(time, "predict", () => predictCurves(predictor, embedding));
+    },
     defer,
+    time,
   );
   const bounds = { minSteps: req.min_steps, maxSteps: req.max_steps };
   const plateau = stepBudget(curves, {

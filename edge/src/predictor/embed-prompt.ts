@@ -17,12 +17,8 @@ import { embedResponseSchema } from "@budgetfusion/shared/schemas/worker-api";
 import type { EdgeDb } from "../db/client";
 import { getCachedEmbedding, putCachedEmbedding } from "../db/queries/embeddings";
 import { pickEmbedWorker } from "../db/queries/workers";
+import { sha256Hex } from "../runtime/sha256";
 import type { LoadedPredictor } from "./load-predictor";
-
-async function sha256Hex(text: string): Promise<string> {
-  const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text));
-  return [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, "0")).join("");
-}
 
 const isolateCache = new Map<string, Float32Array>();
 const ISOLATE_CACHE_ENTRIES = 1024;

@@ -1,7 +1,7 @@
 /** POST /v1/budget: the step budget t* for a prompt (SPEC §5, §7). */
 import { budgetRequestSchema, budgetResponseSchema } from "@budgetfusion/shared/schemas/edge-api";
 import { createRoute } from "@hono/zod-openapi";
-import { endTime, setMetric, startTime, timing } from "hono/timing";
+import { endTime, setMetric, startTime } from "hono/timing";
 import type { EdgeApp } from "../app-env";
 import { serveBudget } from "../canary/serve-budget";
 import { consumerOf } from "../keys/consumer-auth";
@@ -21,9 +21,12 @@ const route = createRoute({
     "Predicts the three perceptual metric curves over 1..129 steps and returns the plateau " +
     "step t* (SPEC §5), or with `quality` the fewest steps reaching that share of every " +
     "metric's 1->129 change, or with `mode: \"allocate\"` the bundle's calibrated " +
-    "price-per-step allocation. Server-Timing carries `budget` (the computation), `cache` " +
-    "(isolate | cache-api | miss) and `cache-hit-rate` (this isolate's, as a number).",
-  middleware: [timing({ crossOrigin: true }), limitBody(BODY_LIMITS.budget)] as const,
+    "price-per-step allocation. Server-Timing carries `total` (from before the key check), " +
+    "`budget` (the computation) and within it `cache-lookup` (the Cache API), `embed` and " +
+    "`predict` (on a miss), `cache` (isolate | cache-api | miss) and `cache-hit-rate` (this " +
+    "isolate's, as a number). workerd moves its clock only at I/O and timer events, so the " +
+    "durations are the waits; pure computation can read 0.",
+  middleware: [limitBody(BODY_LIMITS.budget)] as const,
   request: { body: jsonBody(budgetRequestSchema) },
   responses: {
     200: {
@@ -49,10 +52,8 @@ export function registerBudgetRoutes(app: EdgeApp) {
     endTime(c, "budget");
     setMetric(c, "cache", cache);
     setMetric(c, "cache-hit-rate", budgetCacheStats().hit_rate, "budget cache hit rate", 3);
-    afterResponse(
-      c,
-      "budget usage",
-      recordBudget(c.var.db, consumerOf(c), budget.steps, Date.now()),
+    recordBudget(c.var.db, consumerOf(c), budget.steps, Date.now(), (work) =>
+      afterResponse(c, "budget usage", work),
     );
     return c.json(budget, 200);
   });

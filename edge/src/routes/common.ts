@@ -2,6 +2,7 @@
 import { BudgetFusionError } from "@budgetfusion/shared/errors";
 import { errorBodySchema } from "@budgetfusion/shared/schemas/error-body";
 import type { Context } from "hono";
+import { endTime, startTime } from "hono/timing";
 import type { AppEnv } from "../app-env";
 import type { BudgetContext } from "../canary/serve-budget";
 import { afterResponse } from "../middleware/after-response";
@@ -43,5 +44,11 @@ export function budgetContext(c: Context<AppEnv>): BudgetContext {
     db: c.var.db,
     blobs: c.env.BLOBS,
     defer: (what, work) => afterResponse(c, what, work),
+    // Routes without hono's timing middleware (POST /v1/generate) time nothing.
+    time: (phase) => {
+      if (c.var.metric === undefined) return () => undefined;
+      startTime(c, phase);
+      return () => endTime(c, phase);
+    },
   };
 }

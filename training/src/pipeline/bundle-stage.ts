@@ -5,13 +5,21 @@
  * text model to ship (--clip), the dataset rows (for training_data_hash). Output:
  * `<bundles-dir>/<version>/manifest.json` + files, by default inside the run folder
  * (`runs/<name>/bundles/`, ignored by git); `--publish` then copies it into artifacts/bundles/
- * (publish-bundle.ts). Summary: the bundle's folder and version.
+ * (publish-bundle.ts). With --edge-form distilled the bundle also carries a student of the full
+ * models (distill/run-edge-form.ts); one below its agreement bar fails the stage, naming the bar.
+ * Summary: the bundle's folder and version (and the edge form's agreement).
  */
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { DEFAULT_PLATEAU } from "@budgetfusion/shared/plateau/step-budget";
-import { bundleManifestSchema, METRIC_NAMES } from "@budgetfusion/shared/predictor/bundle-manifest";
+import {
+  bundleManifestSchema,
+  type EdgeFormAgreement,
+  METRIC_NAMES,
+} from "@budgetfusion/shared/predictor/bundle-manifest";
 import { writeBundle } from "../bundle/write-bundle";
+import type { BuiltEdgeForm } from "../distill/build-edge-form";
+import { distilledEdgeFormOfRun } from "../distill/run-edge-form";
 import { reportDirOf } from "./eval-stage";
 import type { PipelineOptions } from "./pipeline-options";
 import type { PipelineStage } from "./pipeline-run";
@@ -30,6 +38,7 @@ async function schedulerConfigOf(o: PipelineOptions): Promise<Record<string, unk
 export interface BundleSummary {
   dir: string;
   version: string;
+  edgeForm?: { method: string; agreement: EdgeFormAgreement };
 }
 
 export const bundleStage: PipelineStage<BundleSummary> = {
@@ -55,17 +64,32 @@ export const bundleStage: PipelineStage<BundleSummary> = {
         METRIC_NAMES.map(async (m) => [m, await readTargetNorm(run.dir, "full", m)] as const),
       ),
     );
+    const predictorFiles = {
+      lsnr: modelPath(run.dir, "full", "lsnr"),
+      dsim: modelPath(run.dir, "full", "dsim"),
+      iclip: modelPath(run.dir, "full", "iclip"),
+    };
+    const width = (await run.promptSet()).width;
+    let edgeForm: BuiltEdgeForm | undefined;
+    if (o["edge-form"] === "distilled") {
+      run.log("distilling the edge form from the full models on the training prompts");
+      edgeForm = await distilledEdgeFormOfRun({
+        ort: run.ort,
+        teacherFiles: await Promise.all(METRIC_NAMES.map((m) => readFile(predictorFiles[m]))),
+        stepEncoding,
+        trainRows: await run.promptRows("train"),
+        width,
+        plateau: DEFAULT_PLATEAU,
+      });
+      run.log(`edge form ${edgeForm.method}: ${JSON.stringify(edgeForm.agreement)}`);
+    }
     const { dir, manifest } = await writeBundle({
       bundlesDir: o["bundles-dir"],
       version: o.version ?? `${o.name}-${hash.slice(0, 8)}`,
-      predictorFiles: {
-        lsnr: modelPath(run.dir, "full", "lsnr"),
-        dsim: modelPath(run.dir, "full", "dsim"),
-        iclip: modelPath(run.dir, "full", "iclip"),
-      },
+      predictorFiles,
       hidden: o.hidden,
       layers: 2,
-      embeddingWidth: (await run.promptSet()).width,
+      embeddingWidth: width,
       stepEncoding,
       clipDir: o.clip,
       diffusionModelId: (await run.generator()).modelId,
@@ -86,8 +110,13 @@ export const bundleStage: PipelineStage<BundleSummary> = {
       },
       stepGrid: o.stepGrid,
       generation: { guidanceScale: o.guidance, width: o.width, height: o.height },
+      ...(edgeForm ? { edgeForm } : {}),
     });
     run.log(`bundle ${manifest.version} written to ${dir}`);
-    return { dir, version: manifest.version };
+    return {
+      dir,
+      version: manifest.version,
+      ...(edgeForm ? { edgeForm: { method: edgeForm.method, agreement: edgeForm.agreement } } : {}),
+    };
   },
 };

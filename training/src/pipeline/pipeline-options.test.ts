@@ -101,6 +101,13 @@ describe("pipeline options", () => {
     expect(() => pipelineArgsSchema.parse({ epochs: "1,x,3" })).toThrow();
   });
 
+  it("--edge-form ships no edge form unless asked, and takes only its choices", () => {
+    const base = { model: "m", clip: "c", prompts: "p" };
+    expect(parse(base)["edge-form"]).toBe("none");
+    expect(parse({ ...base, "edge-form": "distilled" })["edge-form"]).toBe("distilled");
+    expect(() => pipelineArgsSchema.parse({ "edge-form": "bogus" })).toThrow(/none.*distilled/s);
+  });
+
   it("parses epochs per metric and scheduler overrides", () => {
     const o = parse({
       model: "/m/sd2",

@@ -9,6 +9,7 @@ import { STEP_GRID } from "@budgetfusion/shared/grid/step-grid";
 import { DEFAULT_WORLD, WORLD_NAMES, WORLDS } from "@budgetfusion/world/worlds";
 import { z } from "zod";
 import { flagsSchema, switchFlag, valueFlag } from "../cli/cli";
+import { EDGE_FORM_CHOICES } from "../distill/run-edge-form";
 
 const csvNumbers = z
   .string()
@@ -185,6 +186,11 @@ export const PIPELINE_FLAGS = {
     "DIR",
     "where the bundle stage writes (default: <out>/bundles, ignored by git)",
     z.string().optional(),
+  ),
+  "edge-form": valueFlag(
+    EDGE_FORM_CHOICES.join("|"),
+    "bundle stage: also ship a distilled edge form (a student of the full models, trained on the training prompts, its agreement measured on the validation prompts; docs/notes/paper-size-edge.md)",
+    z.enum(EDGE_FORM_CHOICES).default("none"),
   ),
   publish: switchFlag(
     "also copy the bundle into artifacts/bundles/<version>/ (committed; npm start can serve it)",

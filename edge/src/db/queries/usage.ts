@@ -1,5 +1,6 @@
 /** usage_daily: counters per key and UTC day, added to by upsert; job_owners settlement. */
 import { and, asc, eq, gte, inArray, isNull, lte, type SQL, sql } from "drizzle-orm";
+import { toSnakeCase } from "drizzle-orm/casing";
 import type { EdgeDb } from "../client";
 import { jobOwners, usageDaily } from "../schema";
 
@@ -8,15 +9,42 @@ export type UsageRow = typeof usageDaily.$inferSelect;
 export type UsageCounterColumn = Exclude<keyof UsageRow, "keyId" | "day">;
 export type UsageIncrement = Partial<Record<UsageCounterColumn, number>>;
 
-/** Adds `increment` to the key's row for `day`, creating the row at zero first. */
-export async function addUsage(db: EdgeDb, keyId: string, day: string, increment: UsageIncrement) {
+export interface UsageAddition {
+  keyId: string;
+  day: string;
+  increment: UsageIncrement;
+}
+
+/** Bound parameters D1 allows in one statement. */
+const D1_MAX_PARAMETERS = 100;
+
+/** How many rows of `columns` counters one addUsage statement takes (D1's parameter limit). */
+export function usageRowsPerStatement(columns: number): number {
+  return Math.floor(D1_MAX_PARAMETERS / (2 + columns));
+}
+
+/**
+ * Adds each row's increment to its key's row for its day, creating rows at zero first: one
+ * statement (so all or nothing) for rows of distinct (key, day), at most usageRowsPerStatement.
+ */
+export async function addUsage(db: EdgeDb, rows: readonly UsageAddition[]) {
+  if (rows.length === 0) return;
+  const columns = [
+    ...new Set(rows.flatMap((r) => Object.keys(r.increment))),
+  ] as UsageCounterColumn[];
   const set: Partial<Record<UsageCounterColumn, SQL>> = {};
-  for (const [column, by] of Object.entries(increment) as [UsageCounterColumn, number][]) {
-    set[column] = sql`${usageDaily[column]} + ${by}`;
+  for (const column of columns) {
+    set[column] = sql`${usageDaily[column]} + excluded.${sql.identifier(toSnakeCase(column))}`;
   }
   await db
     .insert(usageDaily)
-    .values({ keyId, day, ...increment })
+    .values(
+      rows.map((r) => ({
+        keyId: r.keyId,
+        day: r.day,
+        ...Object.fromEntries(columns.map((c) => [c, r.increment[c] ?? 0])),
+      })),
+    )
     .onConflictDoUpdate({ target: [usageDaily.keyId, usageDaily.day], set });
 }
 
