@@ -9,11 +9,7 @@
  */
 import { Worker } from "node:worker_threads";
 import { ModelLoadError } from "@budgetfusion/shared/errors";
-import type {
-  PortSession,
-  PortTensor,
-  SessionIOInfo,
-} from "@budgetfusion/shared/runtime/ort-port";
+import type { PortSession, PortTensor, SessionIOInfo } from "@budgetfusion/shared/runtime/ort-port";
 import type * as ort from "onnxruntime-node";
 import {
   fromOrtTensor,

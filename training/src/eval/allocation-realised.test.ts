@@ -23,7 +23,7 @@ function stack(prompts: Record<MetricName, Float32Array>[]): Record<MetricName, 
   return Object.fromEntries(
     METRIC_NAMES.map((m) => {
       const out = new Float32Array(prompts.length * DENSE_STEPS);
-      prompts.forEach((p, i) => out.set(p[m], i * DENSE_STEPS));
+      for (const [i, p] of prompts.entries()) out.set(p[m], i * DENSE_STEPS);
       return [m, out];
     }),
   ) as Record<MetricName, Float32Array>;
