@@ -185,7 +185,7 @@ export class NodeOrtPort extends NodeOrtPortBase {
 }
 
 /** ORT's session options for `providers` (checked against this build first). */
-export function ortSessionOptions(
+function ortSessionOptions(
   providers: readonly string[],
   options: NodeOrtOptions,
 ): ort.InferenceSession.SessionOptions {
@@ -200,7 +200,7 @@ export function ortSessionOptions(
 }
 
 /** The ModelLoadError for a session that would not open, with a hint for GPU providers. */
-export function openError(what: string, providers: readonly string[], cause: unknown) {
+function openError(what: string, providers: readonly string[], cause: unknown) {
   const hint = providers.includes("cuda")
     ? " (the CUDA provider needs onnxruntime-node installed with ONNXRUNTIME_NODE_INSTALL=cuda12, see gpu-worker/README.md)"
     : providers.includes("webgpu")

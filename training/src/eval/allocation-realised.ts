@@ -14,7 +14,7 @@ import {
 } from "@budgetfusion/shared/plateau/allocate";
 import { METRIC_NAMES, type MetricName } from "@budgetfusion/shared/predictor/bundle-manifest";
 import { allocationCeiling } from "./allocation-ceiling";
-import { type Stat, stat } from "./evaluate";
+import { type Stat, stat } from "./stat";
 
 export interface RealisedAllocation {
   n: number;

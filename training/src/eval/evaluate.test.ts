@@ -1,7 +1,8 @@
 import { interpolateDense, STEP_GRID } from "@budgetfusion/shared/grid/step-grid";
 import { DEFAULT_PLATEAU, stepBudget } from "@budgetfusion/shared/plateau/step-budget";
 import { beforeAll, describe, expect, it } from "vitest";
-import { type ConditionPlan, type Evaluation, evaluate, stat } from "./evaluate";
+import { type ConditionPlan, type Evaluation, evaluate } from "./evaluate";
+import { stat } from "./stat";
 
 /** A dense curve rising by `slope` per step up to step k, flat after: plateau t* = k. */
 function plateauCurve(k: number, slope = 0.01): Float32Array {

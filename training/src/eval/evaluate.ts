@@ -30,15 +30,10 @@ import type { MetricValues } from "../metrics/perceptual-metrics";
 import { allocationCeiling } from "./allocation-ceiling";
 import type { AllocationDiagnosis } from "./allocation-realised";
 import { generationTflops, type SdCost } from "./sd-cost";
+import { type Stat, stat } from "./stat";
 
 const VARIANTS = ["full", "no_step_encoding", "mlp_tanh"] as const;
 export type Variant = (typeof VARIANTS)[number];
-
-export interface Stat {
-  mean: number;
-  stderr: number;
-  n: number;
-}
 
 export interface EvalInput {
   promptIds: readonly number[];
@@ -103,14 +98,6 @@ export function plannedSteps(
   if (cond === "reference") return plan.reference;
   if (!plan.allocate) throw new Error(`the plan has no allocate mode (${cond})`);
   return cond === "allocate" ? plan.allocate.steps[i] : plan.allocate.uniform;
-}
-
-export function stat(values: readonly number[]): Stat {
-  const n = values.length;
-  if (n === 0) return { mean: Number.NaN, stderr: Number.NaN, n };
-  const mean = values.reduce((a, b) => a + b, 0) / n;
-  const variance = n > 1 ? values.reduce((a, v) => a + (v - mean) ** 2, 0) / (n - 1) : 0;
-  return { mean, stderr: Math.sqrt(variance / n), n };
 }
 
 /** q_m(v): the "higher is better" quality of a metric value. */

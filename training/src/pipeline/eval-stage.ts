@@ -46,10 +46,10 @@ import {
   plannedConditions,
   plannedSteps,
   spearman,
-  stat,
   type Variant,
 } from "../eval/evaluate";
 import { measureSdCost, type SdCost, sdCostSchema } from "../eval/sd-cost";
+import { stat } from "../eval/stat";
 import {
   type MetricModels,
   type MetricValues,

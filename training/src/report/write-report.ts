@@ -11,8 +11,9 @@ import { LSNR_DEFINITION } from "@budgetfusion/shared/metrics/lsnr-definition";
 import { type GalleryRow, histogram, lineChart } from "@budgetfusion/shared/plot/svg-plot";
 import { METRIC_NAMES, type MetricName } from "@budgetfusion/shared/predictor/bundle-manifest";
 import type { AllocationDiagnosis } from "../eval/allocation-realised";
-import { type Evaluation, measuredDense, quality, type Stat, type Variant } from "../eval/evaluate";
+import { type Evaluation, measuredDense, quality, type Variant } from "../eval/evaluate";
 import { generationTflops, type SdCost } from "../eval/sd-cost";
+import type { Stat } from "../eval/stat";
 import type { MetricValues } from "../metrics/perceptual-metrics";
 import { gallerySvg } from "./gallery";
 

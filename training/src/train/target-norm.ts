@@ -21,7 +21,7 @@ import type { MetricName } from "@budgetfusion/shared/predictor/bundle-manifest"
 const NORM_LOW = 0.05;
 const NORM_HIGH = 0.95;
 /** log q of a quality of 0 would be -inf; no measured quality on world v2 is below 0.02. */
-export const LOG_QUALITY_FLOOR = 1e-4;
+const LOG_QUALITY_FLOOR = 1e-4;
 
 export type TargetSpace = "value" | "log-quality";
 
