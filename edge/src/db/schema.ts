@@ -3,7 +3,7 @@
  * applies them). Jobs, predictor versions and their activation history, GPU workers, and the
  * prompt-embedding cache for bundles whose embedding runs on the GPU pool (SPEC §7); consumer
  * API keys, which key owns which job, usage per key and day, and canary rollouts; the job
- * webhooks still to deliver.
+ * webhooks still to deliver; the GPU workers' own credentials.
  * Times are epoch milliseconds. Column names stay snake_case (drizzle `casing`).
  */
 import { PLAN_NAMES } from "@budgetfusion/shared/schemas/consumer-api";
@@ -50,6 +50,25 @@ export const workers = sqliteTable("workers", {
   unhealthyUntil: integer().notNull().default(0),
   consecutiveFailures: integer().notNull().default(0),
 });
+
+/**
+ * Per-worker credentials (POST /admin/worker-credentials): each is issued for one worker_id and
+ * authenticates only that id's registration, heartbeats and deregistration. Only the SHA-256
+ * digest is stored (keys/api-key-secret.ts, as for API keys); the secret is shown once.
+ */
+export const workerCredentials = sqliteTable(
+  "worker_credentials",
+  {
+    id: text().primaryKey(),
+    workerId: text().notNull(),
+    name: text().notNull(),
+    secretHash: text().notNull().unique(),
+    prefix: text().notNull(),
+    createdAt: integer().notNull(),
+    revokedAt: integer(),
+  },
+  (t) => [index("worker_credentials_worker_idx").on(t.workerId, t.revokedAt)],
+);
 
 export const JOB_STATUSES = ["queued", "running", "succeeded", "failed", "canceled"] as const;
 export type JobStatus = (typeof JOB_STATUSES)[number];

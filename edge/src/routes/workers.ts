@@ -1,9 +1,11 @@
 /**
- * GPU worker registration, heartbeats and deregistration (Bearer WORKER_TOKEN). The worker calls
- * POST /v1/workers/register and POST /v1/workers/:id/heartbeat with the same body, and
- * DELETE /v1/workers/:id when it leaves. Routing is guarded beyond the shared token: a url must
- * match WORKER_URL_PATTERNS when set, a live worker_id cannot be moved to another url (by
- * registration or heartbeat), and records silent for WORKER_RECORD_TTL_S are deleted.
+ * GPU worker registration, heartbeats and deregistration (Bearer: the worker's own credential, or
+ * the shared WORKER_TOKEN while no credential is live; middleware/worker-auth.ts). The worker
+ * calls POST /v1/workers/register and POST /v1/workers/:id/heartbeat with the same body, and
+ * DELETE /v1/workers/:id when it leaves. Routing is guarded beyond authentication: a credential
+ * acts only on its own worker_id, a url must match WORKER_URL_PATTERNS when set, a live worker_id
+ * cannot be moved to another url (by registration or heartbeat), and records silent for
+ * WORKER_RECORD_TTL_S are deleted.
  */
 import { BudgetFusionError, NotFoundError, ValidationError } from "@budgetfusion/shared/errors";
 import {
@@ -22,8 +24,8 @@ import {
   upsertWorker,
 } from "../db/queries/workers";
 import { DISPATCHER_NAME } from "../dispatch/dispatcher";
-import { requireToken } from "../middleware/bearer-auth";
 import { BODY_LIMITS, limitBody } from "../middleware/body-limit";
+import { actAs, workerAuth } from "../middleware/worker-auth";
 import { errorResponse, jsonBody } from "./common";
 
 const ok = {
@@ -40,7 +42,8 @@ const register = createRoute({
   responses: {
     200: ok,
     400: errorResponse("Invalid body"),
-    401: errorResponse("Bad token"),
+    401: errorResponse("Bad token or credential"),
+    403: errorResponse("The credential was issued for another worker_id"),
     409: errorResponse("worker_id is alive at another url"),
     413: errorResponse(`Body over ${BODY_LIMITS.workerStatus} bytes`),
   },
@@ -55,7 +58,8 @@ const heartbeat = createRoute({
   responses: {
     200: ok,
     400: errorResponse("Invalid body"),
-    401: errorResponse("Bad token"),
+    401: errorResponse("Bad token or credential"),
+    403: errorResponse("The credential was issued for another worker_id"),
     413: errorResponse(`Body over ${BODY_LIMITS.workerStatus} bytes`),
     404: errorResponse("Unknown worker: register again"),
     409: errorResponse("worker_id is alive at another url"),
@@ -69,13 +73,18 @@ const deregister = createRoute({
   request: { params: z.object({ id: z.string() }) },
   responses: {
     204: { description: "Removed; its running jobs are retried elsewhere" },
-    401: errorResponse("Bad token"),
+    401: errorResponse("Bad token or credential"),
+    403: errorResponse("The credential was issued for another worker_id"),
     404: errorResponse("Unknown worker"),
   },
 });
 
-/** The url must match WORKER_URL_PATTERNS (when set) and not move a live worker elsewhere. */
+/**
+ * The caller may act as the worker_id, the url must match WORKER_URL_PATTERNS (when set) and not
+ * move a live worker elsewhere.
+ */
 async function checkIdentity(c: Context<AppEnv>, reg: { worker_id: string; url: string }) {
+  actAs(c, reg.worker_id);
   const { config, db } = c.var;
   const patterns = config.workerUrlPatterns;
   if (patterns.length > 0 && !patterns.some((p) => p.test(reg.url))) {
@@ -98,7 +107,7 @@ async function checkIdentity(c: Context<AppEnv>, reg: { worker_id: string; url: 
 }
 
 export function registerWorkerRoutes(app: EdgeApp) {
-  app.use("/v1/workers/*", requireToken("WORKER_TOKEN", "workers"));
+  app.use("/v1/workers/*", workerAuth);
   // New or refreshed capacity may unblock queued jobs: let the dispatcher look.
   const kick = (env: Env) => env.DISPATCHER.get(env.DISPATCHER.idFromName(DISPATCHER_NAME)).wake();
   app.openapi(register, async (c) => {
@@ -127,6 +136,7 @@ export function registerWorkerRoutes(app: EdgeApp) {
   });
   app.openapi(deregister, async (c) => {
     const { id } = c.req.valid("param");
+    actAs(c, id);
     if (!(await deleteWorker(c.var.db, id))) {
       throw new NotFoundError(`worker ${id} is not registered`, { field: "worker_id" });
     }

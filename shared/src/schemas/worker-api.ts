@@ -151,9 +151,14 @@ export type EmbedResponse = z.infer<typeof embedResponseSchema>;
  * Body of POST {EDGE_URL}/v1/workers/register and .../{id}/heartbeat: the one definition both
  * sides use (the worker sends it, the edge validates it).
  */
+/** A GPU worker's id: what the edge routes to and binds a credential to. */
+export const workerIdSchema = z
+  .string()
+  .regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, "1-64 of [A-Za-z0-9._-]");
+
 export const workerStatusSchema = z
   .object({
-    worker_id: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, "1-64 of [A-Za-z0-9._-]"),
+    worker_id: workerIdSchema,
     url: z.url({ protocol: /^https?$/ }),
     model_id: z.string().min(1).max(200),
     capacity: z.number().int().min(1).max(1024),
