@@ -49,6 +49,11 @@ export const workers = sqliteTable("workers", {
   /** Set when the worker failed a dispatch (connection error, 5xx); it rejoins on heartbeat. */
   unhealthyUntil: integer().notNull().default(0),
   consecutiveFailures: integer().notNull().default(0),
+  /**
+   * JSON array of the job ids the last heartbeat reported the worker holds; null when the
+   * worker does not report them (the dispatcher then cannot tell a dropped attempt).
+   */
+  reportedJobs: text(),
 });
 
 /**

@@ -9,9 +9,10 @@
  * - bad request (400/413/422): the job fails.
  * Retries are bounded by the deadline the job carries (deadline_s), not by a count, so a job
  * outlives a worker restart or a saturated pool. The alarm is a watchdog that ticks every
- * heartbeat interval while work remains: an attempt on a worker that stopped heartbeating is
- * aborted and retried, attempts of a previous instance of this object (an edge restart) and
- * attempts past their lease are re-queued. Completion is conditional on the attempt
+ * heartbeat interval while work remains: an attempt on a worker that stopped heartbeating, or
+ * whose heartbeats stopped listing the job (job_ids, after a grace of one interval so a heartbeat
+ * sent before the job arrived does not count), is aborted and retried; attempts of a previous
+ * instance of this object (an edge restart) and attempts past their lease are re-queued. Completion is conditional on the attempt
  * (db/queries/jobs.ts), so a job is never completed twice even if a presumed-dead worker
  * answers late.
  * Cancellation (DELETE /v1/jobs/:id) goes through here too: a queued job ends `canceled` at once,
@@ -45,6 +46,7 @@ import {
   listWorkers,
   markWorkerFailed,
   markWorkerOk,
+  reportedJobIds,
   type WorkerRow,
 } from "../db/queries/workers";
 import { isFinished } from "../jobs/job-view";
@@ -75,6 +77,7 @@ interface CancelResult {
 
 interface ActiveAttempt {
   workerId: string;
+  startedAt: number;
   abort: AbortController;
   done: Promise<void>;
 }
@@ -174,9 +177,9 @@ export class Dispatcher extends DurableObject<Env> {
   }
 
   /**
-   * Attempts that cannot answer any more: ours on a worker that stopped heartbeating are
-   * aborted (runAttempt then retries them); those of a previous instance of this object, and
-   * any past its lease, are re-queued at once.
+   * Attempts that cannot answer any more: ours on a worker that stopped heartbeating or stopped
+   * reporting the job are aborted (runAttempt then retries them); those of a previous instance
+   * of this object, and any past its lease, are re-queued at once.
    */
   private async recoverLost(now: number): Promise<void> {
     const running = await runningJobs(this.db);
@@ -185,10 +188,8 @@ export class Dispatcher extends DurableObject<Env> {
     for (const job of running) {
       const mine = this.active.get(job.id);
       if (mine !== undefined) {
-        const worker = workers.get(mine.workerId);
-        if (worker === undefined || !isAlive(worker, now, this.config.heartbeatTtlMs)) {
-          mine.abort.abort(new Error(`worker ${mine.workerId} stopped heartbeating`));
-        }
+        const lost = this.lostReason(workers.get(mine.workerId), mine, job.id, now);
+        if (lost !== undefined) mine.abort.abort(new Error(lost));
         continue;
       }
       const orphaned = job.startedAt !== null && job.startedAt < this.bootedAt;
@@ -202,6 +203,24 @@ export class Dispatcher extends DurableObject<Env> {
         orphaned ? "the edge restarted during the attempt" : "attempt lease expired",
       );
     }
+  }
+
+  /** Why our attempt can no longer answer, or undefined while it still may. */
+  private lostReason(
+    worker: WorkerRow | undefined,
+    attempt: ActiveAttempt,
+    jobId: string,
+    now: number,
+  ): string | undefined {
+    if (worker === undefined || !isAlive(worker, now, this.config.heartbeatTtlMs)) {
+      return `worker ${attempt.workerId} stopped heartbeating`;
+    }
+    const held = reportedJobIds(worker);
+    const graceEnd = attempt.startedAt + this.config.heartbeatIntervalS * 1000;
+    if (held !== undefined && worker.lastHeartbeatAt >= graceEnd && !held.has(jobId)) {
+      return `worker ${attempt.workerId} stopped reporting job ${jobId} in its heartbeats`;
+    }
+    return undefined;
   }
 
   private notify(jobId: string) {
@@ -279,7 +298,7 @@ export class Dispatcher extends DurableObject<Env> {
           this.pumpAgain = true;
           void this.pump();
         });
-        this.active.set(job.id, { workerId: worker.id, abort, done });
+        this.active.set(job.id, { workerId: worker.id, startedAt: Date.now(), abort, done });
         this.ctx.waitUntil(done);
       }
     }

@@ -17,6 +17,7 @@ function reportedStatus(reg: WorkerRegistration, now: number) {
     capacity: reg.capacity,
     queueDepth: reg.queue_depth,
     inFlight: reg.in_flight,
+    reportedJobs: reg.job_ids === undefined ? null : JSON.stringify(reg.job_ids),
     lastHeartbeatAt: now,
   };
 }
@@ -54,6 +55,11 @@ export async function heartbeatWorker(db: EdgeDb, reg: WorkerRegistration, now: 
     .where(eq(workers.id, reg.worker_id))
     .returning({ id: workers.id });
   return rows.length > 0;
+}
+
+/** The job ids the worker's last heartbeat reported; undefined when it does not report them. */
+export function reportedJobIds(w: WorkerRow): Set<string> | undefined {
+  return w.reportedJobs === null ? undefined : new Set(JSON.parse(w.reportedJobs) as string[]);
 }
 
 /** Heartbeating: the worker process is up (it may still be serving a back-off). */
