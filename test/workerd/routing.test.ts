@@ -12,7 +12,7 @@
 import { env, runDurableObjectAlarm, SELF } from "cloudflare:test";
 import { d1Database } from "@budgetfusion/edge/db/client";
 import { completeJob, getJob, insertJob } from "@budgetfusion/edge/db/queries/jobs";
-import { DISPATCHER_NAME } from "@budgetfusion/edge/dispatch/dispatcher";
+import { dispatcherOf } from "@budgetfusion/edge/dispatch/dispatcher";
 import { stepBudget } from "@budgetfusion/shared/plateau/step-budget";
 import type { JobResponse } from "@budgetfusion/shared/schemas/edge-api";
 import { beforeAll, beforeEach, describe, expect, it } from "vitest";
@@ -421,8 +421,11 @@ describe("fast recovery of running jobs (finding 3)", () => {
       startedAt: Date.now() - 600_000,
       // The lease is far away: only the restart detection can recover it now.
       leaseUntil: Date.now() + 3_600_000,
+      // A shard whose dispatcher this test file has not started yet.
+      dispatchShard: "*/2",
     });
-    const stub = env.DISPATCHER.get(env.DISPATCHER.idFromName(DISPATCHER_NAME));
+    const stub = dispatcherOf(env, "*/2");
+    await stub.wake("*/2");
     await runDurableObjectAlarm(stub);
     const job = await pollJob(id, (j) => j.status === "succeeded");
     expect(job).toMatchObject({ status: "succeeded", attempt: 2 });
@@ -588,8 +591,10 @@ describe("never lost, never completed twice", () => {
       workerId: "ghost-worker",
       createdAt: Date.now() - 60_000,
       leaseUntil: Date.now() - 1_000,
+      dispatchShard: "*/1",
     });
-    const stub = env.DISPATCHER.get(env.DISPATCHER.idFromName(DISPATCHER_NAME));
+    const stub = dispatcherOf(env, "*/1");
+    await stub.wake("*/1");
     await runDurableObjectAlarm(stub);
     const job = await pollJob(id, (j) => j.status === "succeeded");
     expect(job).toMatchObject({ status: "succeeded", attempt: 2 });

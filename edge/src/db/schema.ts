@@ -102,8 +102,16 @@ export const jobs = sqliteTable(
     timings: text(),
     errorCode: text(),
     errorMessage: text(),
+    /**
+     * The dispatcher shard that owns the job for its whole life, `<model>/<index>`
+     * (dispatch/shards.ts); the default is the model-less shard 0.
+     */
+    dispatchShard: text().notNull().default("*/0"),
   },
-  (t) => [index("jobs_status_idx").on(t.status, t.notBefore)],
+  (t) => [
+    index("jobs_status_idx").on(t.status, t.notBefore),
+    index("jobs_shard_status_idx").on(t.dispatchShard, t.status, t.notBefore),
+  ],
 );
 
 export const embeddingCache = sqliteTable("embedding_cache", {

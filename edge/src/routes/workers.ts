@@ -22,8 +22,9 @@ import {
   heartbeatWorker,
   isAlive,
   upsertWorker,
+  type WorkerRow,
 } from "../db/queries/workers";
-import { DISPATCHER_NAME } from "../dispatch/dispatcher";
+import { wakeShardsFor } from "../dispatch/dispatcher";
 import { BODY_LIMITS, limitBody } from "../middleware/body-limit";
 import { actAs, workerAuth } from "../middleware/worker-auth";
 import { errorResponse, jsonBody } from "./common";
@@ -81,9 +82,12 @@ const deregister = createRoute({
 
 /**
  * The caller may act as the worker_id, the url must match WORKER_URL_PATTERNS (when set) and not
- * move a live worker elsewhere.
+ * move a live worker elsewhere. Returns the worker's record as it was.
  */
-async function checkIdentity(c: Context<AppEnv>, reg: { worker_id: string; url: string }) {
+async function checkIdentity(
+  c: Context<AppEnv>,
+  reg: { worker_id: string; url: string },
+): Promise<WorkerRow | undefined> {
   actAs(c, reg.worker_id);
   const { config, db } = c.var;
   const patterns = config.workerUrlPatterns;
@@ -104,19 +108,23 @@ async function checkIdentity(c: Context<AppEnv>, reg: { worker_id: string; url: 
       { field: "worker_id" },
     );
   }
+  return known;
 }
 
 export function registerWorkerRoutes(app: EdgeApp) {
   app.use("/v1/workers/*", workerAuth);
-  // New or refreshed capacity may unblock queued jobs: let the dispatcher look.
-  const kick = (env: Env) => env.DISPATCHER.get(env.DISPATCHER.idFromName(DISPATCHER_NAME)).wake();
+  // New capacity, or a worker back from silence, may unblock queued jobs: let its model's shards
+  // look now. Routine heartbeats do not (2 x DISPATCHER_SHARDS calls each): shards with queued
+  // jobs look again every heartbeat interval anyway.
+  const kick = (c: Context<AppEnv>, modelId: string) =>
+    c.executionCtx.waitUntil(wakeShardsFor(c.env, modelId, c.var.config.dispatcherShards));
   app.openapi(register, async (c) => {
     const reg = c.req.valid("json");
     await checkIdentity(c, reg);
     const now = Date.now();
     await deleteSilentWorkers(c.var.db, now - c.var.config.workerRecordTtlMs);
     await upsertWorker(c.var.db, reg, now);
-    c.executionCtx.waitUntil(kick(c.env));
+    kick(c, reg.model_id);
     return c.json({ heartbeat_interval_s: c.var.config.heartbeatIntervalS }, 200);
   });
   app.openapi(heartbeat, async (c) => {
@@ -127,11 +135,14 @@ export function registerWorkerRoutes(app: EdgeApp) {
         field: "worker_id",
       });
     }
-    await checkIdentity(c, body);
-    if (!(await heartbeatWorker(c.var.db, body, Date.now()))) {
+    const known = await checkIdentity(c, body);
+    const now = Date.now();
+    if (!(await heartbeatWorker(c.var.db, body, now))) {
       throw new NotFoundError(`worker ${id} is not registered`, { field: "worker_id" });
     }
-    c.executionCtx.waitUntil(kick(c.env));
+    if (known === undefined || !isAlive(known, now, c.var.config.heartbeatTtlMs)) {
+      kick(c, body.model_id);
+    }
     return c.json({ heartbeat_interval_s: c.var.config.heartbeatIntervalS }, 200);
   });
   app.openapi(deregister, async (c) => {
@@ -140,8 +151,7 @@ export function registerWorkerRoutes(app: EdgeApp) {
     if (!(await deleteWorker(c.var.db, id))) {
       throw new NotFoundError(`worker ${id} is not registered`, { field: "worker_id" });
     }
-    // Its running attempts are aborted by the dispatcher's watchdog and retried elsewhere.
-    c.executionCtx.waitUntil(kick(c.env));
+    // Its running attempts are aborted by their shards' watchdogs and retried elsewhere.
     return c.body(null, 204);
   });
 }
