@@ -228,3 +228,28 @@ describe("D1 queries per job", () => {
     expect(dispatchPerJob).toBeLessThanOrEqual(20);
   });
 });
+
+describe("migration 0005", () => {
+  it("puts the jobs from before sharding in shard 0 of their model", async () => {
+    const migration = env.TEST_MIGRATIONS.find((m) => m.name.startsWith("0005_"));
+    const backfill = migration?.queries.find((q) => q.includes("UPDATE"));
+    expect(backfill).toBeDefined();
+    const legacy = [
+      [crypto.randomUUID(), JSON.stringify({ prompt: "old", steps: 2, model_id: "legacy-sd" })],
+      [crypto.randomUUID(), JSON.stringify({ prompt: "old, no model", steps: 2 })],
+      [crypto.randomUUID(), "not json"],
+    ];
+    for (const [id, request] of legacy) {
+      await env.DB.prepare(
+        "INSERT INTO jobs (id, status, request, steps, steps_source, seed, created_at, dispatch_shard) VALUES (?, 'queued', ?, 2, 'fixed', 1, 1, 'unset')",
+      )
+        .bind(id, request)
+        .run();
+    }
+    await env.DB.prepare(backfill as string).run();
+    const rows = await jobRows(legacy.map(([id]) => id));
+    const shardOf = (id: string) => rows.find((r) => r.id === id)?.dispatch_shard;
+    expect(legacy.map(([id]) => shardOf(id))).toEqual(["legacy-sd/0", "*/0", "unset"]);
+    await env.DB.exec("UPDATE jobs SET status = 'failed' WHERE status IN ('queued', 'running')");
+  });
+});
