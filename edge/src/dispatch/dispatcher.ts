@@ -14,9 +14,9 @@
  * heartbeat interval while work remains: an attempt on a worker that stopped heartbeating, or
  * whose heartbeats stopped listing the job (job_ids, after a grace of one interval so a heartbeat
  * sent before the job arrived does not count), is aborted and retried; attempts of a previous
- * instance of this object (an edge restart) and attempts past their lease are re-queued. Completion is conditional on the attempt
- * (db/queries/jobs.ts), so a job is never completed twice even if a presumed-dead worker
- * answers late.
+ * instance of this object (an edge restart) and attempts past their lease are re-queued.
+ * Completion is conditional on the attempt (db/queries/jobs.ts), so a job is never completed
+ * twice even if a presumed-dead worker answers late.
  * Cancellation (DELETE /v1/jobs/:id) goes through here too: a queued job ends `canceled` at once,
  * a running one ends `canceled` here and its worker is told to stop it at the next step
  * boundary. Every job's start and end are announced by webhook when it asked (job-webhooks.ts:
