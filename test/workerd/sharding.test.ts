@@ -160,6 +160,14 @@ describe("sharded dispatch", () => {
     expect(((await refused.json()) as ErrorJson).error.code).toBe("queue_full");
     expect(Number(refused.headers.get("retry-after"))).toBeGreaterThan(0);
 
+    // Stalled jobs (the only worker deferred for its Retry-After) wake their shard once per
+    // heartbeat interval, not in a loop: at most ~6 D1 queries per shard per second.
+    const stalledFrom = await dispatcherQueries();
+    await new Promise((r) => setTimeout(r, 2_000));
+    const stalledQueries = (await dispatcherQueries()) - stalledFrom;
+    console.log(`D1 queries of 3 shards over 2 s of stalled jobs: ${stalledQueries}`);
+    expect(stalledQueries).toBeLessThanOrEqual(3 * 2 * 8);
+
     // The other model's queue is its own.
     await activate("shard-twin");
     const twin = await postJson("/v1/generate?wait=20", { prompt: "twin runs", steps: 2 });

@@ -41,10 +41,11 @@ import {
   runningJobs,
 } from "../db/queries/jobs";
 import {
+  aliveWorkers,
   deferWorker,
   getWorker,
-  healthyWorkers,
   isAlive,
+  isHealthy,
   listWorkers,
   markWorkerFailed,
   markWorkerOk,
@@ -298,15 +299,24 @@ export class Dispatcher extends DurableObject<Env> {
    * The workers this shard may use now, each with its share: the healthy workers of the shard's
    * model (all of them for the model-less shards), shared out by shardShares. Dealt afresh each
    * pass, so when a worker leaves the rotation its slots go to the others at once and a shard
-   * left without any borrows one: a job is retried elsewhere whatever its shard.
+   * left without any borrows one: a job is retried elsewhere whatever its shard. `backAt`: when
+   * the first live worker now out of the rotation (a fault back-off, a busy deferral) rejoins.
    */
-  private async openSlots(now: number): Promise<Map<WorkerRow, number>> {
+  private async openSlots(
+    now: number,
+  ): Promise<{ open: Map<WorkerRow, number>; backAt: number | undefined }> {
     const { modelId, index } = this.owned();
-    const pool = (await healthyWorkers(this.db, now, this.config.heartbeatTtlMs)).filter(
+    const ttl = this.config.heartbeatTtlMs;
+    const alive = (await aliveWorkers(this.db, now, ttl)).filter(
       (w) => modelId === undefined || w.modelId === modelId,
     );
+    const pool = alive.filter((w) => isHealthy(w, now, ttl));
     const shares = shardShares(pool, index, this.config.dispatcherShards);
-    return new Map(pool.map((w) => [w, shares.get(w.id) ?? 0]));
+    const out = alive.filter((w) => !isHealthy(w, now, ttl)).map((w) => w.unhealthyUntil);
+    return {
+      open: new Map(pool.map((w) => [w, shares.get(w.id) ?? 0])),
+      backAt: out.length === 0 ? undefined : Math.min(...out),
+    };
   }
 
   /** The worker with the most room left in this shard's share, if any has room. */
@@ -322,8 +332,11 @@ export class Dispatcher extends DurableObject<Env> {
     const due = (await dueJobs(this.db, this.owned().name, now, 64)).filter(
       (j) => !this.active.has(j.id),
     );
+    // When a due job finds no room, looking again before a worker rejoins (or a heartbeat
+    // interval) would only spin: attempts that end and workers that register wake us anyway.
+    let stalledUntil: number | undefined;
     if (due.length > 0) {
-      const open = await this.openSlots(now);
+      const { open, backAt } = await this.openSlots(now);
       for (const job of due) {
         const request = JSON.parse(job.request) as StoredJobRequest;
         if (now >= deadlineOf(job, request, this.config)) {
@@ -332,7 +345,10 @@ export class Dispatcher extends DurableObject<Env> {
         }
         const worker = this.pickWorker(open);
         // No room in this shard's share now: the job waits for a slot to free.
-        if (worker === undefined) continue;
+        if (worker === undefined) {
+          stalledUntil = backAt ?? Number.POSITIVE_INFINITY;
+          continue;
+        }
         const attempt = await claimJob(
           this.db,
           job,
@@ -357,18 +373,23 @@ export class Dispatcher extends DurableObject<Env> {
         this.ctx.waitUntil(done);
       }
     }
-    await this.scheduleAlarm();
+    await this.scheduleAlarm(stalledUntil);
   }
 
   /**
    * Next alarm: while attempts run, every heartbeat interval (to notice a silent worker);
    * while jobs are queued, when the earliest is due, at least every heartbeat interval (a
-   * worker may have come back); when the earliest webhook retry is due.
+   * worker may have come back), but not before `stalledUntil` when due jobs found no room;
+   * when the earliest webhook retry is due.
    */
-  private async scheduleAlarm(): Promise<void> {
+  private async scheduleAlarm(stalledUntil?: number): Promise<void> {
     const shard = this.owned().name;
     const tick = Date.now() + this.config.heartbeatIntervalS * 1000;
-    const times = [await nextJobWakeAt(this.db, shard, tick), await this.webhooks.nextDue(shard)];
+    const jobsAt = await nextJobWakeAt(this.db, shard, tick);
+    const times = [
+      jobsAt === undefined ? undefined : Math.max(jobsAt, Math.min(stalledUntil ?? 0, tick)),
+      await this.webhooks.nextDue(shard),
+    ];
     const due = times.filter((t) => t !== undefined);
     if (due.length === 0) return;
     await this.alarmBy(Math.min(...due));
