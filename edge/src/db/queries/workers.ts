@@ -76,7 +76,7 @@ export function listWorkers(db: EdgeDb) {
   return db.select().from(workers).orderBy(asc(workers.id)).all();
 }
 
-export function healthyWorkers(db: EdgeDb, now: number, ttlMs: number) {
+function healthyWorkers(db: EdgeDb, now: number, ttlMs: number) {
   return db
     .select()
     .from(workers)
