@@ -50,6 +50,8 @@ export default defineConfig({
                 HEARTBEAT_INTERVAL_S: "1",
                 JOB_ATTEMPT_TIMEOUT_S: "5",
                 JOB_QUEUE_LIMIT: "4",
+                // Every suite runs sharded: jobs of one model spread over three dispatchers.
+                DISPATCHER_SHARDS: "3",
                 // Every fake worker lives under .fake (fake-gpu-workers.ts).
                 WORKER_URL_PATTERNS: "http://*.fake/*",
                 // Local mode, so suites about other things call /v1 without keys; the key tests

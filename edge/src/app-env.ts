@@ -6,6 +6,11 @@ import type { EdgeConfig } from "./config";
 import type { EdgeDb } from "./db/client";
 import type { Consumer } from "./keys/consumer";
 
+/** Who called a GPU worker route: a worker's own credential, or the shared WORKER_TOKEN. */
+type WorkerIdentity =
+  | { kind: "credential"; credentialId: string; workerId: string }
+  | { kind: "shared" };
+
 export interface AppEnv {
   Bindings: Env;
   Variables: RequestIdVariables &
@@ -14,6 +19,8 @@ export interface AppEnv {
       config: EdgeConfig;
       /** Set by keys/consumer-auth.ts on the consumer routes (/v1 but the workers' own). */
       consumer?: Consumer;
+      /** Set by middleware/worker-auth.ts on the GPU workers' routes (/v1/workers/*). */
+      workerIdentity?: WorkerIdentity;
     };
 }
 

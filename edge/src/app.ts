@@ -27,6 +27,7 @@ import { registerMetricsRoute } from "./routes/metrics";
 import { registerOpsPage } from "./routes/ops-page";
 import { registerPage } from "./routes/page";
 import { registerUsageRoutes } from "./routes/usage";
+import { registerWorkerCredentialRoutes } from "./routes/worker-credentials";
 import { registerWorkerRoutes } from "./routes/workers";
 
 /** Longest client-chosen X-Request-Id kept; longer or odd ones are replaced by a fresh UUID. */
@@ -59,6 +60,7 @@ export function createApp(): EdgeApp {
   registerAdminRoutes(app);
   registerUsageRoutes(app);
   registerKeyRoutes(app);
+  registerWorkerCredentialRoutes(app);
   registerCanaryRoutes(app);
   registerPage(app);
   registerOpsPage(app);

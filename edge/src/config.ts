@@ -14,6 +14,8 @@ export interface EdgeConfig {
   jobDeadlineS: number;
   /** Queued jobs per diffusion model above which POST /v1/generate answers 429. */
   queueLimit: number;
+  /** Dispatcher Durable Objects per diffusion model (dispatch/shards.ts). */
+  dispatcherShards: number;
   /** URLPatterns a registering worker's url must match; empty: any http(s) URL. */
   workerUrlPatterns: URLPattern[];
   /** A worker record silent for longer than this is deleted. */
@@ -51,6 +53,7 @@ type Var =
   | "JOB_ATTEMPT_TIMEOUT_S"
   | "JOB_DEADLINE_S"
   | "JOB_QUEUE_LIMIT"
+  | "DISPATCHER_SHARDS"
   | "WORKER_RECORD_TTL_S"
   | "BUNDLE_UPLOAD_MAX_BYTES";
 
@@ -96,6 +99,20 @@ function webhookSecret(env: Env): string | undefined {
   return raw;
 }
 
+/** Enough for ~64,000 requests/s of one model at a Durable Object's ~1,000 each. */
+const MAX_DISPATCHER_SHARDS = 64;
+
+function dispatcherShards(env: Env): number {
+  const n = positive(env, "DISPATCHER_SHARDS", 1);
+  if (!Number.isInteger(n) || n > MAX_DISPATCHER_SHARDS) {
+    throw new ConfigError(
+      `DISPATCHER_SHARDS must be a whole number from 1 to ${MAX_DISPATCHER_SHARDS}, got "${n}"`,
+      { field: "DISPATCHER_SHARDS" },
+    );
+  }
+  return n;
+}
+
 export function edgeConfig(env: Env): EdgeConfig {
   const heartbeatIntervalS = positive(env, "HEARTBEAT_INTERVAL_S", 5);
   return {
@@ -104,6 +121,7 @@ export function edgeConfig(env: Env): EdgeConfig {
     attemptTimeoutMs: positive(env, "JOB_ATTEMPT_TIMEOUT_S", 300) * 1000,
     jobDeadlineS: positive(env, "JOB_DEADLINE_S", 600),
     queueLimit: Math.floor(positive(env, "JOB_QUEUE_LIMIT", 256)),
+    dispatcherShards: dispatcherShards(env),
     workerUrlPatterns: urlPatterns(env),
     workerRecordTtlMs: positive(env, "WORKER_RECORD_TTL_S", 3600) * 1000,
     bundleUploadMaxBytes: Math.floor(

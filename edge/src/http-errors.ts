@@ -11,6 +11,7 @@ const STATUS_BY_CODE: Record<string, ContentfulStatusCode> = {
   invalid_request: 400,
   invalid_bundle: 422,
   unauthorized: 401,
+  forbidden: 403,
   not_found: 404,
   method_not_allowed: 405,
   conflict: 409,

@@ -81,12 +81,31 @@ describe("parseConfig", () => {
     });
   });
 
+  it("sends its own WORKER_CREDENTIAL to the edge; WORKER_TOKEN stays what the edge presents here", () => {
+    const c = parseConfig({
+      WORKER_MODEL_DIR: "/m",
+      EDGE_URL: "https://e",
+      WORKER_TOKEN: "edge-token",
+      WORKER_CREDENTIAL: "bfw_own-secret",
+    });
+    expect(c.edge).toEqual({ url: "https://e", token: "bfw_own-secret" });
+    expect(c.authToken).toBe("edge-token");
+  });
+
   it.each([
     [{}, /WORKER_MODEL_DIR/],
     [{ WORKER_MODEL_DIR: "/m", WORKER_PORT: "http" }, /WORKER_PORT: must be a whole number/],
     [{ WORKER_MODEL_DIR: "/m", WORKER_CONCURRENCY: "0" }, /WORKER_CONCURRENCY/],
     [{ WORKER_MODEL_DIR: "/m", WORKER_EXECUTION_PROVIDERS: "tpu" }, /WORKER_EXECUTION_PROVIDERS/],
-    [{ WORKER_MODEL_DIR: "/m", EDGE_URL: "https://e" }, /WORKER_TOKEN: is required/],
+    [
+      { WORKER_MODEL_DIR: "/m", EDGE_URL: "https://e" },
+      /WORKER_CREDENTIAL or WORKER_TOKEN: one is required/,
+    ],
+    [{ WORKER_MODEL_DIR: "/m", WORKER_CREDENTIAL: "bfw_abc" }, /EDGE_URL: is required/],
+    [
+      { WORKER_MODEL_DIR: "/m", EDGE_URL: "https://e", WORKER_CREDENTIAL: "hunter2" },
+      /WORKER_CREDENTIAL: must be a credential issued by the edge/,
+    ],
     [
       { WORKER_MODEL_DIR: "/m", WORKER_WEBHOOK_SECRET: "hunter2" },
       /WORKER_WEBHOOK_SECRET: .*whsec_/,

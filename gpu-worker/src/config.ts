@@ -58,6 +58,15 @@ const envSchema = z.object({
   WORKER_INTRA_OP_THREADS: intFrom(1, 256).optional(),
   EDGE_URL: z.url().optional(),
   WORKER_TOKEN: z.string().min(1).optional(),
+  /**
+   * This worker's own credential (edge POST /admin/worker-credentials, "bfw_..."): sent to the
+   * edge instead of WORKER_TOKEN. WORKER_TOKEN (or WORKER_AUTH_TOKEN) stays what the edge
+   * presents here.
+   */
+  WORKER_CREDENTIAL: z
+    .string()
+    .startsWith("bfw_", "must be a credential issued by the edge (bfw_...)")
+    .optional(),
   /** URL the edge uses to reach this worker; default http://127.0.0.1:PORT. */
   WORKER_PUBLIC_URL: z.url().optional(),
   WORKER_ID: z
@@ -92,7 +101,10 @@ export interface WorkerConfig {
   requestTimeoutMs: number;
   executionProviders: string[];
   intraOpThreads?: number;
-  /** Set only when both EDGE_URL and WORKER_TOKEN are: otherwise the worker runs standalone. */
+  /**
+   * Set only when EDGE_URL and WORKER_CREDENTIAL or WORKER_TOKEN are: otherwise the worker runs
+   * standalone. `token` is what the worker presents to the edge (its credential when it has one).
+   */
   edge?: { url: string; token: string };
   publicUrl: string;
   workerId: string;
@@ -126,11 +138,13 @@ export function parseConfig(
     throw new ConfigError(`${key}: ${issue.message}`, { field: key });
   }
   const e = r.data;
-  if ((e.EDGE_URL === undefined) !== (e.WORKER_TOKEN === undefined)) {
-    const missing = e.EDGE_URL === undefined ? "EDGE_URL" : "WORKER_TOKEN";
-    throw new ConfigError(`${missing}: is required when the other edge setting is given`, {
-      field: missing,
-    });
+  const edgeSecret = e.WORKER_CREDENTIAL ?? e.WORKER_TOKEN;
+  if ((e.EDGE_URL === undefined) !== (edgeSecret === undefined)) {
+    const [missing, message] =
+      e.EDGE_URL === undefined
+        ? ["EDGE_URL", "EDGE_URL: is required when WORKER_CREDENTIAL or WORKER_TOKEN is given"]
+        : ["WORKER_CREDENTIAL", "WORKER_CREDENTIAL or WORKER_TOKEN: one is required with EDGE_URL"];
+    throw new ConfigError(message, { field: missing });
   }
   const authToken = e.WORKER_AUTH_TOKEN ?? e.WORKER_TOKEN;
   if (authToken === undefined && !LOOPBACK.has(e.WORKER_HOST)) {
@@ -158,8 +172,8 @@ export function parseConfig(
     executionProviders: e.WORKER_EXECUTION_PROVIDERS,
     intraOpThreads: e.WORKER_INTRA_OP_THREADS,
     edge:
-      e.EDGE_URL !== undefined && e.WORKER_TOKEN !== undefined
-        ? { url: e.EDGE_URL.replace(/\/+$/, ""), token: e.WORKER_TOKEN }
+      e.EDGE_URL !== undefined && edgeSecret !== undefined
+        ? { url: e.EDGE_URL.replace(/\/+$/, ""), token: edgeSecret }
         : undefined,
     publicUrl: e.WORKER_PUBLIC_URL ?? `http://127.0.0.1:${e.WORKER_PORT}`,
     workerId:

@@ -1,8 +1,9 @@
 /**
- * Registration with the edge (SPEC §7 "register GPU workers"): when EDGE_URL and WORKER_TOKEN are
+ * Registration with the edge (SPEC §7 "register GPU workers"): when EDGE_URL and a secret are
  * set, POST {EDGE_URL}/v1/workers/register with {worker_id, url, model_id, capacity, queue_depth,
- * in_flight} and a bearer token, then POST .../v1/workers/{id}/heartbeat with the same body every
- * `heartbeat_interval_s` (from the edge's answer, default 5 s). While the edge is unreachable the
+ * in_flight, job_ids} and a bearer token (its credential, else WORKER_TOKEN), then POST
+ * .../v1/workers/{id}/heartbeat with the same body every `heartbeat_interval_s` (from the edge's
+ * answer, default 5 s). While the edge is unreachable the
  * client retries with exponential backoff (1 s doubling to 60 s, with jitter) and registers again.
  */
 import { backoffDelayMs } from "@budgetfusion/shared/retry/backoff";

@@ -17,6 +17,7 @@ import { collectDefaultMetrics } from "prom-client";
 import { createApp, type WorkerState } from "./app";
 import { parseConfig } from "./config";
 import { EdgeClient } from "./edge-client";
+import { JobRegistry } from "./jobs/job-registry";
 import { WebhookSender } from "./jobs/webhook-sender";
 import { createMetrics, recordUnetCall } from "./metrics";
 import { ThreadPngEncoder } from "./png/png-encoder";
@@ -64,9 +65,11 @@ async function main(): Promise<void> {
           },
         });
   const png = new ThreadPngEncoder();
+  const jobs = new JobRegistry();
   const app = createApp({
     state,
     queue,
+    jobs,
     png,
     webhooks,
     metrics,
@@ -133,6 +136,7 @@ async function main(): Promise<void> {
         capacity: config.concurrency,
         queue_depth: queue.depth,
         in_flight: queue.inFlight,
+        job_ids: jobs.reportedIds(),
       }),
     });
     edge.start();

@@ -94,7 +94,13 @@ beforeAll(async () => {
   edge = await stack.startEdge({
     port: PORT,
     persistTo: join(dir, "state"),
-    vars: { HEARTBEAT_INTERVAL_S: "1", JOB_ATTEMPT_TIMEOUT_S: "120", API_KEYS: "optional" },
+    // Two dispatcher shards: the faults hit jobs of both, each shard recovering its own.
+    vars: {
+      HEARTBEAT_INTERVAL_S: "1",
+      JOB_ATTEMPT_TIMEOUT_S: "120",
+      API_KEYS: "optional",
+      DISPATCHER_SHARDS: "2",
+    },
   });
   await deployBundle({
     edge: EDGE,

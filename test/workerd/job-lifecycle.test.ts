@@ -11,7 +11,7 @@ import { d1Database } from "@budgetfusion/edge/db/client";
 import { insertJob } from "@budgetfusion/edge/db/queries/jobs";
 import { insertDelivery, pruneDeliveries } from "@budgetfusion/edge/db/queries/webhook-deliveries";
 import { getWorker } from "@budgetfusion/edge/db/queries/workers";
-import { DISPATCHER_NAME } from "@budgetfusion/edge/dispatch/dispatcher";
+import { dispatcherOf } from "@budgetfusion/edge/dispatch/dispatcher";
 import edge from "@budgetfusion/edge/index";
 import type { JobResponse } from "@budgetfusion/shared/schemas/edge-api";
 import { EventSourceParserStream } from "eventsource-parser/stream";
@@ -457,8 +457,14 @@ describe("webhooks", () => {
         now - 1_000,
       )
       .run();
-    // Any wake-up lets the dispatcher see the due row and set its alarm for it.
-    await env.DISPATCHER.get(env.DISPATCHER.idFromName(DISPATCHER_NAME)).wake();
+    // Its job ended long ago; the job's dispatcher shard owns the retry.
+    await env.DB.prepare(
+      "INSERT INTO jobs (id, status, request, steps, steps_source, seed, created_at, dispatch_shard) VALUES (?, 'succeeded', '{}', 2, 'fixed', 1, ?, '*/1')",
+    )
+      .bind(jobId, now - 60_000)
+      .run();
+    // Any wake-up lets the shard's dispatcher see the due row and set its alarm for it.
+    await dispatcherOf(env, "*/1").wake("*/1");
     const [sent] = await until(
       () => hooksAt("hooks.fake", path),
       (c) => c.length >= 1,

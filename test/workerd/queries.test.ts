@@ -55,12 +55,13 @@ describe("job transitions are conditional on status and attempt", () => {
   it("claim, requeue and fail only succeed for the owning attempt", async () => {
     const id = crypto.randomUUID();
     await insertJob(db, { id, status: "queued", createdAt: 1, ...base });
-    expect((await dueJobs(db, Date.now(), 100)).map((j) => j.id)).toContain(id);
+    expect((await dueJobs(db, "*/0", Date.now(), 100)).map((j) => j.id)).toContain(id);
+    expect((await dueJobs(db, "*/1", Date.now(), 100)).map((j) => j.id)).not.toContain(id);
     expect(await claimJob(db, { id, attempt: 1 }, "w", 10, 20)).toBeUndefined();
     expect(await claimJob(db, { id, attempt: 0 }, "w", 10, 20)).toBe(1);
     // A second claim of the same queued snapshot loses: the job is running now.
     expect(await claimJob(db, { id, attempt: 0 }, "w2", 10, 20)).toBeUndefined();
-    expect((await runningJobs(db)).map((j) => j.id)).toContain(id);
+    expect((await runningJobs(db, "*/0")).map((j) => j.id)).toContain(id);
     expect(await requeueJob(db, id, 2, 30, { code: "x", message: "y" })).toBe(false);
     expect(await requeueJob(db, id, 1, 30, { code: "worker_failed", message: "boom" })).toBe(true);
     expect(await getJob(db, id)).toMatchObject({

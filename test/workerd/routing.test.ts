@@ -4,14 +4,15 @@
  * 5xx, a 404, a reply for another model, a worker rejecting the request, a pool that is busy for
  * a while, a pool that is down for a while, a hung worker, an edge restart mid-job, the job
  * deadline, admission control (no worker: 503, full queue: 429, Idempotency-Key), heartbeat
- * expiry, lease expiry, and idempotent completion (never completed twice). Issue 12's findings
+ * expiry, a job the worker silently dropped (its heartbeats stop listing it), lease expiry, and
+ * idempotent completion (never completed twice). Issue 12's findings
  * 2, 3, 4, 5 (model check) and 7 are reproduced here.
  */
 
 import { env, runDurableObjectAlarm, SELF } from "cloudflare:test";
 import { d1Database } from "@budgetfusion/edge/db/client";
 import { completeJob, getJob, insertJob } from "@budgetfusion/edge/db/queries/jobs";
-import { DISPATCHER_NAME } from "@budgetfusion/edge/dispatch/dispatcher";
+import { dispatcherOf } from "@budgetfusion/edge/dispatch/dispatcher";
 import { stepBudget } from "@budgetfusion/shared/plateau/step-budget";
 import type { JobResponse } from "@budgetfusion/shared/schemas/edge-api";
 import { beforeAll, beforeEach, describe, expect, it } from "vitest";
@@ -53,11 +54,16 @@ async function workerOf(jobId: string) {
   return (await getJob(d1Database(env.DB), jobId))?.workerId;
 }
 
-/** Keeps fake workers in the rotation (they do not heartbeat by themselves; TTL is 3 s). */
-function keepBeating(workers: [string, string, number][]) {
+/**
+ * Keeps fake workers in the rotation (they do not heartbeat by themselves; TTL is 3 s). With
+ * `jobIds`, each heartbeat reports the job ids it returns for the worker, as the real one does.
+ */
+function keepBeating(workers: [string, string, number][], jobIds?: (id: string) => string[]) {
   const beat = () => {
-    for (const [id, host, capacity] of workers)
-      void postJson(`/v1/workers/${id}/heartbeat`, registration(id, host, capacity), WORKER);
+    for (const [id, host, capacity] of workers) {
+      const body = { ...registration(id, host, capacity), ...(jobIds && { job_ids: jobIds(id) }) };
+      void postJson(`/v1/workers/${id}/heartbeat`, body, WORKER);
+    }
   };
   const timer = setInterval(beat, 500);
   return () => clearInterval(timer);
@@ -342,6 +348,60 @@ describe("fast recovery of running jobs (finding 3)", () => {
     console.log(`hung-worker recovery: ${recoveryMs} ms`);
   });
 
+  it("a job the worker silently dropped (its heartbeats go on without it) is retried long before the lease", async () => {
+    // hang.fake takes the job and never answers; its heartbeats report that it holds nothing.
+    await registerWorker("w-drops", "hang.fake", 8);
+    await registerWorker("w-good", "ok-good.fake", 1);
+    const stop = keepBeating(
+      [
+        ["w-drops", "hang.fake", 8],
+        ["w-good", "ok-good.fake", 1],
+      ],
+      () => [],
+    );
+    const job = await generate({ prompt: "dropped", steps: 2 }, 30).finally(stop);
+    expect(job).toMatchObject({ status: "succeeded", attempt: 2 });
+    expect(await workerOf(job.job_id)).toBe("w-good");
+    const [dropped, retried] = await generateCalls();
+    expect([dropped.host, retried.host]).toEqual(["hang.fake", "ok-good.fake"]);
+    // One heartbeat interval of grace (1 s) + the next heartbeat and watchdog tick: well inside
+    // the 5 s attempt lease, which is what would recover it otherwise.
+    const recoveryMs = retried.at - dropped.at;
+    console.log(`dropped-job recovery: ${recoveryMs} ms`);
+    expect(recoveryMs).toBeGreaterThanOrEqual(1_000);
+    expect(recoveryMs).toBeLessThan(4_500);
+    // The dropped attempt can never complete the job a second time.
+    const late = { imageKey: "images/late.png", timings: {}, now: Date.now() };
+    expect(await completeJob(d1Database(env.DB), job.job_id, 1, late)).toBe(false);
+  });
+
+  it("a job the worker keeps reporting is left to run past the grace, and completes once", async () => {
+    await registerWorker("w-steps", "steps-kept.fake", 1);
+    let held: string[] = [];
+    const stop = keepBeating([["w-steps", "steps-kept.fake", 1]], () => held);
+    try {
+      const res = await postJson("/v1/generate", { prompt: "kept", steps: 4 });
+      const { job_id } = (await res.json()) as { job_id: string };
+      held = [job_id];
+      expect((await pollJob(job_id, (j) => j.status === "running", 5_000)).status).toBe("running");
+      // Three heartbeat intervals: past the grace, and the watchdog has ticked meanwhile.
+      await new Promise((r) => setTimeout(r, 3_000));
+      expect(await getJob(d1Database(env.DB), job_id)).toMatchObject({
+        status: "running",
+        attempt: 1,
+      });
+      await fetch(`http://control.fake/runs/${job_id}`, {
+        method: "POST",
+        body: JSON.stringify({ finish: true }),
+      });
+      const job = await pollJob(job_id, (j) => j.status === "succeeded");
+      expect(job).toMatchObject({ status: "succeeded", attempt: 1 });
+      expect((await generateCalls()).map((c) => c.host)).toEqual(["steps-kept.fake"]);
+    } finally {
+      stop();
+    }
+  });
+
   it("an attempt started by a previous dispatcher instance (edge restart) is re-queued at once", async () => {
     await registerWorker("w-rescue", "ok-restart.fake");
     const db = d1Database(env.DB);
@@ -361,8 +421,11 @@ describe("fast recovery of running jobs (finding 3)", () => {
       startedAt: Date.now() - 600_000,
       // The lease is far away: only the restart detection can recover it now.
       leaseUntil: Date.now() + 3_600_000,
+      // A shard whose dispatcher this test file has not started yet.
+      dispatchShard: "*/2",
     });
-    const stub = env.DISPATCHER.get(env.DISPATCHER.idFromName(DISPATCHER_NAME));
+    const stub = dispatcherOf(env, "*/2");
+    await stub.wake("*/2");
     await runDurableObjectAlarm(stub);
     const job = await pollJob(id, (j) => j.status === "succeeded");
     expect(job).toMatchObject({ status: "succeeded", attempt: 2 });
@@ -528,8 +591,10 @@ describe("never lost, never completed twice", () => {
       workerId: "ghost-worker",
       createdAt: Date.now() - 60_000,
       leaseUntil: Date.now() - 1_000,
+      dispatchShard: "*/1",
     });
-    const stub = env.DISPATCHER.get(env.DISPATCHER.idFromName(DISPATCHER_NAME));
+    const stub = dispatcherOf(env, "*/1");
+    await stub.wake("*/1");
     await runDurableObjectAlarm(stub);
     const job = await pollJob(id, (j) => j.status === "succeeded");
     expect(job).toMatchObject({ status: "succeeded", attempt: 2 });

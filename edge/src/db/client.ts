@@ -8,6 +8,8 @@ import * as schema from "./schema";
 
 export type EdgeDb = BaseSQLiteDatabase<"async", unknown, typeof schema>;
 
-export function d1Database(d1: D1Database): EdgeDb {
-  return drizzle(d1, { schema, casing: "snake_case" });
+/** `onQuery` is called for every statement sent (the dispatcher counts its D1 queries). */
+export function d1Database(d1: D1Database, onQuery?: () => void): EdgeDb {
+  const logger = onQuery === undefined ? undefined : { logQuery: () => onQuery() };
+  return drizzle(d1, { schema, casing: "snake_case", logger });
 }

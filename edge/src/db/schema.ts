@@ -3,7 +3,7 @@
  * applies them). Jobs, predictor versions and their activation history, GPU workers, and the
  * prompt-embedding cache for bundles whose embedding runs on the GPU pool (SPEC §7); consumer
  * API keys, which key owns which job, usage per key and day, and canary rollouts; the job
- * webhooks still to deliver.
+ * webhooks still to deliver; the GPU workers' own credentials.
  * Times are epoch milliseconds. Column names stay snake_case (drizzle `casing`).
  */
 import { PLAN_NAMES } from "@budgetfusion/shared/schemas/consumer-api";
@@ -49,7 +49,31 @@ export const workers = sqliteTable("workers", {
   /** Set when the worker failed a dispatch (connection error, 5xx); it rejoins on heartbeat. */
   unhealthyUntil: integer().notNull().default(0),
   consecutiveFailures: integer().notNull().default(0),
+  /**
+   * JSON array of the job ids the last heartbeat reported the worker holds; null when the
+   * worker does not report them (the dispatcher then cannot tell a dropped attempt).
+   */
+  reportedJobs: text(),
 });
+
+/**
+ * Per-worker credentials (POST /admin/worker-credentials): each is issued for one worker_id and
+ * authenticates only that id's registration, heartbeats and deregistration. Only the SHA-256
+ * digest is stored (keys/api-key-secret.ts, as for API keys); the secret is shown once.
+ */
+export const workerCredentials = sqliteTable(
+  "worker_credentials",
+  {
+    id: text().primaryKey(),
+    workerId: text().notNull(),
+    name: text().notNull(),
+    secretHash: text().notNull().unique(),
+    prefix: text().notNull(),
+    createdAt: integer().notNull(),
+    revokedAt: integer(),
+  },
+  (t) => [index("worker_credentials_worker_idx").on(t.workerId, t.revokedAt)],
+);
 
 export const JOB_STATUSES = ["queued", "running", "succeeded", "failed", "canceled"] as const;
 export type JobStatus = (typeof JOB_STATUSES)[number];
@@ -78,8 +102,16 @@ export const jobs = sqliteTable(
     timings: text(),
     errorCode: text(),
     errorMessage: text(),
+    /**
+     * The dispatcher shard that owns the job for its whole life, `<model>/<index>`
+     * (dispatch/shards.ts); the default is the model-less shard 0.
+     */
+    dispatchShard: text().notNull().default("*/0"),
   },
-  (t) => [index("jobs_status_idx").on(t.status, t.notBefore)],
+  (t) => [
+    index("jobs_status_idx").on(t.status, t.notBefore),
+    index("jobs_shard_status_idx").on(t.dispatchShard, t.status, t.notBefore),
+  ],
 );
 
 export const embeddingCache = sqliteTable("embedding_cache", {

@@ -1,7 +1,9 @@
 /**
- * The dispatcher Durable Object: one instance ("global") serialises all routing decisions
- * (SPEC §7). Job rows live in D1; this object owns what is in flight. It picks a worker of the
- * job's model with spare capacity, and classifies each answer (worker-call.ts):
+ * The dispatcher Durable Object, one per shard (dispatch/shards.ts: a diffusion model and a hash
+ * of the job id within it, DISPATCHER_SHARDS per model); each instance serialises the routing
+ * decisions of its own jobs (SPEC §7). Job rows live in D1; this object owns what is in flight.
+ * It picks a worker of the job's model with room left in this shard's share of the model's
+ * slots (shards.ts shardShares), and classifies each answer (worker-call.ts):
  * - busy (429/503): the job is deferred, and the worker skipped for its Retry-After; no fault;
  * - worker fault (404, 5xx, connection lost, timeout, wrong model, no PNG): the worker leaves the
  *   rotation at once for a back-off that grows with its consecutive faults, and the job is
@@ -9,11 +11,12 @@
  * - bad request (400/413/422): the job fails.
  * Retries are bounded by the deadline the job carries (deadline_s), not by a count, so a job
  * outlives a worker restart or a saturated pool. The alarm is a watchdog that ticks every
- * heartbeat interval while work remains: an attempt on a worker that stopped heartbeating is
- * aborted and retried, attempts of a previous instance of this object (an edge restart) and
- * attempts past their lease are re-queued. Completion is conditional on the attempt
- * (db/queries/jobs.ts), so a job is never completed twice even if a presumed-dead worker
- * answers late.
+ * heartbeat interval while work remains: an attempt on a worker that stopped heartbeating, or
+ * whose heartbeats stopped listing the job (job_ids, after a grace of one interval so a heartbeat
+ * sent before the job arrived does not count), is aborted and retried; attempts of a previous
+ * instance of this object (an edge restart) and attempts past their lease are re-queued.
+ * Completion is conditional on the attempt (db/queries/jobs.ts), so a job is never completed
+ * twice even if a presumed-dead worker answers late.
  * Cancellation (DELETE /v1/jobs/:id) goes through here too: a queued job ends `canceled` at once,
  * a running one ends `canceled` here and its worker is told to stop it at the next step
  * boundary. Every job's start and end are announced by webhook when it asked (job-webhooks.ts:
@@ -33,24 +36,27 @@ import {
   failJob,
   getJob,
   type JobRow,
-  queuedJobs,
+  nextJobWakeAt,
   requeueJob,
   runningJobs,
 } from "../db/queries/jobs";
 import {
+  aliveWorkers,
   deferWorker,
   getWorker,
-  healthyWorkers,
   isAlive,
+  isHealthy,
   listWorkers,
   markWorkerFailed,
   markWorkerOk,
+  reportedJobIds,
   type WorkerRow,
 } from "../db/queries/workers";
 import { isFinished } from "../jobs/job-view";
 import { imageKey } from "../storage/r2-blob-store";
 import { recordJobFinished } from "../usage/record-usage";
 import { JobWebhooks } from "./job-webhooks";
+import { parseShard, type Shard, shardShares, shardsForWorker } from "./shards";
 import { callWorker, type StoredJobRequest, workerBody } from "./worker-call";
 import { cancelOnWorker } from "./worker-jobs";
 
@@ -61,7 +67,18 @@ const WORKER_PENALTY = { baseMs: 1_000, maxMs: 30_000 };
 /** Longest a busy worker's Retry-After is honoured (a bogus header must not park the pool). */
 const MAX_BUSY_DEFER_MS = 60_000;
 
-export const DISPATCHER_NAME = "global";
+/** Where the shard's name is kept, for the alarm (which is called without one). */
+const SHARD_KEY = "shard";
+
+/** The Durable Object of a shard. */
+export function dispatcherOf(env: Env, shard: string) {
+  return env.DISPATCHER.get(env.DISPATCHER.idFromName(shard));
+}
+
+/** Wakes every shard that may dispatch to a worker of `modelId` (new or returned capacity). */
+export async function wakeShardsFor(env: Env, modelId: string, shards: number): Promise<void> {
+  await Promise.all(shardsForWorker(modelId, shards).map((s) => dispatcherOf(env, s).wake(s)));
+}
 
 /** Re-reads when a job moves on during a cancel (claimed, re-queued) before giving up. */
 const CANCEL_TRIES = 4;
@@ -75,6 +92,7 @@ interface CancelResult {
 
 interface ActiveAttempt {
   workerId: string;
+  startedAt: number;
   abort: AbortController;
   done: Promise<void>;
 }
@@ -95,10 +113,16 @@ export class Dispatcher extends DurableObject<Env> {
   /** Jobs canceled while an attempt of ours runs: that attempt's answer is discarded. */
   private readonly canceled = new Set<string>();
   private readonly webhooks: JobWebhooks;
+  /** This instance's shard: given by every wake, kept in storage for the alarm. */
+  private shard: Shard | undefined;
+  /** D1 queries this instance has made (stats()). */
+  private d1Queries = 0;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
-    this.db = d1Database(env.DB);
+    this.db = d1Database(env.DB, () => {
+      this.d1Queries++;
+    });
     this.config = edgeConfig(env);
     this.webhooks = new JobWebhooks(
       this.db,
@@ -109,11 +133,20 @@ export class Dispatcher extends DurableObject<Env> {
   }
 
   /**
-   * A new job row is in D1 (or a worker came back): dispatch whatever is due if a worker is free.
-   * It reads the queue from D1, so it needs no job id.
+   * A new job row of `shard` is in D1 (or a worker came back): dispatch whatever of the shard is
+   * due if a worker has room. It reads the queue from D1, so it needs no job id.
    */
-  async wake(): Promise<void> {
+  async wake(shard: string): Promise<void> {
+    if (this.shard?.name !== shard) {
+      this.shard = parseShard(shard);
+      await this.ctx.storage.put(SHARD_KEY, shard);
+    }
     await this.pump();
+  }
+
+  /** For diagnostics and the query-count test: D1 queries made by this instance so far. */
+  stats(): { d1Queries: number } {
+    return { d1Queries: this.d1Queries };
   }
 
   /** Resolves when the job has ended (succeeded/failed/canceled) or after `timeoutMs`. */
@@ -167,28 +200,38 @@ export class Dispatcher extends DurableObject<Env> {
    * while work remains.
    */
   override async alarm(): Promise<void> {
+    if (this.shard === undefined) {
+      const name = await this.ctx.storage.get<string>(SHARD_KEY);
+      // Alarms are set only after a wake, which stores the name; nothing to watch otherwise.
+      if (name === undefined) return;
+      this.shard = parseShard(name);
+    }
     const now = Date.now();
     await this.recoverLost(now);
-    await this.webhooks.startDue(now);
+    await this.webhooks.startDue(this.shard.name, now);
     await this.pump();
   }
 
+  /** The shard this instance serves; every path here starts from a wake or the alarm. */
+  private owned(): Shard {
+    if (this.shard === undefined) throw new Error("dispatcher used before its shard was named");
+    return this.shard;
+  }
+
   /**
-   * Attempts that cannot answer any more: ours on a worker that stopped heartbeating are
-   * aborted (runAttempt then retries them); those of a previous instance of this object, and
-   * any past its lease, are re-queued at once.
+   * Attempts that cannot answer any more: ours on a worker that stopped heartbeating or stopped
+   * reporting the job are aborted (runAttempt then retries them); those of a previous instance
+   * of this object, and any past its lease, are re-queued at once.
    */
   private async recoverLost(now: number): Promise<void> {
-    const running = await runningJobs(this.db);
+    const running = await runningJobs(this.db, this.owned().name);
     if (running.length === 0) return;
     const workers = new Map((await listWorkers(this.db)).map((w) => [w.id, w]));
     for (const job of running) {
       const mine = this.active.get(job.id);
       if (mine !== undefined) {
-        const worker = workers.get(mine.workerId);
-        if (worker === undefined || !isAlive(worker, now, this.config.heartbeatTtlMs)) {
-          mine.abort.abort(new Error(`worker ${mine.workerId} stopped heartbeating`));
-        }
+        const lost = this.lostReason(workers.get(mine.workerId), mine, job.id, now);
+        if (lost !== undefined) mine.abort.abort(new Error(lost));
         continue;
       }
       const orphaned = job.startedAt !== null && job.startedAt < this.bootedAt;
@@ -202,6 +245,24 @@ export class Dispatcher extends DurableObject<Env> {
         orphaned ? "the edge restarted during the attempt" : "attempt lease expired",
       );
     }
+  }
+
+  /** Why our attempt can no longer answer, or undefined while it still may. */
+  private lostReason(
+    worker: WorkerRow | undefined,
+    attempt: ActiveAttempt,
+    jobId: string,
+    now: number,
+  ): string | undefined {
+    if (worker === undefined || !isAlive(worker, now, this.config.heartbeatTtlMs)) {
+      return `worker ${attempt.workerId} stopped heartbeating`;
+    }
+    const held = reportedJobIds(worker);
+    const graceEnd = attempt.startedAt + this.config.heartbeatIntervalS * 1000;
+    if (held !== undefined && worker.lastHeartbeatAt >= graceEnd && !held.has(jobId)) {
+      return `worker ${attempt.workerId} stopped reporting job ${jobId} in its heartbeats`;
+    }
+    return undefined;
   }
 
   private notify(jobId: string) {
@@ -234,31 +295,60 @@ export class Dispatcher extends DurableObject<Env> {
     return this.pumping;
   }
 
-  private spare(w: WorkerRow): number {
-    return w.capacity - (this.load.get(w.id) ?? 0);
+  /**
+   * The workers this shard may use now, each with its share: the healthy workers of the shard's
+   * model (all of them for the model-less shards), shared out by shardShares. Dealt afresh each
+   * pass, so when a worker leaves the rotation its slots go to the others at once and a shard
+   * left without any borrows one: a job is retried elsewhere whatever its shard. `backAt`: when
+   * the first live worker now out of the rotation (a fault back-off, a busy deferral) rejoins.
+   */
+  private async openSlots(
+    now: number,
+  ): Promise<{ open: Map<WorkerRow, number>; backAt: number | undefined }> {
+    const { modelId, index } = this.owned();
+    const ttl = this.config.heartbeatTtlMs;
+    const alive = (await aliveWorkers(this.db, now, ttl)).filter(
+      (w) => modelId === undefined || w.modelId === modelId,
+    );
+    const pool = alive.filter((w) => isHealthy(w, now, ttl));
+    const shares = shardShares(pool, index, this.config.dispatcherShards);
+    const out = alive.filter((w) => !isHealthy(w, now, ttl)).map((w) => w.unhealthyUntil);
+    return {
+      open: new Map(pool.map((w) => [w, shares.get(w.id) ?? 0])),
+      backAt: out.length === 0 ? undefined : Math.min(...out),
+    };
   }
 
-  /** The freest worker of the job's model (any model when the job names none). */
-  private pickWorker(pool: WorkerRow[], modelId: string | undefined): WorkerRow | undefined {
-    return pool
-      .filter((w) => this.spare(w) > 0 && (modelId === undefined || w.modelId === modelId))
-      .sort((a, b) => this.spare(b) - this.spare(a) || a.id.localeCompare(b.id))[0];
+  /** The worker with the most room left in this shard's share, if any has room. */
+  private pickWorker(open: Map<WorkerRow, number>): WorkerRow | undefined {
+    const spare = (w: WorkerRow) => (open.get(w) ?? 0) - (this.load.get(w.id) ?? 0);
+    return [...open.keys()]
+      .filter((w) => spare(w) > 0)
+      .sort((a, b) => spare(b) - spare(a) || a.id.localeCompare(b.id))[0];
   }
 
   private async dispatchDue(): Promise<void> {
     const now = Date.now();
-    const due = (await dueJobs(this.db, now, 64)).filter((j) => !this.active.has(j.id));
+    const due = (await dueJobs(this.db, this.owned().name, now, 64)).filter(
+      (j) => !this.active.has(j.id),
+    );
+    // When a due job finds no room, looking again before a worker rejoins (or a heartbeat
+    // interval) would only spin: attempts that end and workers that register wake us anyway.
+    let stalledUntil: number | undefined;
     if (due.length > 0) {
-      const pool = await healthyWorkers(this.db, now, this.config.heartbeatTtlMs);
+      const { open, backAt } = await this.openSlots(now);
       for (const job of due) {
         const request = JSON.parse(job.request) as StoredJobRequest;
         if (now >= deadlineOf(job, request, this.config)) {
           await this.expire(job.id, job.attempt, "queued", now, job.errorMessage ?? undefined);
           continue;
         }
-        const worker = this.pickWorker(pool, request.model_id);
-        // Jobs of another model may still find a worker; this one waits for its own.
-        if (worker === undefined) continue;
+        const worker = this.pickWorker(open);
+        // No room in this shard's share now: the job waits for a slot to free.
+        if (worker === undefined) {
+          stalledUntil = backAt ?? Number.POSITIVE_INFINITY;
+          continue;
+        }
         const attempt = await claimJob(
           this.db,
           job,
@@ -279,28 +369,30 @@ export class Dispatcher extends DurableObject<Env> {
           this.pumpAgain = true;
           void this.pump();
         });
-        this.active.set(job.id, { workerId: worker.id, abort, done });
+        this.active.set(job.id, { workerId: worker.id, startedAt: Date.now(), abort, done });
         this.ctx.waitUntil(done);
       }
     }
-    await this.scheduleAlarm();
+    await this.scheduleAlarm(stalledUntil);
   }
 
   /**
    * Next alarm: while attempts run, every heartbeat interval (to notice a silent worker);
    * while jobs are queued, when the earliest is due, at least every heartbeat interval (a
-   * worker may have come back); when the earliest webhook retry is due.
+   * worker may have come back), but not before `stalledUntil` when due jobs found no room;
+   * when the earliest webhook retry is due.
    */
-  private async scheduleAlarm(): Promise<void> {
-    const now = Date.now();
-    const tick = now + this.config.heartbeatIntervalS * 1000;
-    const times: number[] = [];
-    for (const j of await runningJobs(this.db)) times.push(Math.min(j.leaseUntil ?? tick, tick));
-    for (const j of await queuedJobs(this.db)) times.push(Math.min(j.notBefore, tick));
-    const webhook = await this.webhooks.nextDue();
-    if (webhook !== undefined) times.push(webhook);
-    if (times.length === 0) return;
-    await this.alarmBy(Math.min(...times));
+  private async scheduleAlarm(stalledUntil?: number): Promise<void> {
+    const shard = this.owned().name;
+    const tick = Date.now() + this.config.heartbeatIntervalS * 1000;
+    const jobsAt = await nextJobWakeAt(this.db, shard, tick);
+    const times = [
+      jobsAt === undefined ? undefined : Math.max(jobsAt, Math.min(stalledUntil ?? 0, tick)),
+      await this.webhooks.nextDue(shard),
+    ];
+    const due = times.filter((t) => t !== undefined);
+    if (due.length === 0) return;
+    await this.alarmBy(Math.min(...due));
   }
 
   /** Makes the alarm fire by `at` (not sooner than 50 ms from now), unless it already will. */

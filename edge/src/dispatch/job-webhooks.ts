@@ -92,14 +92,17 @@ export class JobWebhooks {
     if (await insertDelivery(this.db, row)) this.keep(this.attempt(row));
   }
 
-  /** Starts an attempt of every delivery that is due (the dispatcher's alarm); returns at once. */
-  async startDue(now: number): Promise<void> {
+  /**
+   * Starts an attempt of every delivery of the shard's jobs that is due (the dispatcher's
+   * alarm); returns at once.
+   */
+  async startDue(shard: string, now: number): Promise<void> {
     if (now - this.prunedAt >= PRUNE_EVERY_MS) {
       this.prunedAt = now;
       await pruneDeliveries(this.db, now - KEEP_ENDED_MS);
     }
     if (this.secret === undefined) return;
-    for (const d of await dueDeliveries(this.db, now, DUE_BATCH)) {
+    for (const d of await dueDeliveries(this.db, shard, now, DUE_BATCH)) {
       const leaseUntil = now + ATTEMPT_LEASE_MS;
       if (d.nextAttemptAt === null) continue;
       if (!(await claimDelivery(this.db, d.id, d.nextAttemptAt, leaseUntil))) continue;
@@ -108,8 +111,8 @@ export class JobWebhooks {
   }
 
   /** When the dispatcher's alarm is next needed for a delivery (undefined: none pending). */
-  nextDue(): Promise<number | undefined> {
-    return this.secret === undefined ? Promise.resolve(undefined) : nextDeliveryAt(this.db);
+  nextDue(shard: string): Promise<number | undefined> {
+    return this.secret === undefined ? Promise.resolve(undefined) : nextDeliveryAt(this.db, shard);
   }
 
   private async attempt(d: DeliveryRow): Promise<void> {

@@ -17,8 +17,8 @@ export const BODY_LIMITS = {
   budget: 16 * 1024,
   /** POST /v1/generate: a prompt and a negative prompt. */
   generate: 32 * 1024,
-  /** POST /v1/workers/register and /heartbeat: a worker's status. */
-  workerStatus: 8 * 1024,
+  /** POST /v1/workers/register and /heartbeat: a worker's status (up to 1024 job ids of 64). */
+  workerStatus: 80 * 1024,
 } as const;
 
 export const limitBody = (maxSize: number) =>

@@ -30,8 +30,9 @@ import { serveBudget } from "../canary/serve-budget";
 import { countQueued, getJob, insertJob, type JobRow } from "../db/queries/jobs";
 import { jobOwner } from "../db/queries/usage";
 import { aliveWorkers } from "../db/queries/workers";
-import { DISPATCHER_NAME, deadlineOf } from "../dispatch/dispatcher";
+import { deadlineOf, dispatcherOf } from "../dispatch/dispatcher";
 import { checkCanSign } from "../dispatch/job-webhooks";
+import { activeShards, jobShard } from "../dispatch/shards";
 import type { StoredJobRequest } from "../dispatch/worker-call";
 import { jobProgress } from "../jobs/job-progress";
 import { isFinished, jobView } from "../jobs/job-view";
@@ -178,8 +179,11 @@ function idempotencyKey(c: Context<AppEnv>): string | undefined {
   return parsed.data;
 }
 
-/** 503 when no worker of the model is alive, 429 when its queue is full (both Retry-After). */
-async function admit(c: Context<AppEnv>, modelId: string | undefined) {
+/**
+ * 503 when no worker of the model is alive, 429 when its queue is full (both Retry-After).
+ * Returns the slots of the model's live workers.
+ */
+async function admit(c: Context<AppEnv>, modelId: string | undefined): Promise<number> {
   const { db, config } = c.var;
   const alive = (await aliveWorkers(db, Date.now(), config.heartbeatTtlMs)).filter(
     (w) => modelId === undefined || w.modelId === modelId,
@@ -190,15 +194,16 @@ async function admit(c: Context<AppEnv>, modelId: string | undefined) {
       config.heartbeatIntervalS,
     );
   }
+  const capacity = alive.reduce((n, w) => n + w.capacity, 0);
   const queued = await countQueued(db, modelId);
   if (queued >= config.queueLimit) {
-    const capacity = alive.reduce((n, w) => n + w.capacity, 0);
     throw new QueueFullError(
       `${queued} jobs of model ${modelId ?? "(any)"} are queued (limit ${config.queueLimit})`,
       // Roughly the time the pool needs to take the overflow, at a few seconds per job.
       Math.min(60, Math.ceil((queued - config.queueLimit + 1) / capacity) * 5),
     );
   }
+  return capacity;
 }
 
 function randomSeed(): number {
@@ -286,12 +291,15 @@ export function registerJobRoutes(app: EdgeApp) {
     // Idempotency keys are the consumer's own: two keys may both send "1".
     const id =
       key === undefined ? crypto.randomUUID() : await idempotentJobId(`${consumer.keyId}:${key}`);
-    const dispatcher = c.env.DISPATCHER.get(c.env.DISPATCHER.idFromName(DISPATCHER_NAME));
     const replayed = key === undefined ? undefined : await getJob(c.var.db, id);
-    if (replayed === undefined) {
+    // The dispatcher shard that owns the job (dispatch/shards.ts), fixed when it is created.
+    let shard: string;
+    if (replayed !== undefined) {
+      shard = replayed.dispatchShard;
+    } else {
       const resolved = await resolveSteps(c, req);
       const modelId = resolved.manifest?.diffusion_model.id;
-      await admit(c, modelId);
+      const capacity = await admit(c, modelId);
       const seed = req.seed ?? randomSeed();
       const generation = resolved.manifest?.diffusion_model.generation;
       const body: StoredJobRequest = {
@@ -311,6 +319,7 @@ export function registerJobRoutes(app: EdgeApp) {
         webhook_events: req.webhook_events,
       };
       const now = Date.now();
+      shard = jobShard(modelId, id, activeShards(c.var.config.dispatcherShards, capacity));
       // The slot under the key's concurrent-jobs cap (429 when full) is taken before the job exists.
       await reserveJobSlot(c.var.db, consumer, id, now);
       // A racing POST with the same key inserted first: fall through to its job.
@@ -323,13 +332,14 @@ export function registerJobRoutes(app: EdgeApp) {
         seed,
         predictorVersion: resolved.version ?? null,
         createdAt: now,
+        dispatchShard: shard,
       }).catch(async (err: unknown) => {
         if (key === undefined || (await getJob(c.var.db, id)) === undefined) throw err;
       });
       afterResponse(c, "job usage", recordJobAccepted(c.var.db, consumer, resolved.steps, now));
-      await dispatcher.wake();
+      await dispatcherOf(c.env, shard).wake(shard);
     }
-    if (wait !== undefined && wait > 0) await dispatcher.waitFor(id, wait * 1000);
+    if (wait !== undefined && wait > 0) await dispatcherOf(c.env, shard).waitFor(id, wait * 1000);
     const job = await getJob(c.var.db, id);
     if (replayed !== undefined) c.header("idempotent-replayed", "true");
     if (job !== undefined && isFinished(job)) {
@@ -351,9 +361,8 @@ export function registerJobRoutes(app: EdgeApp) {
 
   app.openapi(cancel, async (c) => {
     const { id } = c.req.valid("param");
-    await consumersJob(c, id);
-    const dispatcher = c.env.DISPATCHER.get(c.env.DISPATCHER.idFromName(DISPATCHER_NAME));
-    const { job, canceled } = await dispatcher.cancel(id);
+    const owned = await consumersJob(c, id);
+    const { job, canceled } = await dispatcherOf(c.env, owned.dispatchShard).cancel(id);
     if (job === undefined) throw new NotFoundError(`no job ${id}`, { field: "id" });
     if (!canceled) {
       const message = isFinished(job)

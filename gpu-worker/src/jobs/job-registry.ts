@@ -4,11 +4,12 @@
  * its answer is ready; then it is kept, final, among the last `keepFinished` jobs so a late
  * progress read or stream still learns how it ended. A second request under an id still active
  * (the edge re-dispatching an attempt it presumed lost) takes the id over; the older one keeps
- * running and only loses its entry.
+ * running and only loses its entry. The active ids go out with every heartbeat (job_ids), so the
+ * edge can tell an attempt this worker silently dropped.
  */
 import { CancelledError } from "@budgetfusion/inference/pipeline/cancel";
 import { BudgetFusionError } from "@budgetfusion/shared/errors";
-import type { JobProgress } from "@budgetfusion/shared/schemas/worker-api";
+import { type JobProgress, MAX_REPORTED_JOB_IDS } from "@budgetfusion/shared/schemas/worker-api";
 
 export interface StepUpdate {
   step: number;
@@ -134,6 +135,14 @@ export class JobRegistry {
     this.finished.delete(id);
     this.active.set(id, job);
     return job;
+  }
+
+  /**
+   * The ids of the jobs still queued or running here, for the heartbeat; undefined when there
+   * are more than a heartbeat carries (the edge then does not check them).
+   */
+  reportedIds(): string[] | undefined {
+    return this.active.size > MAX_REPORTED_JOB_IDS ? undefined : [...this.active.keys()];
   }
 
   get(id: string): TrackedJob | undefined {

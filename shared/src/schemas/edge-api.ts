@@ -11,6 +11,7 @@ import {
   MIN_SIZE,
   webhookEventsSchema,
   webhookUrlSchema,
+  workerIdSchema,
 } from "./worker-api";
 
 const MAX_PROMPT_CHARS = 2000;
@@ -213,6 +214,38 @@ export const workerViewSchema = z.object({
   in_flight: z.number().int(),
   healthy: z.boolean(),
   last_heartbeat_at: z.string(),
+});
+
+export const createWorkerCredentialRequestSchema = z
+  .object({
+    worker_id: workerIdSchema.meta({
+      description: "The only worker_id this credential may register, heartbeat and deregister",
+    }),
+    name: z
+      .string()
+      .trim()
+      .min(1, "must not be empty")
+      .max(100, "at most 100 characters")
+      .optional(),
+  })
+  .strict();
+
+export const workerCredentialViewSchema = z.object({
+  credential_id: z.string(),
+  worker_id: z.string(),
+  name: z.string(),
+  /** The first characters of the credential, to recognise it in lists; never enough to use it. */
+  prefix: z.string(),
+  created_at: z.string(),
+  revoked_at: z.string().nullable(),
+});
+
+export const createdWorkerCredentialSchema = workerCredentialViewSchema.extend({
+  credential: z.string().meta({
+    description:
+      "The secret the worker sends as 'Authorization: Bearer' (gpu-worker WORKER_CREDENTIAL). " +
+      "Shown once: only its SHA-256 digest is stored.",
+  }),
 });
 
 export const bundleViewSchema = z.object({

@@ -151,14 +151,27 @@ export type EmbedResponse = z.infer<typeof embedResponseSchema>;
  * Body of POST {EDGE_URL}/v1/workers/register and .../{id}/heartbeat: the one definition both
  * sides use (the worker sends it, the edge validates it).
  */
+/** A worker holding more jobs than this omits job_ids from its heartbeat (they would not fit). */
+export const MAX_REPORTED_JOB_IDS = 1024;
+
+/** A GPU worker's id: what the edge routes to and binds a credential to. */
+export const workerIdSchema = z
+  .string()
+  .regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, "1-64 of [A-Za-z0-9._-]");
+
 export const workerStatusSchema = z
   .object({
-    worker_id: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, "1-64 of [A-Za-z0-9._-]"),
+    worker_id: workerIdSchema,
     url: z.url({ protocol: /^https?$/ }),
     model_id: z.string().min(1).max(200),
     capacity: z.number().int().min(1).max(1024),
     queue_depth: z.number().int().min(0),
     in_flight: z.number().int().min(0),
+    /**
+     * The ids of the jobs the worker holds (queued or running). The edge re-queues an attempt
+     * that the worker stops listing; a worker that omits the field is not checked this way.
+     */
+    job_ids: z.array(jobId).max(MAX_REPORTED_JOB_IDS).optional(),
   })
   .strict();
 export type WorkerStatus = z.infer<typeof workerStatusSchema>;

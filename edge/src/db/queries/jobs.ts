@@ -4,7 +4,7 @@
  * or re-queue a job a second time (idempotent completion, SPEC §7 "never loses an accepted job"),
  * nor revive one that was canceled meanwhile.
  */
-import { and, asc, count, eq, lte, sql } from "drizzle-orm";
+import { and, asc, count, eq, inArray, lte, sql } from "drizzle-orm";
 import type { EdgeDb } from "../client";
 import { jobs } from "../schema";
 
@@ -130,11 +130,12 @@ export async function cancelJob(
   return rows.length > 0;
 }
 
-export function dueJobs(db: EdgeDb, now: number, limit: number) {
+/** One dispatcher shard's queued jobs that are due, oldest first. */
+export function dueJobs(db: EdgeDb, shard: string, now: number, limit: number) {
   return db
     .select()
     .from(jobs)
-    .where(and(eq(jobs.status, "queued"), lte(jobs.notBefore, now)))
+    .where(and(eq(jobs.dispatchShard, shard), eq(jobs.status, "queued"), lte(jobs.notBefore, now)))
     .orderBy(asc(jobs.createdAt))
     .limit(limit)
     .all();
@@ -156,10 +157,35 @@ export async function countQueued(db: EdgeDb, modelId: string | undefined): Prom
   return row?.n ?? 0;
 }
 
-export function queuedJobs(db: EdgeDb) {
-  return db.select().from(jobs).where(eq(jobs.status, "queued")).all();
+/**
+ * When the shard's dispatcher must look again, in one query: the earliest of its queued jobs'
+ * not_before and its running jobs' leases, none later than `tickAt` (the watchdog's next tick);
+ * undefined when it has no queued or running job.
+ */
+export async function nextJobWakeAt(
+  db: EdgeDb,
+  shard: string,
+  tickAt: number,
+): Promise<number | undefined> {
+  const row = await db
+    .select({
+      open: count(),
+      at: sql<
+        number | null
+      >`min(CASE ${jobs.status} WHEN 'queued' THEN ${jobs.notBefore} ELSE coalesce(${jobs.leaseUntil}, ${tickAt}) END)`,
+    })
+    .from(jobs)
+    .where(and(eq(jobs.dispatchShard, shard), inArray(jobs.status, ["queued", "running"])))
+    .get();
+  if (row === undefined || row.open === 0) return undefined;
+  return Math.min(row.at ?? tickAt, tickAt);
 }
 
-export function runningJobs(db: EdgeDb) {
-  return db.select().from(jobs).where(eq(jobs.status, "running")).all();
+/** One dispatcher shard's running jobs. */
+export function runningJobs(db: EdgeDb, shard: string) {
+  return db
+    .select()
+    .from(jobs)
+    .where(and(eq(jobs.dispatchShard, shard), eq(jobs.status, "running")))
+    .all();
 }

@@ -1,7 +1,7 @@
 /** The job webhooks still to deliver (schema.ts webhookDeliveries). */
-import { and, asc, eq, isNotNull, isNull, lt, lte, min } from "drizzle-orm";
+import { and, asc, eq, inArray, isNotNull, isNull, lt, lte, min } from "drizzle-orm";
 import type { EdgeDb } from "../client";
-import { webhookDeliveries } from "../schema";
+import { jobs, webhookDeliveries } from "../schema";
 
 export type DeliveryRow = typeof webhookDeliveries.$inferSelect;
 
@@ -18,23 +18,35 @@ export async function insertDelivery(
   return rows.length > 0;
 }
 
-export function dueDeliveries(db: EdgeDb, now: number, limit: number) {
+/** The deliveries of one dispatcher shard's jobs (each shard retries its own). */
+const ofShard = (db: EdgeDb, shard: string) =>
+  inArray(
+    webhookDeliveries.jobId,
+    db.select({ id: jobs.id }).from(jobs).where(eq(jobs.dispatchShard, shard)),
+  );
+
+export function dueDeliveries(db: EdgeDb, shard: string, now: number, limit: number) {
   return db
     .select()
     .from(webhookDeliveries)
     .where(
-      and(isNotNull(webhookDeliveries.nextAttemptAt), lte(webhookDeliveries.nextAttemptAt, now)),
+      and(
+        isNotNull(webhookDeliveries.nextAttemptAt),
+        lte(webhookDeliveries.nextAttemptAt, now),
+        ofShard(db, shard),
+      ),
     )
     .orderBy(asc(webhookDeliveries.nextAttemptAt))
     .limit(limit)
     .all();
 }
 
-/** When the earliest pending delivery is due, or undefined when none is pending. */
-export async function nextDeliveryAt(db: EdgeDb): Promise<number | undefined> {
+/** When the shard's earliest pending delivery is due, or undefined when none is pending. */
+export async function nextDeliveryAt(db: EdgeDb, shard: string): Promise<number | undefined> {
   const row = await db
     .select({ at: min(webhookDeliveries.nextAttemptAt) })
     .from(webhookDeliveries)
+    .where(ofShard(db, shard))
     .get();
   return row?.at ?? undefined;
 }

@@ -17,6 +17,7 @@ function reportedStatus(reg: WorkerRegistration, now: number) {
     capacity: reg.capacity,
     queueDepth: reg.queue_depth,
     inFlight: reg.in_flight,
+    reportedJobs: reg.job_ids === undefined ? null : JSON.stringify(reg.job_ids),
     lastHeartbeatAt: now,
   };
 }
@@ -56,6 +57,11 @@ export async function heartbeatWorker(db: EdgeDb, reg: WorkerRegistration, now: 
   return rows.length > 0;
 }
 
+/** The job ids the worker's last heartbeat reported; undefined when it does not report them. */
+export function reportedJobIds(w: WorkerRow): Set<string> | undefined {
+  return w.reportedJobs === null ? undefined : new Set(JSON.parse(w.reportedJobs) as string[]);
+}
+
 /** Heartbeating: the worker process is up (it may still be serving a back-off). */
 export function isAlive(w: WorkerRow, now: number, ttlMs: number): boolean {
   return w.lastHeartbeatAt > now - ttlMs;
@@ -70,7 +76,7 @@ export function listWorkers(db: EdgeDb) {
   return db.select().from(workers).orderBy(asc(workers.id)).all();
 }
 
-export function healthyWorkers(db: EdgeDb, now: number, ttlMs: number) {
+function healthyWorkers(db: EdgeDb, now: number, ttlMs: number) {
   return db
     .select()
     .from(workers)
