@@ -90,6 +90,34 @@ describe("EdgeClient", () => {
     ]);
   });
 
+  it("logs what the edge said when it refuses, and keeps retrying", async () => {
+    const lines: string[] = [];
+    const { fetchFn } = recorder([
+      () =>
+        Response.json(
+          { error: { code: "validation", message: "job_ids: expected array", requestId: "r" } },
+          { status: 400 },
+        ),
+      () => new Response("gateway down", { status: 502 }),
+    ]);
+    const client = new EdgeClient({
+      edgeUrl: "https://e",
+      token: "t",
+      status: () => STATUS,
+      fetch: fetchFn,
+      log: (l) => lines.push(l),
+      random: () => 0.5,
+    });
+    expect(await client.beat()).toBeGreaterThan(0);
+    expect(await client.beat()).toBeGreaterThan(0);
+    expect(await client.beat()).toBeGreaterThan(0);
+    expect(lines[0]).toMatch(
+      /^edge refused \/v1\/workers\/register \(400: job_ids: expected array\); retrying in \d+ ms$/,
+    );
+    expect(lines[1]).toMatch(/^edge refused \/v1\/workers\/register \(502: gateway down\)/);
+    expect(lines[2]).toMatch(/^edge unreachable \(no answer\)/);
+  });
+
   it("deregisters with DELETE and its token, and never throws", async () => {
     const { calls, fetchFn } = recorder([() => new Response(null, { status: 204 })]);
     const lines: string[] = [];

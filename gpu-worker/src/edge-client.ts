@@ -24,6 +24,20 @@ export interface EdgeClientOptions {
 const DEFAULT_INTERVAL_S = 5;
 const BACKOFF = { baseMs: 1000, maxMs: 60_000 };
 
+/** The edge answered a register or heartbeat with an error status. */
+class EdgeRefusal extends Error {
+  constructor(path: string, status: number, body: string) {
+    let detail = body.slice(0, 300);
+    try {
+      const message = (JSON.parse(body) as { error?: { message?: unknown } }).error?.message;
+      if (typeof message === "string") detail = message;
+    } catch {
+      // Not JSON: the raw (cut) body is the detail.
+    }
+    super(`edge refused ${path} (${status}${detail ? `: ${detail}` : ""})`);
+  }
+}
+
 export class EdgeClient {
   private registered = false;
   private intervalMs = DEFAULT_INTERVAL_S * 1000;
@@ -81,8 +95,10 @@ export class EdgeClient {
         body: JSON.stringify(status),
       });
       if (!res.ok) {
-        // An edge that forgot us (404 on heartbeat) gets a fresh registration next time.
-        throw new Error(`${path} answered ${res.status}`);
+        // An edge that forgot us (404 on heartbeat) gets a fresh registration next time. A
+        // refusal (bad token, a body the edge rejects) is retried too, since an operator can fix
+        // it on the edge side, but the log says what the edge said, not that it is unreachable.
+        throw new EdgeRefusal(path, res.status, await res.text().catch(() => ""));
       }
       const parsed = registerResponseSchema.safeParse(await res.json().catch(() => ({})));
       const interval = parsed.success ? parsed.data.heartbeat_interval_s : undefined;
@@ -96,9 +112,11 @@ export class EdgeClient {
       this.registered = false;
       this.failures++;
       const delay = backoffDelayMs(BACKOFF, this.failures, this.opts.random);
-      this.opts.log?.(
-        `edge unreachable (${err instanceof Error ? err.message : String(err)}); retrying in ${delay} ms`,
-      );
+      const why =
+        err instanceof EdgeRefusal
+          ? err.message
+          : `edge unreachable (${err instanceof Error ? err.message : String(err)})`;
+      this.opts.log?.(`${why}; retrying in ${delay} ms`);
       return delay;
     }
   }

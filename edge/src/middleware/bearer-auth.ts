@@ -10,10 +10,7 @@ import type { Context } from "hono";
 import { bearerAuth } from "hono/bearer-auth";
 import type { AppEnv } from "../app-env";
 import { errorResponse } from "../http-errors";
-
-async function sha256(text: string): Promise<ArrayBuffer> {
-  return crypto.subtle.digest("SHA-256", new TextEncoder().encode(text));
-}
+import { sha256 } from "../runtime/sha256";
 
 /** Constant-time equality of two strings (fixed-length digests, no early exit). */
 export async function tokensEqual(given: string, expected: string): Promise<boolean> {

@@ -41,6 +41,7 @@ import { reserveJobSlot } from "../limits/job-slots";
 import { afterResponse } from "../middleware/after-response";
 import { BODY_LIMITS, limitBody } from "../middleware/body-limit";
 import { currentVersion } from "../predictor/active-predictor";
+import { sha256, toHex } from "../runtime/sha256";
 import { readBlob } from "../storage/r2-blob-store";
 import { recordJobAccepted } from "../usage/record-usage";
 import { activePredictor, budgetContext, errorResponse, jsonBody } from "./common";
@@ -157,13 +158,10 @@ const EVENTS_KEEPALIVE_MS = 15_000;
  * so a repeated key finds the row by primary key and two racing POSTs cannot both insert.
  */
 async function idempotentJobId(key: string): Promise<string> {
-  const digest = new Uint8Array(
-    await crypto.subtle.digest("SHA-256", new TextEncoder().encode(`generate\n${key}`)),
-  );
-  const b = digest.subarray(0, 16);
+  const b = (await sha256(`generate\n${key}`)).subarray(0, 16);
   b[6] = (b[6] & 0x0f) | 0x80;
   b[8] = (b[8] & 0x3f) | 0x80;
-  const hex = Array.from(b, (x) => x.toString(16).padStart(2, "0")).join("");
+  const hex = toHex(b);
   return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
 }
 

@@ -11,9 +11,13 @@ export async function sha256(data: string | Uint8Array): Promise<Uint8Array> {
   return new Uint8Array(await crypto.subtle.digest("SHA-256", bytes));
 }
 
-export async function sha256Hex(data: string | Uint8Array): Promise<string> {
-  const digest = await sha256(data);
+/** Lowercase hex of `bytes`. */
+export function toHex(bytes: Uint8Array): string {
   let hex = "";
-  for (const b of digest) hex += HEX[b];
+  for (const b of bytes) hex += HEX[b];
   return hex;
+}
+
+export async function sha256Hex(data: string | Uint8Array): Promise<string> {
+  return toHex(await sha256(data));
 }
