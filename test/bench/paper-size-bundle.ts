@@ -45,7 +45,7 @@ const VAL_PROMPTS = Number(process.env.PAPER_VAL_PROMPTS ?? 160);
 /**
  * How strongly the teacher's curves follow the prompt (plateau-teacher.ts). The defaults give a
  * prompt-sensitive teacher, whose student misses the bar even on 3,040 distillation prompts
- * (39% of t* within 1 step, 75% within 3; docs/notes/paper-size-edge.md), so writeBundle refuses
+ * (46% of t* within 1 step, 81% within 3; docs/notes/paper-size-edge.md), so writeBundle refuses
  * it; 0.2 / 0.1 give a teacher whose t* barely moves, which a student matches, for measuring
  * the served form's latency and memory.
  */
