@@ -2,7 +2,7 @@
  * How the distilled student's agreement with the prompt-sensitive paper-size teacher grows with
  * distillation prompts and training settings (docs/notes/paper-size-edge.md, "Agreement"):
  *
- *   tsx test/bench/student-sweep.ts [--sizes 480,1000,2000,3040] [--student '{"hidden":512}']
+ *   npm run bench:student -- [--sizes 480,1000,2000,3040] [--student '{"hidden":512}']
  *
  * The teacher (paper-size-bundle.ts, default PAPER_* settings) labels the first 3,200 COCO
  * captions once (~1,050 s on one ORT thread) into STUDENT_SWEEP_DIR (default
