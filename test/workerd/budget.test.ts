@@ -5,7 +5,7 @@
  * shared allocation rule at the bundle's calibration, and refused for a bundle without one.
  */
 
-import { SELF } from "cloudflare:test";
+import { env, SELF } from "cloudflare:test";
 import { allocateSteps, calibrateAllocation } from "@budgetfusion/shared/plateau/allocate";
 import { stepsForQuality } from "@budgetfusion/shared/plateau/quality-target";
 import { stepBudget } from "@budgetfusion/shared/plateau/step-budget";
@@ -13,6 +13,7 @@ import type { BudgetResponse } from "@budgetfusion/shared/schemas/edge-api";
 import { beforeAll, describe, expect, it } from "vitest";
 import { PROBE_PROMPTS } from "./fixture-contract";
 import {
+  ADMIN,
   clearFakeCalls,
   clearWorkers,
   type ErrorJson,
@@ -93,6 +94,35 @@ describe("budget with a GPU-worker embedding bundle (fx-gpu24)", () => {
     const embeds = (await fakeCalls()).filter((c) => c.path === "/v1/embed");
     expect(embeds).toHaveLength(1);
     expect(embeds[0].body).toEqual({ texts: [prompt] });
+  });
+
+  it("keeps a new prompt's embedding in D1 after the response; another version reuses it", async () => {
+    await clearFakeCalls();
+    const prompt = "an embedding kept for the next bundle version";
+    const count = async () =>
+      (await env.DB.prepare("SELECT COUNT(*) AS n FROM embedding_cache").first<{ n: number }>())
+        ?.n ?? 0;
+    const before = await count();
+    const first = (await (await postJson("/v1/budget", { prompt })).json()) as BudgetResponse;
+    // The D1 write runs after the response (waitUntil): poll for it.
+    let rows = await count();
+    for (let i = 0; i < 50 && rows === before; i++) {
+      await new Promise((done) => setTimeout(done, 20));
+      rows = await count();
+    }
+    expect(rows).toBe(before + 1);
+    await installActive("fx-gpu24", "budget-gpu24-again");
+    try {
+      const again = (await (await postJson("/v1/budget", { prompt })).json()) as BudgetResponse;
+      expect(again.predictor_version).toBe("budget-gpu24-again");
+      expect(again.steps).toBe(first.steps);
+      expect((await fakeCalls()).filter((c) => c.path === "/v1/embed")).toHaveLength(1);
+    } finally {
+      await SELF.fetch("http://edge/admin/bundles/budget-gpu24/activate", {
+        method: "POST",
+        headers: ADMIN,
+      });
+    }
   });
 
   it("readyz reports the active version once a worker of its model is alive", async () => {

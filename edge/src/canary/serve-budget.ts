@@ -39,7 +39,7 @@ export async function serveBudget(
   req: BudgetRequest,
 ): Promise<ServedBudget> {
   const { db } = ctx;
-  const fillCache = (work: Promise<unknown>) => ctx.defer("budget cache fill", work);
+  const fillCache = (work: Promise<unknown>) => ctx.defer("budget and embedding cache fill", work);
   const compute = (
     predictor: LoadedPredictor,
     version: string,

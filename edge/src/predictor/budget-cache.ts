@@ -62,13 +62,23 @@ function store(): Cache | undefined {
   return typeof caches === "undefined" ? undefined : caches.default;
 }
 
+/** How a budget-cache miss gets its curves. */
+export interface CurveSource<T> {
+  /**
+   * Started on an isolate miss together with the Cache API lookup, so that its I/O (e.g. the D1
+   * read of p̄) overlaps it; dropped on a Cache API hit, so it must only read.
+   */
+  prefetch: () => Promise<T>;
+  compute: (prefetched: Promise<T>) => Promise<MetricCurves>;
+}
+
 /**
- * Curves for `key` from the fastest tier that has them, else from `compute` (then stored in both
+ * Curves for `key` from the fastest tier that has them, else from `source` (then stored in both
  * tiers; `defer` keeps the Cache API write off the response path, e.g. ctx.waitUntil).
  */
-export async function cachedCurves(
+export async function cachedCurves<T>(
   key: string,
-  compute: () => Promise<MetricCurves>,
+  source: CurveSource<T>,
   defer: (p: Promise<unknown>) => void,
   time: PhaseTimer = untimed,
 ): Promise<{ curves: MetricCurves; tier: CacheTier }> {
@@ -78,6 +88,9 @@ export async function cachedCurves(
     remember(key, hit);
     return { curves: hit, tier: "isolate" };
   }
+  const prefetched = source.prefetch();
+  // A Cache API hit never awaits it; compute sees its failure.
+  prefetched.catch(() => undefined);
   const cache = store();
   const url = `${CACHE_ORIGIN}/${key}`;
   const stored = await timed(time, "cache-lookup", async () => {
@@ -89,7 +102,7 @@ export async function cachedCurves(
     remember(key, stored);
     return { curves: stored, tier: "cache-api" };
   }
-  const curves = await compute();
+  const curves = await source.compute(prefetched);
   counts.miss++;
   remember(key, curves);
   if (cache !== undefined) {

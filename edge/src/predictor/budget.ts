@@ -17,7 +17,7 @@ import type {
 } from "@budgetfusion/shared/schemas/edge-api";
 import type { EdgeDb } from "../db/client";
 import { budgetCacheKey, type CacheTier, cachedCurves } from "./budget-cache";
-import { embedPrompt } from "./embed-prompt";
+import { embedPrompt, storedEmbedding } from "./embed-prompt";
 import type { LoadedPredictor } from "./load-predictor";
 import { type PhaseTimer, timed, untimed } from "./phase-timer";
 import { predictCurves } from "./predict-curves";
@@ -47,9 +47,14 @@ export async function computeBudget(
     );
   const { curves, tier } = await cachedCurves(
     await budgetCacheKey(version, req.prompt),
-    async () => {
-      const embedding = await timed(time, "embed", () => embedPrompt(db, predictor, req.prompt));
-      return timed(time, "predict", () => predictCurves(predictor, embedding));
+    {
+      prefetch: () => storedEmbedding(db, predictor, req.prompt),
+      compute: async (stored) => {
+        const embedding = await timed(time, "embed", () =>
+          embedPrompt(db, predictor, req.prompt, stored, defer),
+        );
+        return timed(time, "predict", () => predictCurves(predictor, embedding));
+      },
     },
     defer,
     time,

@@ -23,19 +23,37 @@ import type { LoadedPredictor } from "./load-predictor";
 const isolateCache = new Map<string, Float32Array>();
 const ISOLATE_CACHE_ENTRIES = 1024;
 
+/** Where a prompt's p̄ is kept for a GPU-worker-embedded bundle (sha256 of model + prompt). */
+function embeddingKey(modelId: string, prompt: string): Promise<string> {
+  return sha256Hex(`${modelId}\n${prompt}`);
+}
+
+/**
+ * p̄ as the caches hold it (this isolate's map, then D1), or undefined when the prompt must be
+ * embedded; always undefined for a bundle that embeds at the edge. Reads only, so the budget
+ * path starts it alongside the Cache API lookup (budget-cache.ts) and drops it on a hit.
+ */
+export async function storedEmbedding(
+  db: EdgeDb,
+  predictor: LoadedPredictor,
+  prompt: string,
+): Promise<Float32Array | undefined> {
+  if (predictor.textEmbedder !== undefined) return undefined;
+  const key = await embeddingKey(predictor.manifest.embedding.model_id, prompt);
+  const hit = isolateCache.get(key) ?? (await getCachedEmbedding(db, key));
+  if (hit === undefined) return undefined;
+  isolateCache.set(key, hit);
+  return Float32Array.from(hit);
+}
+
 async function embedViaWorker(
   db: EdgeDb,
   modelId: string,
   width: number,
   prompt: string,
+  defer: (work: Promise<unknown>) => void,
   fetcher: typeof fetch = fetch,
 ): Promise<Float32Array> {
-  const key = await sha256Hex(`${modelId}\n${prompt}`);
-  const hit = isolateCache.get(key) ?? (await getCachedEmbedding(db, key));
-  if (hit !== undefined) {
-    isolateCache.set(key, hit);
-    return Float32Array.from(hit);
-  }
   const worker = await pickEmbedWorker(db, Date.now());
   if (worker === undefined) throw new UpstreamError("no healthy GPU worker to embed the prompt");
   let res: Response;
@@ -63,17 +81,29 @@ async function embedViaWorker(
     );
   }
   const vector = l2NormalizeRows(Float32Array.from(embeddings[0]), width);
+  const key = await embeddingKey(modelId, prompt);
   if (isolateCache.size >= ISOLATE_CACHE_ENTRIES) isolateCache.clear();
   isolateCache.set(key, vector);
-  await putCachedEmbedding(db, key, modelId, vector);
+  // The D1 copy serves other isolates and later bundle versions, not this response.
+  defer(putCachedEmbedding(db, key, modelId, vector));
   return Float32Array.from(vector);
 }
 
-/** p̄ for the bundle, wherever its manifest says the encoder runs. */
-export function embedPrompt(db: EdgeDb, predictor: LoadedPredictor, prompt: string) {
+/**
+ * p̄ for the bundle, wherever its manifest says the encoder runs.
+ * @param stored storedEmbedding's lookup for this prompt, already started
+ * @param defer runs work after the response (the D1 write of a new embedding)
+ */
+export async function embedPrompt(
+  db: EdgeDb,
+  predictor: LoadedPredictor,
+  prompt: string,
+  stored: Promise<Float32Array | undefined>,
+  defer: (work: Promise<unknown>) => void,
+): Promise<Float32Array> {
   const { embedding } = predictor.manifest;
   // One prompt is one batch padded to its own length: CLIP's causal attention makes positions
   // after <|endoftext|> irrelevant, so this equals max_length padding at a fraction of the cost.
   if (predictor.textEmbedder !== undefined) return predictor.textEmbedder.embed([prompt]);
-  return embedViaWorker(db, embedding.model_id, embedding.width, prompt);
+  return (await stored) ?? embedViaWorker(db, embedding.model_id, embedding.width, prompt, defer);
 }

@@ -16,7 +16,12 @@ import type { StudentTraining } from "./student-mlp";
 
 export const EDGE_FORM_CHOICES = ["none", "distilled"] as const;
 
-/** The student the bundle stage and the paper-size benchmark (test/bench/paper-size-bundle.ts) distil. */
+/**
+ * The student the bundle stage and the paper-size benchmark (test/bench/paper-size-bundle.ts)
+ * distil. The cosine decay agrees better with the prompt-sensitive paper-size teacher at every
+ * distillation size measured; a wider layer, a larger diffWeight or more seeds did not
+ * (docs/notes/paper-size-edge.md, "Agreement").
+ */
 export const DEFAULT_STUDENT: { hidden: number } & Omit<StudentTraining, "onEpoch"> = {
   hidden: 256,
   epochs: 80,
@@ -24,6 +29,7 @@ export const DEFAULT_STUDENT: { hidden: number } & Omit<StudentTraining, "onEpoc
   lr: 1e-3,
   diffWeight: 20,
   stepStride: 3,
+  lrSchedule: "cosine",
   seed: 7,
 };
 

@@ -2,6 +2,7 @@ import { describe, expect, it } from "vitest";
 import {
   createStudent,
   type StudentTraining,
+  studentLearningRate,
   studentLossAndGradient,
   studentPredict,
   trainStudent,
@@ -47,20 +48,36 @@ describe("student MLP", () => {
     }
   });
 
-  it("learns a target another MLP of its shape produces", () => {
-    const [D, S, O, n] = [8, 16, 12, 256];
-    const x = inputs(n, D, 9);
-    const target = createStudent(D, S, O, new Float32Array(O).fill(0.5), 21);
-    for (let i = 0; i < target.w2.length; i++) target.w2[i] *= 10;
-    const y = studentPredict(target, x, n);
-    const s = createStudent(D, S, O, new Float32Array(O).fill(0.5), 22);
-    const mse = () => {
-      const out = studentPredict(s, x, n);
-      return out.reduce((acc, v, i) => acc + (v - y[i]) ** 2, 0) / out.length;
-    };
-    const before = mse();
-    trainStudent(s, x, y, n, { ...opts, epochs: 60, diffWeight: 0 });
-    expect(mse()).toBeLessThan(before / 20);
+  it.each([
+    ["a constant", undefined],
+    ["a cosine-decayed", "cosine"],
+  ] as const)(
+    "learns a target another MLP of its shape produces, at %s learning rate",
+    (_, lrSchedule) => {
+      const [D, S, O, n] = [8, 16, 12, 256];
+      const x = inputs(n, D, 9);
+      const target = createStudent(D, S, O, new Float32Array(O).fill(0.5), 21);
+      for (let i = 0; i < target.w2.length; i++) target.w2[i] *= 10;
+      const y = studentPredict(target, x, n);
+      const s = createStudent(D, S, O, new Float32Array(O).fill(0.5), 22);
+      const mse = () => {
+        const out = studentPredict(s, x, n);
+        return out.reduce((acc, v, i) => acc + (v - y[i]) ** 2, 0) / out.length;
+      };
+      const before = mse();
+      trainStudent(s, x, y, n, { ...opts, epochs: 60, diffWeight: 0, lrSchedule });
+      expect(mse()).toBeLessThan(before / 20);
+    },
+  );
+
+  it("decays the learning rate over half a cosine when asked, and keeps it constant otherwise", () => {
+    const cosine = { ...opts, epochs: 10, lr: 0.02, lrSchedule: "cosine" as const };
+    expect(studentLearningRate(cosine, 1)).toBeCloseTo(0.02, 12);
+    expect(studentLearningRate(cosine, 6)).toBeCloseTo(0.01, 12);
+    expect(studentLearningRate(cosine, 10)).toBeCloseTo(0.01 * (1 + Math.cos(0.9 * Math.PI)), 12);
+    const rates = Array.from({ length: 10 }, (_, e) => studentLearningRate(cosine, e + 1));
+    for (let e = 1; e < 10; e++) expect(rates[e]).toBeLessThan(rates[e - 1]);
+    expect(studentLearningRate({ ...opts, lr: 0.02 }, 10)).toBe(0.02);
   });
 
   it("clips predictions to [0, 1] like the exported graph", () => {

@@ -90,6 +90,13 @@ export interface StudentTraining {
   diffWeight: number;
   /** Distance in the output vector between a step and the next (3: [dense, 3] layout). */
   stepStride: number;
+  /**
+   * "cosine": the learning rate falls from `lr` to 0 over the epochs (half a cosine); absent:
+   * constant. At a constant rate the last Adam steps keep moving the weights, and with them the
+   * slopes t* is read from, so the epoch training stops at decides t* (measured in
+   * docs/notes/paper-size-edge.md).
+   */
+  lrSchedule?: "cosine";
   seed: number;
   onEpoch?: (epoch: number, loss: number) => void;
 }
@@ -144,6 +151,12 @@ export function studentLossAndGradient(
   return loss;
 }
 
+/** The learning rate of 1-based `epoch` under `o.lrSchedule`. */
+export function studentLearningRate(o: StudentTraining, epoch: number): number {
+  if (o.lrSchedule !== "cosine") return o.lr;
+  return 0.5 * o.lr * (1 + Math.cos((Math.PI * (epoch - 1)) / o.epochs));
+}
+
 /**
  * Trains `s` in place on inputs x [n, D] and targets y [n, O]: shuffled mini-batches, Adam.
  * @returns the last epoch's mean batch loss
@@ -155,12 +168,15 @@ export function trainStudent(
   n: number,
   o: StudentTraining,
 ): number {
-  const adam = new Adam(s.flat.length, { lr: o.lr, beta1: 0.9, beta2: 0.999, eps: 1e-8 });
+  // Adam reads opts.lr at every update, so the schedule sets it once per epoch.
+  const adamOpts = { lr: o.lr, beta1: 0.9, beta2: 0.999, eps: 1e-8 };
+  const adam = new Adam(s.flat.length, adamOpts);
   const grad = new Float32Array(s.flat.length);
   const rng = splitMix32Random(deriveSeed(o.seed, 0xd157));
   const order = Array.from({ length: n }, (_, i) => i);
   let last = Number.NaN;
   for (let epoch = 1; epoch <= o.epochs; epoch++) {
+    adamOpts.lr = studentLearningRate(o, epoch);
     for (let i = n - 1; i > 0; i--) {
       const j = Math.floor(rng.next() * (i + 1));
       [order[i], order[j]] = [order[j], order[i]];
