@@ -19,20 +19,10 @@ function prompt(tau: number, floor: number): Record<MetricName, Float32Array> {
   return { lsnr: v, dsim: v, iclip: v.map((x) => 1 - x) };
 }
 
-function stack(prompts: Record<MetricName, Float32Array>[]): Record<MetricName, Float32Array> {
-  return Object.fromEntries(
-    METRIC_NAMES.map((m) => {
-      const out = new Float32Array(prompts.length * DENSE_STEPS);
-      for (const [i, p] of prompts.entries()) out.set(p[m], i * DENSE_STEPS);
-      return [m, out];
-    }),
-  ) as Record<MetricName, Float32Array>;
-}
-
 describe("allocationRealised", () => {
   // Fast, slow and middling prompts: the knapsack moves steps from the fast to the slow one.
   const prompts = [prompt(2, 0.2), prompt(40, 0.3), prompt(10, 0.1), prompt(25, 0.5)];
-  const measured = stack(prompts);
+  const measured = prompts;
   const price = calibrateAllocation(prompts, 20);
 
   it("with the measured curves as the prediction realises (nearly) all of the ceiling", () => {

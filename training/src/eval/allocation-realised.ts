@@ -5,7 +5,6 @@
  * read off the measured dense curves, and that gain as a share of the ceiling at U. The
  * evaluation records it for the validation prompts, which allocation settings are chosen on.
  */
-import { DENSE_STEPS } from "@budgetfusion/shared/grid/step-grid";
 import { metricQuality } from "@budgetfusion/shared/metrics/metric-quality";
 import {
   type AllocationPrice,
@@ -14,38 +13,38 @@ import {
 } from "@budgetfusion/shared/plateau/allocate";
 import { METRIC_NAMES, type MetricName } from "@budgetfusion/shared/predictor/bundle-manifest";
 import { allocationCeiling } from "./allocation-ceiling";
-import { type Stat, stat } from "./stat";
+import { relativeQuality, type Stat, stat } from "./stat";
 
 export interface RealisedAllocation {
   n: number;
   mean_steps: number;
   uniform_steps: number;
   /** Eq. 9 of the allocation against UNIFORM at U, its ceiling there and the share realised. */
-  per_metric: Record<MetricName, Stat & { ceiling: number; fraction_realised: number }>;
+  per_metric: Record<
+    MetricName,
+    Stat & { skipped: number; ceiling: number; fraction_realised: number }
+  >;
 }
+
+type Curves = Record<MetricName, ArrayLike<number>>;
 
 /**
  * @param predicted per prompt, the predicted dense curves (metric units)
- * @param measured per metric, the measured dense curves [prompts, 129] (metric units)
+ * @param measured per prompt, the measured dense curves (metric units), in the same order
  */
 export function allocationRealised(
-  predicted: readonly Record<MetricName, ArrayLike<number>>[],
-  measured: Record<MetricName, Float32Array>,
+  predicted: readonly Curves[],
+  measured: readonly Curves[],
   price: AllocationPrice,
 ): RealisedAllocation {
   const n = predicted.length;
   const U = price.uniform_steps;
   const steps = predicted.map((c) => allocateSteps(c, price));
-  const q = (m: MetricName, i: number, t: number) =>
-    metricQuality(m, measured[m][i * DENSE_STEPS + t - 1]);
   const perMetric = {} as RealisedAllocation["per_metric"];
   for (const m of METRIC_NAMES) {
-    const gains = steps.map((t, i) => q(m, i, t) / q(m, i, U) - 1);
-    const gain = stat(gains);
-    const ceiling = allocationCeiling(
-      steps.map((_, i) => Array.from({ length: DENSE_STEPS }, (_, t) => q(m, i, t + 1))),
-      U,
-    ).relative_quality;
+    const qualities = measured.map((c) => Array.from(c[m], (v) => metricQuality(m, v)));
+    const gain = relativeQuality(n, (i, w) => qualities[i][(w === "a" ? steps[i] : U) - 1]);
+    const ceiling = allocationCeiling(qualities, U).relative_quality;
     perMetric[m] = {
       ...gain,
       ceiling,
@@ -74,20 +73,11 @@ function only(metric: MetricName): Record<MetricName, number> {
  * metric priced alone: whether a miss is the predictor's or the weights'.
  */
 export function allocationDiagnosis(
-  predicted: readonly Record<MetricName, ArrayLike<number>>[],
-  measured: Record<MetricName, Float32Array>,
+  predicted: readonly Curves[],
+  measured: readonly Curves[],
   price: AllocationPrice & { target_mean_steps: number },
 ) {
-  const perfect = predicted.map(
-    (_, i) =>
-      Object.fromEntries(
-        METRIC_NAMES.map((m) => [m, measured[m].subarray(i * DENSE_STEPS, (i + 1) * DENSE_STEPS)]),
-      ) as Record<MetricName, Float32Array>,
-  );
-  const priced = (
-    curves: readonly Record<MetricName, ArrayLike<number>>[],
-    weights: Record<MetricName, number>,
-  ) =>
+  const priced = (curves: readonly Curves[], weights: Record<MetricName, number>) =>
     allocationRealised(
       curves,
       measured,
@@ -95,14 +85,15 @@ export function allocationDiagnosis(
     );
   return {
     ...allocationRealised(predicted, measured, price),
-    perfect_predictor: priced(perfect, price.weights),
+    // A perfect predictor's curves are the measured ones.
+    perfect_predictor: priced(measured, price.weights),
     /** Share of each metric's ceiling when the price weighs that metric alone. */
     single_metric: Object.fromEntries(
       METRIC_NAMES.map((m) => [
         m,
         {
           predicted: priced(predicted, only(m)).per_metric[m].fraction_realised,
-          perfect_predictor: priced(perfect, only(m)).per_metric[m].fraction_realised,
+          perfect_predictor: priced(measured, only(m)).per_metric[m].fraction_realised,
         },
       ]),
     ) as Record<MetricName, { predicted: number; perfect_predictor: number }>,

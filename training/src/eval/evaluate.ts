@@ -30,7 +30,7 @@ import type { MetricValues } from "../metrics/perceptual-metrics";
 import { allocationCeiling } from "./allocation-ceiling";
 import type { AllocationDiagnosis } from "./allocation-realised";
 import { generationTflops, type SdCost } from "./sd-cost";
-import { type Stat, stat } from "./stat";
+import { relativeQuality, type Stat, stat } from "./stat";
 
 const VARIANTS = ["full", "no_step_encoding", "mlp_tanh"] as const;
 export type Variant = (typeof VARIANTS)[number];
@@ -102,19 +102,6 @@ export function plannedSteps(
 
 /** q_m(v): the "higher is better" quality of a metric value. */
 export const quality = metricQuality;
-
-/** Eq. 9 over prompts: mean and stderr of q(a)/q(b) - 1, skipping (and counting) q(b) = 0. */
-function relativeQuality(
-  n: number,
-  q: (i: number, which: "a" | "b") => number,
-): Stat & { skipped: number } {
-  const ratios: number[] = [];
-  for (let i = 0; i < n; i++) {
-    const b = q(i, "b");
-    if (b !== 0) ratios.push(q(i, "a") / b - 1);
-  }
-  return { ...stat(ratios), skipped: n - ratios.length };
-}
 
 /** Dense measured curve (index t - 1) of one prompt and metric. */
 export function measuredDense(

@@ -171,8 +171,9 @@ async function onValidation(o: EvalStageOptions): Promise<
     ) as Record<MetricName, Float32Array>;
   const rule = { weights: o.plateau.weights, eps: o.plateau.eps };
   const curves = rows.ids.map((_, i) => slice(full, i));
+  const measured = rows.ids.map((_, i) => slice(rows.targets, i));
   const tStar = curves.map((c) => stepBudget(c, rule).steps);
-  const tOracle = rows.ids.map((_, i) => stepBudget(slice(rows.targets, i), rule).steps);
+  const tOracle = measured.map((c) => stepBudget(c, rule).steps);
   const target = o.allocation.targetMeanSteps ?? stat(tStar).mean;
   const calibration = calibrateAllocation(curves, target, o.allocation.weights);
   o.log?.(
@@ -180,7 +181,7 @@ async function onValidation(o: EvalStageOptions): Promise<
   );
   return {
     calibration,
-    allocation: allocationDiagnosis(curves, rows.targets, calibration),
+    allocation: allocationDiagnosis(curves, measured, calibration),
     tStar: {
       n: rows.ids.length,
       mean: stat(tStar).mean,
