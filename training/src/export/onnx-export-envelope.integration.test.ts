@@ -102,6 +102,10 @@ describe("log-quality target space", () => {
 
   it("needs the metric", () => {
     expect(() => fitTargetNorm(Float32Array.of(0.5), "log-quality")).toThrow(/metric/);
+    const noMetric = { scale: 1, offset: 0, space: "log-quality" as const };
+    expect(() =>
+      exportPredictorOnnx(params, { architecture: "bilstm" }, { outputAffine: noMetric }),
+    ).toThrow(/outputAffine\.metric/);
   });
 
   it.each<MetricName>(["lsnr", "iclip"])(

@@ -27,7 +27,7 @@ import type { CurveDirection } from "../model/curve-envelope";
 import { gridInterpolation } from "../model/grid-output";
 import type { ParamMap } from "../model/params";
 import { type ModelShape, modelConfigFromParams } from "../train/predict";
-import { qualityInverse, type TargetNorm } from "../train/target-norm";
+import { type QualityInverse, qualityInverse, type TargetNorm } from "../train/target-norm";
 
 export const ONNX_OPSET = 14;
 export const ONNX_INPUT = "features";
@@ -237,6 +237,10 @@ export function checkOutputAffine(a: ExportOptions["outputAffine"]): void {
     throw new ValidationError("outputAffine: scale and offset must be finite, scale non-zero", {
       field: "outputAffine",
     });
+  if (a?.space === "log-quality" && a.metric === undefined)
+    throw new ValidationError("outputAffine.metric: the log-quality space needs the metric", {
+      field: "outputAffine.metric",
+    });
 }
 
 /** The target normalisation an export undoes (train/target-norm.ts TargetNorm). */
@@ -249,15 +253,16 @@ function affineNode(g: ExportGraph, scores: string, a: OutputAffine, prefix: str
   return g.node("Add", [g.node("Mul", [scores, sc])[0], of])[0];
 }
 
+/** How a log-quality head's q maps back to its metric (checkOutputAffine ensured the metric). */
+function inverseOf(a: OutputAffine): QualityInverse {
+  return qualityInverse(a.metric as MetricName);
+}
+
 /** Target-space values -> metric values in [0, 1]: Exp (and 1 - q) for log-quality, then Clip. */
 function metricValueNode(g: ExportGraph, y: string, a: OutputAffine, prefix: string): string {
   if (a.space === "log-quality") {
-    if (a.metric === undefined)
-      throw new ValidationError("outputAffine.metric: the log-quality space needs the metric", {
-        field: "outputAffine.metric",
-      });
     y = g.node("Exp", [y])[0];
-    if (qualityInverse(a.metric) === "complement") {
+    if (inverseOf(a) === "complement") {
       const one = g.floatInit(`${prefix}quality_one`, [1], Float32Array.of(1));
       y = g.node("Sub", [one, y])[0];
     }
@@ -285,7 +290,7 @@ export function outputAffineNode(
  * into a rising log q; q = v keeps it.
  */
 function logQualityDirection(a: OutputAffine, direction: CurveDirection): CurveDirection {
-  if (qualityInverse(a.metric as MetricName) === "identity") return direction;
+  if (inverseOf(a) === "identity") return direction;
   return direction === "falling" ? "rising" : "falling";
 }
 
