@@ -7,23 +7,27 @@
  */
 import { sha256Hex } from "../runtime/sha256";
 
-const API_KEY_TAG = "bf_";
+export const API_KEY_TAG = "bf_";
 export const WORKER_CREDENTIAL_TAG = "bfw_";
 /** Characters shown in lists after the tag: enough to tell secrets apart, never to use one. */
 const PREFIX_CHARS = 6;
 
-export function newSecret(tag: string): string {
+function newSecret(tag: string): string {
   const bytes = crypto.getRandomValues(new Uint8Array(32));
   const base64 = btoa(String.fromCharCode(...bytes));
   return tag + base64.replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
 }
 
-export function newApiKey(): string {
-  return newSecret(API_KEY_TAG);
+/** A new secret, shown to its owner once, and what the edge keeps of it. */
+export async function issueSecret(
+  tag: string,
+): Promise<{ secret: string; digest: string; prefix: string }> {
+  const secret = newSecret(tag);
+  return { secret, digest: await keyDigest(secret), prefix: keyPrefix(secret) };
 }
 
 /** The tag (up to its first "_") and PREFIX_CHARS more. */
-export function keyPrefix(secret: string): string {
+function keyPrefix(secret: string): string {
   return secret.slice(0, secret.indexOf("_") + 1 + PREFIX_CHARS);
 }
 

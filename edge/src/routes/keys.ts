@@ -12,7 +12,7 @@ import {
 import { createRoute, z } from "@hono/zod-openapi";
 import type { EdgeApp } from "../app-env";
 import { insertKey, listKeys, revokeKey } from "../db/queries/api-keys";
-import { keyDigest, keyPrefix, newApiKey } from "../keys/api-key-secret";
+import { API_KEY_TAG, issueSecret } from "../keys/api-key-secret";
 import { keyView } from "../keys/consumer";
 import { forgetKey } from "../keys/consumer-auth";
 import { PLANS } from "../keys/plans";
@@ -58,20 +58,20 @@ const revoke = createRoute({
 export function registerKeyRoutes(app: EdgeApp) {
   app.openapi(create, async (c) => {
     const req = c.req.valid("json");
-    const apiKey = newApiKey();
+    const issued = await issueSecret(API_KEY_TAG);
     const row = {
       id: crypto.randomUUID(),
       name: req.name,
       plan: req.plan,
-      keyHash: await keyDigest(apiKey),
-      prefix: keyPrefix(apiKey),
+      keyHash: issued.digest,
+      prefix: issued.prefix,
       baselineSteps: req.baseline_steps,
       concurrentJobs: req.concurrent_jobs ?? PLANS[req.plan].concurrentJobs,
       createdAt: Date.now(),
       revokedAt: null,
     };
     await insertKey(c.var.db, row);
-    return c.json({ ...keyView(row), api_key: apiKey }, 201);
+    return c.json({ ...keyView(row), api_key: issued.secret }, 201);
   });
 
   app.openapi(list, async (c) => {

@@ -20,7 +20,7 @@ import {
   type WorkerCredentialRow,
 } from "../db/queries/worker-credentials";
 import { deleteWorker } from "../db/queries/workers";
-import { keyDigest, keyPrefix, newSecret, WORKER_CREDENTIAL_TAG } from "../keys/api-key-secret";
+import { issueSecret, WORKER_CREDENTIAL_TAG } from "../keys/api-key-secret";
 import { ADMIN_SECURITY, errorResponse, jsonBody, jsonResponse } from "./common";
 
 const create = createRoute({
@@ -74,18 +74,18 @@ function credentialView(row: WorkerCredentialRow) {
 export function registerWorkerCredentialRoutes(app: EdgeApp) {
   app.openapi(create, async (c) => {
     const req = c.req.valid("json");
-    const credential = newSecret(WORKER_CREDENTIAL_TAG);
+    const issued = await issueSecret(WORKER_CREDENTIAL_TAG);
     const row = {
       id: crypto.randomUUID(),
       workerId: req.worker_id,
       name: req.name ?? req.worker_id,
-      secretHash: await keyDigest(credential),
-      prefix: keyPrefix(credential),
+      secretHash: issued.digest,
+      prefix: issued.prefix,
       createdAt: Date.now(),
       revokedAt: null,
     };
     await insertWorkerCredential(c.var.db, row);
-    return c.json({ ...credentialView(row), credential }, 201);
+    return c.json({ ...credentialView(row), credential: issued.secret }, 201);
   });
 
   app.openapi(list, async (c) => {
