@@ -5,7 +5,7 @@
  * through the admin API client the deploy CLI uses (@budgetfusion/training/bundle/deploy-bundle).
  * Every child runs in its own process group and is killed with it.
  */
-import { type ChildProcess, spawn } from "node:child_process";
+import { type ChildProcess, execFileSync, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
@@ -20,7 +20,7 @@ export interface Secrets {
 }
 
 /** Wrangler keeps its config and logs inside the project (docs/notes/onnx-in-workerd.md). */
-export function wranglerEnv(): NodeJS.ProcessEnv {
+function wranglerEnv(): NodeJS.ProcessEnv {
   const home = join(REPO, ".wrangler-home");
   mkdirSync(home, { recursive: true });
   return {
@@ -187,29 +187,49 @@ export interface EdgeOptions {
   vars?: Record<string, string>;
   /** DevTools port of the Worker's isolate (the benchmark reads its heap there). */
   inspectorPort?: number;
+  /**
+   * A `wrangler deploy --dry-run --outdir` build: run it in workerd alone (edge-workerd.ts), not
+   * under `wrangler dev` and its proxy. Same bindings and local state.
+   */
+  scriptDir?: string;
+}
+
+/** Builds the Worker as `wrangler deploy` would, into `outdir` (for EdgeOptions.scriptDir). */
+export function buildEdge(outdir: string): void {
+  execFileSync(join(BIN, "wrangler"), ["deploy", "--dry-run", "--outdir", outdir], {
+    cwd: REPO,
+    env: wranglerEnv(),
+    stdio: "pipe",
+  });
 }
 
 export async function startEdge(opts: EdgeOptions): Promise<Child> {
   await applyMigrations(opts.persistTo, opts.echo ?? false);
   const vars = Object.entries(opts.vars ?? {}).flatMap(([k, v]) => ["--var", `${k}:${v}`]);
-  const edge = launch(
-    "edge",
-    join(BIN, "wrangler"),
-    [
-      "dev",
-      "--ip",
-      "127.0.0.1",
-      "--port",
-      String(opts.port),
-      "--persist-to",
-      opts.persistTo,
-      "--show-interactive-dev-session=false",
-      ...(opts.inspectorPort === undefined ? [] : ["--inspector-port", String(opts.inspectorPort)]),
-      ...vars,
-    ],
-    wranglerEnv(),
-    opts.echo ?? false,
-  );
+  const common = [
+    "--port",
+    String(opts.port),
+    "--persist-to",
+    opts.persistTo,
+    ...(opts.inspectorPort === undefined ? [] : ["--inspector-port", String(opts.inspectorPort)]),
+    ...vars,
+  ];
+  const edge =
+    opts.scriptDir === undefined
+      ? launch(
+          "edge",
+          join(BIN, "wrangler"),
+          ["dev", "--ip", "127.0.0.1", "--show-interactive-dev-session=false", ...common],
+          wranglerEnv(),
+          opts.echo ?? false,
+        )
+      : launch(
+          "edge",
+          join(BIN, "tsx"),
+          [join(REPO, "scripts/edge-workerd.ts"), "--script-dir", opts.scriptDir, ...common],
+          wranglerEnv(),
+          opts.echo ?? false,
+        );
   const url = `http://127.0.0.1:${opts.port}`;
   await waitFor("the edge /healthz", async () => (await fetch(`${url}/healthz`)).ok, 180_000, edge);
   return edge;

@@ -1,14 +1,17 @@
 /**
- * `npm run bench:edge [-- --paper-size]`: the edge under `wrangler dev` (workerd) with a fresh
- * local state, measured from a local client:
- *   - cold start: wrangler dev restart -> first /healthz, and the first /v1/budget (isolate
+ * `npm run bench:edge [-- --paper-size] [--wrangler-dev]`: the edge in workerd with a fresh local
+ * state, measured from a local client. The Worker runs as `wrangler deploy` builds it, in workerd
+ * alone through Miniflare (scripts/edge-workerd.ts), as a deployed Worker has no dev proxy in
+ * front of it; --wrangler-dev measures it under `wrangler dev` instead (one more workerd and
+ * wrangler's Node on every request's path). Measured:
+ *   - cold start: edge restart -> first /healthz, and the first /v1/budget (isolate
  *     start, ORT wasm instantiation, bundle load from R2);
  *   - warm /v1/budget latency p50/p95/p99 over EDGE_BENCH_N (default 1,000, --paper-size 600)
  *     sequential requests, every prompt distinct, plus /healthz for the HTTP floor;
  *   - Worker script size (wrangler deploy --dry-run, gzipped) and the predictor bundle's size
  *     (the files the edge stores);
- *   - isolate memory: the V8 heap from the isolate's DevTools (Runtime.getHeapUsage on
- *     wrangler's --inspector-port) plus ORT's WebAssembly memory from GET /metrics, after the
+ *   - isolate memory: the V8 heap from the isolate's DevTools (Runtime.getHeapUsage on the
+ *     inspector port) plus ORT's WebAssembly memory from GET /metrics, after the
  *     warm run (bundle loaded, under load); workerd's process RSS beside it.
  * Bundle: BF_BUNDLE_DIR, else the one artifacts/bundles/DEFAULT names, else the fx-edge16 fixture.
  *
@@ -30,13 +33,13 @@ import { join } from "node:path";
 import { gzipSync } from "node:zlib";
 import { chooseBundle } from "@budgetfusion/scripts/bundle-choice";
 import {
+  buildEdge,
   type Child,
   devSecrets,
   REPO,
   startEdge,
   startWorker,
   stop,
-  wranglerEnv,
 } from "@budgetfusion/scripts/local-stack";
 import { bundleManifestSchema, edgeFiles } from "@budgetfusion/shared/predictor/bundle-manifest";
 import { budgetResponseSchema } from "@budgetfusion/shared/schemas/edge-api";
@@ -45,6 +48,8 @@ import { deployBundle } from "@budgetfusion/training/bundle/deploy-bundle";
 import { buildPaperSizeBundle, promptLines } from "./paper-size-bundle";
 
 const PAPER_SIZE = process.argv.includes("--paper-size");
+// workerd alone (a deployed Worker's path) unless asked for wrangler dev and its proxy hop.
+const RUNTIME = process.argv.includes("--wrangler-dev") ? "wrangler-dev" : "workerd";
 const BASE_PORT = Number(process.env.EDGE_BENCH_PORT ?? 19_000 + Math.floor(Math.random() * 900));
 const EDGE_PORT = BASE_PORT;
 const INSPECTOR_PORT = BASE_PORT + 1;
@@ -114,8 +119,9 @@ async function budget(prompt: string, apiKey?: string) {
 }
 
 /**
- * CPU seconds (user + system) the processes of the wrangler dev group have used: workerd (the
- * Worker, its D1/R2/Cache simulators and wrangler's proxy) apart from the rest (wrangler's Node).
+ * CPU seconds (user + system) the processes of the edge's group have used: workerd (the Worker,
+ * its D1/R2/Cache simulators and, under wrangler dev, its proxy) apart from the rest (the Node
+ * of Miniflare or of wrangler dev).
  * Divided by the requests of a pass, it is the edge's CPU per request, which the
  * machine's load inflates far less than it inflates latency.
  */
@@ -168,7 +174,7 @@ async function pass(prompts: string[], edge: Child, apiKey?: string) {
     forms: [...forms],
     cpu_ms_per_request: {
       workerd: round((cpu1.workerd - cpu0.workerd) / prompts.length),
-      wrangler_node: round((cpu1.other - cpu0.other) / prompts.length),
+      node: round((cpu1.other - cpu0.other) / prompts.length),
     },
     server_timing_p50_ms: Object.fromEntries(
       Object.entries(timings).map(([name, durs]) => [name, median(durs)]),
@@ -190,7 +196,7 @@ async function healthPass(edge: Child, n = 300) {
     ...stats(ms),
     cpu_ms_per_request: {
       workerd: round((cpu1.workerd - cpu0.workerd) / n),
-      wrangler_node: round((cpu1.other - cpu0.other) / n),
+      node: round((cpu1.other - cpu0.other) / n),
     },
   };
 }
@@ -279,12 +285,9 @@ async function isolateMemory(edge: Child) {
   };
 }
 
+/** Builds the Worker into `outdir` (as `wrangler deploy` would) and sizes it. */
 function workerScriptSize(outdir: string) {
-  execFileSync(
-    join(REPO, "node_modules/.bin/wrangler"),
-    ["deploy", "--dry-run", "--outdir", outdir],
-    { cwd: REPO, env: wranglerEnv(), stdio: "pipe" },
-  );
+  buildEdge(outdir);
   let raw = 0;
   let gz = 0;
   for (const f of readdirSync(outdir)) {
@@ -339,26 +342,31 @@ async function defaultBundleDir(tmp: string): Promise<string> {
   return join(tmp, "bundles", "fx-edge16");
 }
 
+/** The edge on the bench's port: workerd alone on the `scriptDir` build, else wrangler dev. */
+function benchEdge(persistTo: string, scriptDir: string | undefined, inspectorPort?: number) {
+  return startEdge({ port: EDGE_PORT, persistTo, vars: LOCAL_MODE, inspectorPort, scriptDir });
+}
+
 /** Uploads (or finds stored) and activates a bundle on the bench's edge; returns its version. */
 async function deployTo(token: string, bundleDir: string): Promise<string> {
   return (await deployBundle({ edge: EDGE, token, bundleDir, ifStored: "activate" })).version;
 }
 
 /** The small bundle: embedding at the edge, every request tokenizes, embeds and predicts. */
-async function measureSmall(tmp: string, dir: string, prompts: string[]) {
+async function measureSmall(
+  tmp: string,
+  scriptDir: string | undefined,
+  dir: string,
+  prompts: string[],
+) {
   const state = join(tmp, "state-small");
   const secrets = devSecrets();
-  let edge = await startEdge({ port: EDGE_PORT, persistTo: state, vars: LOCAL_MODE });
+  let edge = await benchEdge(state, scriptDir);
   try {
     const version = await deployTo(secrets.ADMIN_TOKEN, dir);
     await stop(edge);
     const t1 = performance.now();
-    edge = await startEdge({
-      port: EDGE_PORT,
-      persistTo: state,
-      inspectorPort: INSPECTOR_PORT,
-      vars: LOCAL_MODE,
-    });
+    edge = await benchEdge(state, scriptDir, INSPECTOR_PORT);
     const restartMs = performance.now() - t1;
     const first = await budget("cold start prompt for the small bundle");
     for (let i = 0; i < 50; i++) await budget(`warm-up prompt ${i}`);
@@ -380,7 +388,7 @@ async function measureSmall(tmp: string, dir: string, prompts: string[]) {
 }
 
 /** The paper-size bundle: embedding on a local GPU worker, three passes (module header). */
-async function measurePaperSize(tmp: string, prompts: string[]) {
+async function measurePaperSize(tmp: string, scriptDir: string | undefined, prompts: string[]) {
   const built = await buildPaperSizeBundle(
     process.env.EDGE_BENCH_PAPER_DIR ?? join(tmp, "paper"),
     log,
@@ -388,18 +396,13 @@ async function measurePaperSize(tmp: string, prompts: string[]) {
   const dirB = asVersion(built.dir, join(tmp, "paper-bundle-b"), "paper-size-random-b");
   const state = join(tmp, "state-paper");
   const secrets = devSecrets();
-  let edge = await startEdge({ port: EDGE_PORT, persistTo: state, vars: LOCAL_MODE });
+  let edge = await benchEdge(state, scriptDir);
   let worker: Child | undefined;
   try {
     const version = await deployTo(secrets.ADMIN_TOKEN, built.dir);
     await stop(edge);
     const t1 = performance.now();
-    edge = await startEdge({
-      port: EDGE_PORT,
-      persistTo: state,
-      inspectorPort: INSPECTOR_PORT,
-      vars: LOCAL_MODE,
-    });
+    edge = await benchEdge(state, scriptDir, INSPECTOR_PORT);
     const restartMs = performance.now() - t1;
     worker = await startWorker(
       {
@@ -420,12 +423,7 @@ async function measurePaperSize(tmp: string, prompts: string[]) {
     // embedding comes from D1, the predictor runs on every request.
     await deployTo(secrets.ADMIN_TOKEN, dirB).catch(() => undefined);
     await stop(edge);
-    edge = await startEdge({
-      port: EDGE_PORT,
-      persistTo: state,
-      inspectorPort: INSPECTOR_PORT,
-      vars: LOCAL_MODE,
-    });
+    edge = await benchEdge(state, scriptDir, INSPECTOR_PORT);
     const activateB = await deployTo(secrets.ADMIN_TOKEN, dirB);
     await workerHealthy(secrets.ADMIN_TOKEN, "bench-cpu-worker");
     await budget("warm-up after restart");
@@ -467,11 +465,14 @@ async function main() {
   try {
     const prompts = await promptLines("parti/partiprompts.txt", N);
     if (prompts.length < N) throw new Error(`only ${prompts.length} distinct prompts available`);
-    const script = workerScriptSize(join(tmp, "dry-run"));
-    const small = await measureSmall(tmp, await defaultBundleDir(tmp), prompts);
-    const paper = PAPER_SIZE ? await measurePaperSize(tmp, prompts) : undefined;
+    const build = join(tmp, "dry-run");
+    const script = workerScriptSize(build);
+    const scriptDir = RUNTIME === "workerd" ? build : undefined;
+    const small = await measureSmall(tmp, scriptDir, await defaultBundleDir(tmp), prompts);
+    const paper = PAPER_SIZE ? await measurePaperSize(tmp, scriptDir, prompts) : undefined;
     const report = {
       measured_at: new Date().toISOString(),
+      runtime: RUNTIME,
       distinct_prompts: N,
       worker_script: script,
       small,
@@ -489,8 +490,7 @@ async function main() {
       },
       load_average_1m: round(loadavg()[0], 1),
     };
-    const cpu = (c: { workerd: number; wrangler_node: number }) =>
-      `${c.workerd} + ${c.wrangler_node}`;
+    const cpu = (c: { workerd: number; node: number }) => `${c.workerd} + ${c.node}`;
     const cols = (r: typeof small | NonNullable<typeof paper>) => [
       `${r.warm_healthz_ms.p50} / ${r.warm_healthz_ms.p95} / ${r.warm_healthz_ms.p99}`,
       cpu(r.warm_healthz_ms.cpu_ms_per_request),
