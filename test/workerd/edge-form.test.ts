@@ -7,6 +7,7 @@
  * Server-Timing and /metrics report.
  */
 import { SELF } from "cloudflare:test";
+import { budgetCacheKey, budgetCacheUrl } from "@budgetfusion/edge/predictor/budget-cache";
 import { stepBudget } from "@budgetfusion/shared/plateau/step-budget";
 import type { BudgetResponse } from "@budgetfusion/shared/schemas/edge-api";
 import { beforeAll, describe, expect, it } from "vitest";
@@ -130,8 +131,10 @@ describe("budget cache", () => {
     // The phases of a miss, each timed, inside the request's total.
     const names = (t: string) => t.split(",").map((e) => e.trim().split(";")[0]);
     expect(names(missTiming)).toEqual(
-      expect.arrayContaining(["total", "budget", "cache-lookup", "embed", "predict"]),
+      expect.arrayContaining(["total", "budget", "embed", "predict"]),
     );
+    // A distilled student recomputes faster than a Cache API lookup: no tier 2 for it.
+    expect(names(missTiming)).not.toContain("cache-lookup");
     const second = await postJson("/v1/budget", { prompt, include_curves: true });
     const hitTiming = second.headers.get("server-timing") ?? "";
     expect(hitTiming).toContain('cache;desc="isolate"');
@@ -160,5 +163,26 @@ describe("budget cache", () => {
     const res = await postJson("/v1/budget", { prompt });
     expect(res.headers.get("server-timing")).toMatch(/cache;desc="(miss|cache-api)"/);
     expect(((await res.json()) as BudgetResponse).predictor_form).toBe("exact");
+  });
+
+  it("keeps curves in the Cache API only where recomputing costs more than a lookup", async () => {
+    const stored = async (version: string, prompt: string) => {
+      const url = budgetCacheUrl(await budgetCacheKey(version, prompt));
+      // The write runs after the response (waitUntil).
+      for (let i = 0; i < 40; i++) {
+        if ((await caches.default.match(url)) !== undefined) return true;
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      return false;
+    };
+    await installActive("fx-distilled24", "cache-tier-distilled24");
+    const prompt = `tier probe ${crypto.randomUUID()}`;
+    const distilled = await postJson("/v1/budget", { prompt });
+    expect(distilled.status).toBe(200);
+    expect(await stored("cache-tier-distilled24", prompt)).toBe(false);
+    await installActive("fx-exact24", "cache-tier-exact24");
+    const exact = await postJson("/v1/budget", { prompt });
+    expect(exact.headers.get("server-timing")).toContain("cache-lookup");
+    expect(await stored("cache-tier-exact24", prompt)).toBe(true);
   });
 });

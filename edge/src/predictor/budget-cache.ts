@@ -8,6 +8,9 @@
  * centre (shared by its isolates, survives isolate restarts). KV would be global but is
  * eventually consistent and needs another binding; a budget is cheap enough to recompute that a
  * per-data-centre cache is the better trade. Counters feed Server-Timing and GET /metrics.
+ *
+ * Tier 2 is only worth its lookup (and its write on every miss) when recomputing costs more
+ * than the lookup: a miss pays both. The caller says so per request (`shared`).
  */
 import { METRIC_NAMES } from "@budgetfusion/shared/predictor/bundle-manifest";
 import { sha256Hex } from "../runtime/sha256";
@@ -26,6 +29,11 @@ const counts: Record<CacheTier, number> = { isolate: 0, "cache-api": 0, miss: 0 
 
 export async function budgetCacheKey(version: string, prompt: string): Promise<string> {
   return `${encodeURIComponent(version)}/${await sha256Hex(prompt)}`;
+}
+
+/** Where tier 2 keeps `key`'s curves. */
+export function budgetCacheUrl(key: string): string {
+  return `${CACHE_ORIGIN}/${key}`;
 }
 
 function remember(key: string, curves: MetricCurves) {
@@ -72,15 +80,19 @@ export interface CurveSource<T> {
   compute: (prefetched: Promise<T>) => Promise<MetricCurves>;
 }
 
-/**
- * Curves for `key` from the fastest tier that has them, else from `source` (then stored in both
- * tiers; `defer` keeps the Cache API write off the response path, e.g. ctx.waitUntil).
- */
+export interface CacheOptions {
+  /** Also use tier 2, the Cache API (false: this isolate's memory only). */
+  shared: boolean;
+  /** Keeps the Cache API write off the response path, e.g. ctx.waitUntil. */
+  defer: (p: Promise<unknown>) => void;
+  time?: PhaseTimer;
+}
+
+/** Curves for `key` from the fastest tier that has them, else from `source` (then stored). */
 export async function cachedCurves<T>(
   key: string,
   source: CurveSource<T>,
-  defer: (p: Promise<unknown>) => void,
-  time: PhaseTimer = untimed,
+  { shared, defer, time = untimed }: CacheOptions,
 ): Promise<{ curves: MetricCurves; tier: CacheTier }> {
   const hit = isolate.get(key);
   if (hit !== undefined) {
@@ -91,12 +103,15 @@ export async function cachedCurves<T>(
   const prefetched = source.prefetch();
   // A Cache API hit never awaits it; compute sees its failure.
   prefetched.catch(() => undefined);
-  const cache = store();
-  const url = `${CACHE_ORIGIN}/${key}`;
-  const stored = await timed(time, "cache-lookup", async () => {
-    const res = await cache?.match(url).catch(() => undefined);
-    return res === undefined ? undefined : fromBytes(await res.arrayBuffer());
-  });
+  const cache = shared ? store() : undefined;
+  const url = budgetCacheUrl(key);
+  const stored =
+    cache === undefined
+      ? undefined
+      : await timed(time, "cache-lookup", async () => {
+          const res = await cache.match(url).catch(() => undefined);
+          return res === undefined ? undefined : fromBytes(await res.arrayBuffer());
+        });
   if (stored !== undefined) {
     counts["cache-api"]++;
     remember(key, stored);

@@ -28,6 +28,17 @@ export interface BudgetComputation {
   cache: CacheTier;
 }
 
+/**
+ * Whether a budget-cache miss costs more than a Cache API lookup (budget-cache.ts): when the text
+ * encoder runs here, or the network is a BiLSTM. A distilled student fed by a stored p̄ (the
+ * paper-size path) recomputes in well under a millisecond, while each miss would pay a Cache API
+ * lookup and a write (1.6 ms at p50 in workerd, docs/notes/paper-size-edge.md); its shared tier
+ * is the D1 embedding cache, which also serves later bundle versions.
+ */
+function recomputeIsCostly(predictor: LoadedPredictor): boolean {
+  return predictor.textEmbedder !== undefined || predictor.form !== "distilled";
+}
+
 export async function computeBudget(
   db: EdgeDb,
   predictor: LoadedPredictor,
@@ -56,8 +67,7 @@ export async function computeBudget(
         return timed(time, "predict", () => predictCurves(predictor, embedding));
       },
     },
-    defer,
-    time,
+    { shared: recomputeIsCostly(predictor), defer, time },
   );
   const bounds = { minSteps: req.min_steps, maxSteps: req.max_steps };
   const plateau = stepBudget(curves, {
