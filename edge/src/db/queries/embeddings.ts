@@ -1,12 +1,19 @@
 /** Prompt-embedding cache rows (see predictor/embed-prompt.ts for why D1). */
 import { eq } from "drizzle-orm";
+import { float32FromBase64, float32ToBase64 } from "../../runtime/float32-base64";
 import type { EdgeDb } from "../client";
 import { embeddingCache } from "../schema";
 
+/** The stored p̄, or undefined when there is none or the row is not whole (then it is re-embedded). */
 export async function getCachedEmbedding(db: EdgeDb, key: string) {
-  const row = await db.select().from(embeddingCache).where(eq(embeddingCache.key, key)).get();
+  const row = await db
+    .select({ width: embeddingCache.width, vector: embeddingCache.vector })
+    .from(embeddingCache)
+    .where(eq(embeddingCache.key, key))
+    .get();
   if (row === undefined) return undefined;
-  return Float32Array.from(JSON.parse(row.vector) as number[]);
+  const vector = float32FromBase64(row.vector);
+  return vector?.length === row.width ? vector : undefined;
 }
 
 export async function putCachedEmbedding(
@@ -21,7 +28,7 @@ export async function putCachedEmbedding(
       key,
       modelId,
       width: v.length,
-      vector: JSON.stringify(Array.from(v)),
+      vector: float32ToBase64(v),
       createdAt: Date.now(),
     })
     .onConflictDoNothing();

@@ -1,0 +1,45 @@
+/**
+ * The D1 prompt-embedding cache (edge/src/db/queries/embeddings.ts): p̄ goes in as base64 of its
+ * float32 bytes (migration 0006) and comes back bit for bit; a row that is not a whole vector of
+ * its recorded width reads as absent, so the prompt is embedded again rather than mis-scored.
+ */
+import { env } from "cloudflare:test";
+import { d1Database } from "@budgetfusion/edge/db/client";
+import { getCachedEmbedding, putCachedEmbedding } from "@budgetfusion/edge/db/queries/embeddings";
+import { describe, expect, it } from "vitest";
+
+describe("embedding cache in D1", () => {
+  const db = d1Database(env.DB);
+
+  it("returns the stored vector bit for bit, 1024 wide", async () => {
+    const v = new Float32Array(1024);
+    for (let i = 0; i < v.length; i++) v[i] = Math.sin(i * 12.9898) * 0.05;
+    v.set([0, -0, 1.401298464324817e-45, 3.4028234663852886e38, -1e-7], 0);
+    const key = `exact-${crypto.randomUUID()}`;
+    await putCachedEmbedding(db, key, "stand-in-clip", v);
+    const back = await getCachedEmbedding(db, key);
+    expect(back).toBeInstanceOf(Float32Array);
+    expect(new Uint8Array((back as Float32Array).buffer)).toEqual(new Uint8Array(v.buffer));
+    const row = await env.DB.prepare("SELECT vector FROM embedding_cache WHERE key = ?")
+      .bind(key)
+      .first<{ vector: string }>();
+    // base64 of 4 KiB, not ~20 KB of JSON digits.
+    expect(row?.vector.length).toBe(Math.ceil(4096 / 3) * 4);
+  });
+
+  it("reads a row of the wrong width or encoding as absent", async () => {
+    const put = (key: string, width: number, vector: string) =>
+      env.DB.prepare(
+        "INSERT INTO embedding_cache (key, model_id, width, vector, created_at) VALUES (?, 'm', ?, ?, 0)",
+      )
+        .bind(key, width, vector)
+        .run();
+    await put("short", 4, btoa("\u0000".repeat(12)));
+    await put("json", 2, "[0.5,0.25]");
+    await put("ragged", 1, btoa("abc"));
+    expect(await getCachedEmbedding(db, "short")).toBeUndefined();
+    expect(await getCachedEmbedding(db, "json")).toBeUndefined();
+    expect(await getCachedEmbedding(db, "ragged")).toBeUndefined();
+    expect(await getCachedEmbedding(db, "no such key")).toBeUndefined();
+  });
+});
