@@ -1,7 +1,8 @@
 /**
  * Orchestration of a local BudgetFusion stack, shared by `npm start`, the edge benchmark and the
  * integration tests: apply D1 migrations, run `wrangler dev` (workerd with local D1, R2 and the
- * dispatcher Durable Object) and a GPU worker that registers with the edge. Bundles reach it
+ * dispatcher Durable Object; for the edge benchmark, the built Worker in workerd alone) and a GPU
+ * worker that registers with the edge. Bundles reach it
  * through the admin API client the deploy CLI uses (@budgetfusion/training/bundle/deploy-bundle).
  * Every child runs in its own process group and is killed with it.
  */

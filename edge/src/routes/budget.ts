@@ -22,7 +22,8 @@ const route = createRoute({
     "step t* (SPEC §5), or with `quality` the fewest steps reaching that share of every " +
     "metric's 1->129 change, or with `mode: \"allocate\"` the bundle's calibrated " +
     "price-per-step allocation. Server-Timing carries `total` (from before the key check), " +
-    "`budget` (the computation) and within it `cache-lookup` (the Cache API), `embed` and " +
+    "`budget` (the computation) and within it `cache-lookup` (the Cache API, for bundles whose " +
+    "recomputation costs more than a lookup), `embed` and " +
     "`predict` (on a miss), `cache` (isolate | cache-api | miss) and `cache-hit-rate` (this " +
     "isolate's, as a number). workerd moves its clock only at I/O and timer events, so the " +
     "durations are the waits; pure computation can read 0.",
