@@ -26,6 +26,24 @@ export interface EdgeConfig {
   apiKeys: ApiKeyMode;
   /** WEBHOOK_SECRET ("whsec_" + base64): signs job webhooks; unset, jobs cannot ask for them. */
   webhookSecret?: string;
+  /** BUDGET_CACHE_API: when the budget cache uses the Cache API tier (predictor/budget.ts). */
+  budgetCacheApi: BudgetCacheApiMode;
+}
+
+const BUDGET_CACHE_API_MODES = ["auto", "always", "never"] as const;
+export type BudgetCacheApiMode = (typeof BUDGET_CACHE_API_MODES)[number];
+
+/** BUDGET_CACHE_API, optional (so absent from the generated Env); absent means "auto". */
+function budgetCacheApiMode(env: Env): BudgetCacheApiMode {
+  const raw: string | undefined = (env as { BUDGET_CACHE_API?: string }).BUDGET_CACHE_API;
+  if (raw === undefined || raw === "") return "auto";
+  const mode = BUDGET_CACHE_API_MODES.find((m) => m === raw);
+  if (mode === undefined) {
+    throw new ConfigError(`BUDGET_CACHE_API must be "auto", "always" or "never", got "${raw}"`, {
+      field: "BUDGET_CACHE_API",
+    });
+  }
+  return mode;
 }
 
 const API_KEY_MODES = ["required", "optional"] as const;
@@ -129,5 +147,6 @@ export function edgeConfig(env: Env): EdgeConfig {
     ),
     apiKeys: apiKeyMode(env),
     webhookSecret: webhookSecret(env),
+    budgetCacheApi: budgetCacheApiMode(env),
   };
 }

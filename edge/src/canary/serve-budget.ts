@@ -6,6 +6,7 @@
  * the canary runs is counted, so the observed share can be checked against the setting.
  */
 import type { BudgetRequest, BudgetResponse } from "@budgetfusion/shared/schemas/edge-api";
+import type { BudgetCacheApiMode } from "../config";
 import type { EdgeDb } from "../db/client";
 import { countTraffic, insertSample } from "../db/queries/canaries";
 import { predictorFor } from "../predictor/active-predictor";
@@ -31,6 +32,8 @@ export interface BudgetContext {
   defer: (what: string, work: Promise<unknown>) => void;
   /** Times the served budget's phases (Server-Timing); the canary's after-response work is not. */
   time?: PhaseTimer;
+  /** When the budget cache uses the Cache API (BUDGET_CACHE_API). */
+  cacheApi: BudgetCacheApiMode;
 }
 
 export async function serveBudget(
@@ -45,7 +48,7 @@ export async function serveBudget(
     version: string,
     r: BudgetRequest,
     time = ctx.time,
-  ) => computeBudget(db, predictor, version, r, fillCache, time);
+  ) => computeBudget(db, predictor, version, r, { defer: fillCache, time, cacheApi: ctx.cacheApi });
   const canary = await currentCanary(db);
   if (canary === undefined || canary.version === active.version) {
     const { response, cache } = await compute(active.predictor, active.version, req);

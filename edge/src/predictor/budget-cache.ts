@@ -10,10 +10,12 @@
  * per-data-centre cache is the better trade. Counters feed Server-Timing and GET /metrics.
  *
  * Tier 2 is only worth its lookup (and its write on every miss) when recomputing costs more
- * than the lookup: a miss pays both. The caller says so per request (`shared`).
+ * than the lookup: a miss pays both (usesCacheApi; the caller passes `shared`).
  */
 import { METRIC_NAMES } from "@budgetfusion/shared/predictor/bundle-manifest";
+import type { BudgetCacheApiMode } from "../config";
 import { sha256Hex } from "../runtime/sha256";
+import type { LoadedPredictor } from "./load-predictor";
 import { type PhaseTimer, timed, untimed } from "./phase-timer";
 import type { MetricCurves } from "./predict-curves";
 
@@ -29,6 +31,23 @@ const counts: Record<CacheTier, number> = { isolate: 0, "cache-api": 0, miss: 0 
 
 export async function budgetCacheKey(version: string, prompt: string): Promise<string> {
   return `${encodeURIComponent(version)}/${await sha256Hex(prompt)}`;
+}
+
+/**
+ * Whether the budget cache uses its Cache API tier for this predictor. "auto": where a miss costs
+ * more than a Cache API lookup, i.e. the text encoder runs here or the network is a BiLSTM. A
+ * distilled student fed by a stored p̄ (the paper-size path) recomputes in well under a
+ * millisecond, while each miss would pay a Cache API lookup and a write (1.6-2.0 ms at p50 in
+ * workerd, docs/notes/paper-size-edge.md); its shared tier is the D1 embedding cache, which also
+ * serves later bundle versions. "always" / "never" let a deployment whose Cache API and D1
+ * latencies differ from those decide.
+ */
+export function usesCacheApi(
+  mode: BudgetCacheApiMode,
+  predictor: Pick<LoadedPredictor, "textEmbedder" | "form">,
+): boolean {
+  if (mode !== "auto") return mode === "always";
+  return predictor.textEmbedder !== undefined || predictor.form !== "distilled";
 }
 
 /** Where tier 2 keeps `key`'s curves. */

@@ -15,8 +15,9 @@ import type {
   BudgetRequest,
   BudgetResponse,
 } from "@budgetfusion/shared/schemas/edge-api";
+import type { BudgetCacheApiMode } from "../config";
 import type { EdgeDb } from "../db/client";
-import { budgetCacheKey, type CacheTier, cachedCurves } from "./budget-cache";
+import { budgetCacheKey, type CacheTier, cachedCurves, usesCacheApi } from "./budget-cache";
 import { embedPrompt, storedEmbedding } from "./embed-prompt";
 import type { LoadedPredictor } from "./load-predictor";
 import { type PhaseTimer, timed, untimed } from "./phase-timer";
@@ -28,15 +29,11 @@ export interface BudgetComputation {
   cache: CacheTier;
 }
 
-/**
- * Whether a budget-cache miss costs more than a Cache API lookup (budget-cache.ts): when the text
- * encoder runs here, or the network is a BiLSTM. A distilled student fed by a stored p̄ (the
- * paper-size path) recomputes in well under a millisecond, while each miss would pay a Cache API
- * lookup and a write (1.6 ms at p50 in workerd, docs/notes/paper-size-edge.md); its shared tier
- * is the D1 embedding cache, which also serves later bundle versions.
- */
-function recomputeIsCostly(predictor: LoadedPredictor): boolean {
-  return predictor.textEmbedder !== undefined || predictor.form !== "distilled";
+export interface BudgetOptions {
+  /** Runs work after the response (the cache writes). */
+  defer: (p: Promise<unknown>) => void;
+  time?: PhaseTimer;
+  cacheApi: BudgetCacheApiMode;
 }
 
 export async function computeBudget(
@@ -44,8 +41,7 @@ export async function computeBudget(
   predictor: LoadedPredictor,
   version: string,
   req: BudgetRequest,
-  defer: (p: Promise<unknown>) => void,
-  time: PhaseTimer = untimed,
+  { defer, time = untimed, cacheApi }: BudgetOptions,
 ): Promise<BudgetComputation> {
   const { manifest } = predictor;
   const mode: BudgetMode = req.mode ?? (req.quality === undefined ? "plateau" : "quality");
@@ -67,7 +63,7 @@ export async function computeBudget(
         return timed(time, "predict", () => predictCurves(predictor, embedding));
       },
     },
-    { shared: recomputeIsCostly(predictor), defer, time },
+    { shared: usesCacheApi(cacheApi, predictor), defer, time },
   );
   const bounds = { minSteps: req.min_steps, maxSteps: req.max_steps };
   const plateau = stepBudget(curves, {

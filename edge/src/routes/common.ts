@@ -44,6 +44,7 @@ export function budgetContext(c: Context<AppEnv>): BudgetContext {
     db: c.var.db,
     blobs: c.env.BLOBS,
     defer: (what, work) => afterResponse(c, what, work),
+    cacheApi: c.var.config.budgetCacheApi,
     // Routes without hono's timing middleware (POST /v1/generate) time nothing.
     time: (phase) => {
       if (c.var.metric === undefined) return () => undefined;
