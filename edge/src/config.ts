@@ -26,7 +26,7 @@ export interface EdgeConfig {
   apiKeys: ApiKeyMode;
   /** WEBHOOK_SECRET ("whsec_" + base64): signs job webhooks; unset, jobs cannot ask for them. */
   webhookSecret?: string;
-  /** BUDGET_CACHE_API: when the budget cache uses the Cache API tier (predictor/budget.ts). */
+  /** BUDGET_CACHE_API: when the budget cache uses the Cache API tier (budget-cache.ts usesCacheApi). */
   budgetCacheApi: BudgetCacheApiMode;
 }
 
