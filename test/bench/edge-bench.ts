@@ -20,7 +20,8 @@
  * local GPU worker on CPU (stand-in 1024-wide encoder), in passes over the same prompts:
  * embedding from the worker (budget and embedding caches miss), after an edge restart on a
  * fresh bundle version from the D1 embedding cache (the predictor runs), again (budget cache
- * hits, also as an API key), and the D1 pass once more with BUDGET_CACHE_API=always. Its last stdout line is JSON with p50_ms, p99_ms and isolate_mib of the D1 pass.
+ * hits, also as an API key), and the D1 pass once more with BUDGET_CACHE_API=always. Its last
+ * stdout line is JSON with p50_ms, p99_ms and isolate_mib of the D1 pass.
  * EDGE_BENCH_PAPER_DIR keeps (and reuses) the paper-size build, which costs minutes of CPU.
  * Goal (issues 3 and 14): warm p50 <= 5 ms, p99 <= 20 ms, paper-size isolate <= 64 MiB.
  * Needs Node's WebSocket (the npm script passes --experimental-websocket on Node 20).
@@ -232,8 +233,11 @@ async function v8Heap(): Promise<{
 }> {
   const targets = (await (await fetch(`http://127.0.0.1:${INSPECTOR_PORT}/json`)).json()) as {
     webSocketDebuggerUrl: string;
+    title?: string;
   }[];
-  const url = targets[0]?.webSocketDebuggerUrl;
+  // workerd alone lists its simulators' isolates too; the Worker's is "core:user:<name>".
+  const url = (targets.find((t) => t.title?.includes("core:user:")) ?? targets[0])
+    ?.webSocketDebuggerUrl;
   if (url === undefined) throw new Error("the Worker's inspector lists no target");
   // wrangler's inspector proxy only admits local Origins; Node's WebSocket (undici) sends none
   // unless given one through its `headers` extension.
