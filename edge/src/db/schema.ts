@@ -119,7 +119,7 @@ export const embeddingCache = sqliteTable("embedding_cache", {
   key: text().primaryKey(),
   modelId: text().notNull(),
   width: integer().notNull(),
-  /** base64 of the float32 values' bytes (runtime/float32-base64.ts; migration 0006). */
+  /** base64 of the float32 values' bytes (runtime/base64.ts; migration 0006). */
   vector: text().notNull(),
   createdAt: integer().notNull(),
 });

@@ -5,6 +5,7 @@
  * could be searched (slow hashes such as argon2 protect low-entropy passwords), and a
  * deterministic digest lets a request's secret be found with one indexed lookup.
  */
+import { bytesToBase64 } from "../runtime/base64";
 import { sha256Hex } from "../runtime/sha256";
 
 export const API_KEY_TAG = "bf_";
@@ -14,7 +15,7 @@ const PREFIX_CHARS = 6;
 
 function newSecret(tag: string): string {
   const bytes = crypto.getRandomValues(new Uint8Array(32));
-  const base64 = btoa(String.fromCharCode(...bytes));
+  const base64 = bytesToBase64(bytes);
   return tag + base64.replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
 }
 

@@ -1,6 +1,6 @@
 /** Prompt-embedding cache rows (see predictor/embed-prompt.ts for why D1). */
 import { eq } from "drizzle-orm";
-import { float32FromBase64, float32ToBase64 } from "../../runtime/float32-base64";
+import { float32FromBase64, float32ToBase64 } from "../../runtime/base64";
 import type { EdgeDb } from "../client";
 import { embeddingCache } from "../schema";
 

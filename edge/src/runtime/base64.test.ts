@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { float32FromBase64, float32ToBase64 } from "./float32-base64";
+import { float32FromBase64, float32ToBase64 } from "./base64";
 
 describe("float32 base64", () => {
   it("round-trips every bit, including signed zero, subnormals, extremes and NaN", () => {
