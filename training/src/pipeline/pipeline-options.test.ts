@@ -73,7 +73,7 @@ describe("pipeline options", () => {
     const byDefault = parse({ "mini-world": true, data: "/d" });
     expect(byDefault.model).toBe("artifacts/models/mini-world-v2");
     expect([byDefault["max-prompts"], byDefault["gen-batch"], byDefault.variants]).toEqual([
-      1100,
+      100_000,
       32,
       ["full"],
     ]);
