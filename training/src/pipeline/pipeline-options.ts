@@ -270,9 +270,8 @@ export const MINI_WORLD_PRESET = {
  * MINI_WORLD_PRESET: every prompt Eq. 1 keeps from the shared captions (1,958; no cap), so 196 are
  * held out (the first claim run took the first 1,100: its 110 held-out prompts left the test
  * beyond 2 standard errors on L-SNR little power even for the measured curves, docs/world-v2.md
- * §7); batched
- * generation and two metric groups in flight, and the full model only (the Table 1 references are
- * computed, not trained), so the chain fits 60 minutes on 2 cores; patience 15 because validation
+ * §7); batched generation and two metric groups in flight, and the full model only (the Table 1
+ * references are computed, not trained), so the chain fits 60 minutes on 2 cores; patience 15 because validation
  * loss bottoms out within ~20 epochs (a 160-prompt pilot); the curve envelope because it raised
  * Spearman(t*, oracle t*) on the 99 validation prompts of the first run from 0.513 to 0.694.
  */
