@@ -18,6 +18,16 @@ import {
   registerWorker,
 } from "./helpers";
 
+/**
+ * The emulated binding counts in windows aligned to multiples of the period since the epoch
+ * (miniflare's ratelimit worker), so a run that crosses a boundary sees a fresh count mid-loop:
+ * start the loop with at least `marginS` of the window left.
+ */
+async function awaitFreshWindow(periodS: number, marginS = 20): Promise<void> {
+  const left = periodS * 1000 - (Date.now() % (periodS * 1000));
+  if (left < marginS * 1000) await new Promise((r) => setTimeout(r, left + 50));
+}
+
 interface RateLimitedJson {
   error: ErrorJson["error"] & { details: { limit: string; limit_value: number } };
 }
@@ -60,6 +70,7 @@ describe("rate limits per key", () => {
 
   it("budgets past the plan's limit are 429 budgets_per_minute with Retry-After", async () => {
     const limit = key.limits.budgets_per_minute;
+    await awaitFreshWindow(PLANS.free.periodS);
     const statuses: number[] = [];
     for (let i = 0; i < limit; i++) {
       statuses.push((await postJson("/v1/budget", { prompt: `p${i}` }, bearer(key))).status);
@@ -74,7 +85,8 @@ describe("rate limits per key", () => {
     const limit = key.limits.generations_per_minute;
     // A live worker, so the edge admits the jobs (admission control needs one alive).
     await registerWorker("w-gen", "ok-gen.fake", 4);
-    // The budget window above is spent; generations still have their own.
+    await awaitFreshWindow(PLANS.free.periodS);
+    // Budgets were spent above (in this window or the last); generations have their own.
     for (let i = 0; i < limit; i++) {
       const res = await postJson("/v1/generate", { prompt: "g", steps: 1 }, bearer(key));
       // 202 accepted, or 429 concurrent_jobs / queue_full while jobs run: not the rate limit.
