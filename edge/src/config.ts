@@ -30,20 +30,30 @@ export interface EdgeConfig {
   budgetCacheApi: BudgetCacheApiMode;
 }
 
+/** One of `modes`, or `fallback` when the var is absent or empty; anything else names the var. */
+function modeVar<M extends string>(
+  name: string,
+  raw: string | undefined,
+  modes: readonly M[],
+  fallback: M,
+): M {
+  if (raw === undefined || raw === "") return fallback;
+  const mode = modes.find((m) => m === raw);
+  if (mode === undefined) {
+    const quoted = modes.map((m) => `"${m}"`);
+    const choices = `${quoted.slice(0, -1).join(", ")} or ${quoted[quoted.length - 1]}`;
+    throw new ConfigError(`${name} must be ${choices}, got "${raw}"`, { field: name });
+  }
+  return mode;
+}
+
 const BUDGET_CACHE_API_MODES = ["auto", "always", "never"] as const;
 export type BudgetCacheApiMode = (typeof BUDGET_CACHE_API_MODES)[number];
 
 /** BUDGET_CACHE_API, optional (so absent from the generated Env); absent means "auto". */
 function budgetCacheApiMode(env: Env): BudgetCacheApiMode {
-  const raw: string | undefined = (env as { BUDGET_CACHE_API?: string }).BUDGET_CACHE_API;
-  if (raw === undefined || raw === "") return "auto";
-  const mode = BUDGET_CACHE_API_MODES.find((m) => m === raw);
-  if (mode === undefined) {
-    throw new ConfigError(`BUDGET_CACHE_API must be "auto", "always" or "never", got "${raw}"`, {
-      field: "BUDGET_CACHE_API",
-    });
-  }
-  return mode;
+  const raw = (env as { BUDGET_CACHE_API?: string }).BUDGET_CACHE_API;
+  return modeVar("BUDGET_CACHE_API", raw, BUDGET_CACHE_API_MODES, "auto");
 }
 
 const API_KEY_MODES = ["required", "optional"] as const;
@@ -51,15 +61,7 @@ export type ApiKeyMode = (typeof API_KEY_MODES)[number];
 
 /** API_KEYS; absent means required, so a deployment whose var was dropped stays protected. */
 function apiKeyMode(env: Env): ApiKeyMode {
-  const raw: string | undefined = env.API_KEYS;
-  if (raw === undefined || raw === "") return "required";
-  const mode = API_KEY_MODES.find((m) => m === raw);
-  if (mode === undefined) {
-    throw new ConfigError(`API_KEYS must be "required" or "optional", got "${raw}"`, {
-      field: "API_KEYS",
-    });
-  }
-  return mode;
+  return modeVar("API_KEYS", env.API_KEYS, API_KEY_MODES, "required");
 }
 
 /** 32 MiB: several times today's bundles, and well inside a Worker's 128 MB of memory. */
