@@ -9,6 +9,7 @@
  * models (distill/run-edge-form.ts); one below its agreement bar fails the stage, naming the bar.
  * Summary: the bundle's folder and version (and the edge form's agreement).
  */
+import { createHash } from "node:crypto";
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { DEFAULT_PLATEAU } from "@budgetfusion/shared/plateau/step-budget";
@@ -33,6 +34,23 @@ async function schedulerConfigOf(o: PipelineOptions): Promise<Record<string, unk
       ) as Record<string, unknown>)
     : {};
   return { ...base, ...o.scheduler };
+}
+
+/**
+ * The default version's suffix: 8 hex of SHA-256 over the training data hash, the predictor files
+ * and the allocate price. Not the data hash alone: a model re-exported or re-trained on the same
+ * data (another --curve-envelope, say) is another bundle, and the edge keys cached budgets by
+ * version, so it must not reuse the name.
+ */
+export async function bundleVersionDigest(
+  dataHash: string,
+  predictorFiles: Record<string, string>,
+  allocation: unknown,
+): Promise<string> {
+  const h = createHash("sha256").update(dataHash);
+  for (const m of METRIC_NAMES) h.update(await readFile(predictorFiles[m]));
+  h.update(JSON.stringify(allocation ?? null));
+  return h.digest("hex").slice(0, 8);
 }
 
 export interface BundleSummary {
@@ -85,7 +103,8 @@ export const bundleStage: PipelineStage<BundleSummary> = {
     }
     const { dir, manifest } = await writeBundle({
       bundlesDir: o["bundles-dir"],
-      version: o.version ?? `${o.name}-${hash.slice(0, 8)}`,
+      version:
+        o.version ?? `${o.name}-${await bundleVersionDigest(hash, predictorFiles, allocation)}`,
       predictorFiles,
       hidden: o.hidden,
       layers: 2,

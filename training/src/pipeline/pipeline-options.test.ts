@@ -78,7 +78,15 @@ describe("pipeline options", () => {
       ["full"],
     ]);
     expect(parse({ "mini-world": true, data: "/d", "max-prompts": "50" })["max-prompts"]).toBe(50);
-    expect(byDefault["curve-envelope"]).toBe("monotone");
+    // The envelope on the metrics whose measured curves are monotone; weights chosen on validation.
+    expect(byDefault["curve-envelope"]).toEqual(["dsim", "iclip"]);
+    expect(byDefault["allocate-weights"]).toEqual([0.65, 0.2, 0.15]);
+    expect(
+      parse({ "mini-world": true, data: "/d", "curve-envelope": "all" })["curve-envelope"],
+    ).toEqual(["lsnr", "dsim", "iclip"]);
+    expect(() => parse({ "mini-world": true, data: "/d", "curve-envelope": "lsnr,ssim" })).toThrow(
+      /curve-envelope/,
+    );
     expect(() => parse({ "mini-world": true, data: "/d", "curve-output": "dense" })).toThrow(
       /--curve-envelope needs --curve-output grid/,
     );
@@ -86,7 +94,7 @@ describe("pipeline options", () => {
       parse({ "mini-world": true, data: "/d", "curve-output": "dense", "curve-envelope": "none" })[
         "curve-envelope"
       ],
-    ).toBe("none");
+    ).toEqual([]);
     expect(() => parse({ "mini-world": true, data: "/d", world: "v3" })).toThrow(/world/);
   });
 

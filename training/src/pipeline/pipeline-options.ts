@@ -6,6 +6,7 @@
 import { basename, join, resolve } from "node:path";
 import { ValidationError } from "@budgetfusion/shared/errors";
 import { STEP_GRID } from "@budgetfusion/shared/grid/step-grid";
+import { METRIC_NAMES } from "@budgetfusion/shared/predictor/bundle-manifest";
 import { DEFAULT_WORLD, WORLD_NAMES, WORLDS } from "@budgetfusion/world/worlds";
 import { z } from "zod";
 import { flagsSchema, switchFlag, valueFlag } from "../cli/cli";
@@ -16,6 +17,17 @@ const csvNumbers = z
   .transform((s) => s.split(",").map((v) => Number(v.trim())))
   .pipe(z.array(z.number().int().positive()).min(1));
 const int = () => z.coerce.number().int();
+/** "none", "all" or a comma list of metric names. */
+const metricList = (byDefault: string) =>
+  z
+    .string()
+    .default(byDefault)
+    .transform((s) => {
+      const v = s.trim();
+      if (v === "none") return [];
+      return v === "all" ? [...METRIC_NAMES] : v.split(",").map((m) => m.trim());
+    })
+    .pipe(z.array(z.enum(METRIC_NAMES)));
 const safeName = z
   .string()
   .regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, "1-64 of [A-Za-z0-9._-]")
@@ -131,20 +143,17 @@ export const PIPELINE_FLAGS = {
     z.enum(["dense", "grid"]).default("dense"),
   ),
   "curve-envelope": valueFlag(
-    "none|monotone",
-    "export each curve as is (paper) or as its monotone envelope (model/curve-envelope.ts; needs " +
-      "--curve-output grid; applied when models are trained: remove <out>/models to change it)",
-    z.enum(["none", "monotone"]).default("none"),
+    "none|all|M[,M]",
+    "metrics whose exported curve is its monotone envelope (model/curve-envelope.ts; 'none' is the " +
+      "paper's, 'all' every metric; needs --curve-output grid; applied when models are trained: " +
+      "remove <out>/models to change it)",
+    metricList("none"),
   ),
   "log-quality": valueFlag(
     "M[,M]",
     "metrics whose head learns log q instead of the value (train/target-norm.ts; 'none' for none; " +
       "applied when models are trained: remove <out>/models to change it)",
-    z
-      .string()
-      .default("none")
-      .transform((s) => (s.trim() === "none" ? [] : s.split(",").map((v) => v.trim())))
-      .pipe(z.array(z.enum(["lsnr", "dsim", "iclip"]))),
+    metricList("none"),
   ),
   "step-position": valueFlag(
     "step|log_step",
@@ -198,7 +207,11 @@ export const PIPELINE_FLAGS = {
   "set-default": switchFlag(
     "with --publish: name the bundle in artifacts/bundles/DEFAULT, what npm start serves",
   ),
-  version: valueFlag("NAME", "bundle version (default: <name>-<data hash>)", safeName),
+  version: valueFlag(
+    "NAME",
+    "bundle version (default: <name>-<digest of the data hash, models and allocate price>)",
+    safeName,
+  ),
   flops: valueFlag(
     "FILE",
     "JSON {textFlops, unetStepFlops, vaeFlops, ...} when the model cannot be run here",
@@ -272,8 +285,11 @@ export const MINI_WORLD_PRESET = {
  * beyond 2 standard errors on L-SNR little power even for the measured curves, docs/world-v2.md
  * §7); batched generation and two metric groups in flight, and the full model only (the Table 1
  * references are computed, not trained), so the chain fits 60 minutes on 2 cores; patience 15 because validation
- * loss bottoms out within ~20 epochs (a 160-prompt pilot); the curve envelope because it raised
- * Spearman(t*, oracle t*) on the 99 validation prompts of the first run from 0.513 to 0.694.
+ * loss bottoms out within ~20 epochs (a 160-prompt pilot); the curve envelope on D-SIM and I-CLIP
+ * because it raised Spearman(t*, oracle t*) on the 99 validation prompts of the first run from
+ * 0.513 to 0.694 (not on L-SNR, whose measured curves are not monotone: model/curve-envelope.ts);
+ * the allocate weights because they maximise the smallest share of the ceiling the allocate mode
+ * realises on the 176 validation prompts (docs/world-v2.md §7.3).
  */
 const WORLD_PRESETS: Partial<Record<string, Partial<PipelineArgs>>> = {
   v2: {
@@ -282,7 +298,8 @@ const WORLD_PRESETS: Partial<Record<string, Partial<PipelineArgs>>> = {
     concurrency: 2,
     variants: "full",
     patience: 15,
-    "curve-envelope": "monotone",
+    "curve-envelope": ["dsim", "iclip"],
+    "allocate-weights": [0.65, 0.2, 0.15],
   },
 };
 
@@ -380,7 +397,7 @@ export function resolvePipelineOptions(
   }
   if (!variants.includes("full"))
     throw new ValidationError("--variants must include full", { field: "--variants" });
-  if (a["curve-envelope"] === "monotone" && a["curve-output"] !== "grid")
+  if (a["curve-envelope"].length > 0 && a["curve-output"] !== "grid")
     throw new ValidationError("--curve-envelope needs --curve-output grid", {
       field: "--curve-envelope",
     });

@@ -48,8 +48,8 @@ interface TrainStageOptions {
   tailPad: number;
   /** The sampled steps T when the curve is grid-interpolated (model/grid-output.ts). */
   outputGrid?: readonly number[];
-  /** Export each metric's monotone envelope (model/curve-envelope.ts; needs outputGrid). */
-  curveEnvelope: boolean;
+  /** Metrics whose export is the monotone envelope (model/curve-envelope.ts; needs outputGrid). */
+  curveEnvelope: readonly MetricName[];
   /** Metrics whose head learns log q (train/target-norm.ts). */
   logQuality: readonly MetricName[];
   /** The step encoding t̄ (the bundle records the same one). */
@@ -205,7 +205,10 @@ async function runTrainStage(o: TrainStageOptions) {
       const onnx = exportPredictorOnnx(
         result.params,
         { architecture: spec.architecture, tailPad: o.tailPad, outputGrid: o.outputGrid },
-        { outputAffine: norm, ...(o.curveEnvelope ? { monotone: METRIC_DIRECTION[metric] } : {}) },
+        {
+          outputAffine: norm,
+          ...(o.curveEnvelope.includes(metric) ? { monotone: METRIC_DIRECTION[metric] } : {}),
+        },
       );
       await mkdir(join(path, ".."), { recursive: true });
       await writeFile(normPath(o.runDir, variant, metric), `${JSON.stringify(norm)}\n`);
@@ -254,7 +257,7 @@ export const trainStage: PipelineStage<TrainSummary> = {
       diffWeight: o["diff-weight"],
       tailPad: o["tail-pad"],
       ...(o["curve-output"] === "grid" ? { outputGrid: o.stepGrid } : {}),
-      curveEnvelope: o["curve-envelope"] === "monotone",
+      curveEnvelope: o["curve-envelope"],
       logQuality: o["log-quality"],
       stepEncoding: await run.stepEncoding(),
       dropout: o.dropout,
