@@ -6,7 +6,12 @@
  */
 
 import { env, SELF } from "cloudflare:test";
-import { allocateSteps, calibrateAllocation } from "@budgetfusion/shared/plateau/allocate";
+import {
+  allocateSteps,
+  calibrateAllocation,
+  calibrateAllocationTable,
+  tabledPrice,
+} from "@budgetfusion/shared/plateau/allocate";
 import { stepsForQuality } from "@budgetfusion/shared/plateau/quality-target";
 import { stepBudget } from "@budgetfusion/shared/plateau/step-budget";
 import type { BudgetResponse } from "@budgetfusion/shared/schemas/edge-api";
@@ -218,6 +223,60 @@ describe('mode "allocate"', () => {
       expect(res.status).toBe(400);
       expect(((await res.json()) as ErrorJson).error.field).toBe("mode");
     }
+  });
+
+  it("spends the request's mean_steps at the bundle's price for it", async () => {
+    const table = calibrateAllocationTable(curves);
+    await installActive("fx-edge16", "budget-alloc-table", {
+      allocation,
+      allocation_prices: table,
+    });
+    for (const target of [5, 40]) {
+      const price = tabledPrice(table, target);
+      const steps: number[] = [];
+      for (const prompt of PROBE_PROMPTS) {
+        const body = (await (
+          await postJson("/v1/budget", { prompt, mean_steps: target })
+        ).json()) as BudgetResponse;
+        expect(body.mode).toBe("allocate");
+        expect(body.steps).toBe(allocateSteps(bundle.expected[prompt], price));
+        expect(body.allocation).toEqual({
+          lambda: price.lambda,
+          uniform_steps: price.uniform_steps,
+          target_mean_steps: target,
+        });
+        steps.push(body.steps);
+      }
+      expect(steps.reduce((a, b) => a + b, 0) / steps.length).toBeCloseTo(
+        table.prices[target - 1].calibrated_mean_steps,
+        9,
+      );
+    }
+    // Without mean_steps the bundle's own target answers.
+    const own = (await (
+      await postJson("/v1/budget", { prompt: PROBE_PROMPTS[0], mode: "allocate" })
+    ).json()) as BudgetResponse;
+    expect(own.allocation?.target_mean_steps).toBe(20);
+    for (const req of [
+      { mean_steps: 0 },
+      { mean_steps: 2.5 },
+      { mean_steps: 130 },
+      { mean_steps: 20, mode: "plateau" },
+      { mean_steps: 20, quality: 0.9 },
+    ]) {
+      const res = await postJson("/v1/budget", { prompt: "a cat", ...req });
+      expect(res.status).toBe(400);
+      expect(((await res.json()) as ErrorJson).error.field).toBe("mean_steps");
+    }
+  });
+
+  it("refuses mean_steps with 400 naming it when the bundle has no price table", async () => {
+    await installActive("fx-edge16", "budget-alloc-only", { allocation });
+    const res = await postJson("/v1/budget", { prompt: "a cat", mean_steps: 15 });
+    expect(res.status).toBe(400);
+    const body = (await res.json()) as ErrorJson;
+    expect(body.error.field).toBe("mean_steps");
+    expect(body.error.message).toMatch(/budget-alloc-only.*allocation_prices.*20\.00 mean steps/);
   });
 
   it("refuses allocate with 400 naming mode when the bundle has no calibration", async () => {

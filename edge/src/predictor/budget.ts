@@ -1,13 +1,18 @@
 /**
  * POST /v1/budget's computation: prompt -> p̄ -> dense curves -> t* (SPEC §5 plateau rule with
  * the bundle's weights and eps), or, when the caller gives `quality`, the quality-target rule, or
- * with `mode: "allocate"` the price-per-step allocation calibrated in the bundle.
+ * with `mode: "allocate"` the price-per-step allocation calibrated in the bundle (for the
+ * bundle's own mean-steps target, or the request's `mean_steps` from its price table).
  * The curves come from the budget cache when this bundle version has seen the prompt.
  */
 
 import { ValidationError } from "@budgetfusion/shared/errors";
 import { PAPER_REFERENCE_STEPS } from "@budgetfusion/shared/grid/step-grid";
-import { allocateSteps } from "@budgetfusion/shared/plateau/allocate";
+import {
+  type AllocationPrice,
+  allocateSteps,
+  tabledPrice,
+} from "@budgetfusion/shared/plateau/allocate";
 import { stepsForQuality } from "@budgetfusion/shared/plateau/quality-target";
 import { stepBudget } from "@budgetfusion/shared/plateau/step-budget";
 import type {
@@ -36,6 +41,28 @@ export interface BudgetOptions {
   cacheApi: BudgetCacheApiMode;
 }
 
+/** The allocate mode's price: the request's `mean_steps` from the table, else the bundle's own. */
+function allocationPrice(
+  manifest: LoadedPredictor["manifest"],
+  version: string,
+  req: BudgetRequest,
+): AllocationPrice & { target_mean_steps: number } {
+  if (req.mean_steps !== undefined) {
+    if (!manifest.allocation_prices)
+      throw new ValidationError(
+        `mean_steps: predictor ${version} has no price table (its manifest lacks \`allocation_prices\`); omit mean_steps for its own target${manifest.allocation ? ` (${manifest.allocation.target_mean_steps.toFixed(2)} mean steps)` : ""}`,
+        { field: "mean_steps" },
+      );
+    return tabledPrice(manifest.allocation_prices, req.mean_steps);
+  }
+  if (!manifest.allocation)
+    throw new ValidationError(
+      `mode: predictor ${version} has no allocate calibration (its manifest lacks \`allocation\`); use mode "plateau" or "quality"`,
+      { field: "mode" },
+    );
+  return manifest.allocation;
+}
+
 export async function computeBudget(
   db: EdgeDb,
   predictor: LoadedPredictor,
@@ -44,14 +71,11 @@ export async function computeBudget(
   { defer, time = untimed, cacheApi }: BudgetOptions,
 ): Promise<BudgetComputation> {
   const { manifest } = predictor;
-  const mode: BudgetMode = req.mode ?? (req.quality === undefined ? "plateau" : "quality");
-  const allocation = manifest.allocation;
+  const mode: BudgetMode =
+    req.mode ??
+    (req.quality !== undefined ? "quality" : req.mean_steps !== undefined ? "allocate" : "plateau");
   // Refused before any embedding or inference is spent on it.
-  if (mode === "allocate" && !allocation)
-    throw new ValidationError(
-      `mode: predictor ${version} has no allocate calibration (its manifest lacks \`allocation\`); use mode "plateau" or "quality"`,
-      { field: "mode" },
-    );
+  const allocation = mode === "allocate" ? allocationPrice(manifest, version, req) : undefined;
   const { curves, tier } = await cachedCurves(
     await budgetCacheKey(version, req.prompt),
     {
@@ -74,7 +98,7 @@ export async function computeBudget(
   const result =
     mode === "quality"
       ? stepsForQuality(curves, req.quality ?? 1, bounds)
-      : mode === "allocate" && allocation
+      : allocation
         ? // per_metric stays the plateau rule's t*_m: what each predicted curve says on its own.
           { steps: allocateSteps(curves, allocation, bounds), perMetric: plateau.perMetric }
         : plateau;
@@ -86,7 +110,7 @@ export async function computeBudget(
     predictor_version: version,
     predictor_form: predictor.form,
     mode,
-    ...(mode === "allocate" && allocation
+    ...(allocation
       ? {
           allocation: {
             lambda: allocation.lambda,

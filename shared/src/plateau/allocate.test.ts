@@ -5,8 +5,10 @@ import {
   allocateSteps,
   allocationScores,
   calibrateAllocation,
+  calibrateAllocationTable,
   EQUAL_WEIGHTS,
   pricedArgmax,
+  tabledPrice,
 } from "./allocate";
 
 /** Predicted curves whose qualities saturate at rate k (L-SNR and D-SIM fall, I-CLIP rises),
@@ -131,5 +133,39 @@ describe("allocate mode", () => {
         weights: { lsnr: 1, dsim: Number.NaN, iclip: 1 },
       }),
     ).toThrow(/weights\.dsim/);
+  });
+});
+
+describe("allocation price table", () => {
+  const prompts = [3, 6, 10, 20, 40, 80].map((k, i) => curvesFor(k, i + 1));
+  const weights = { lsnr: 0.6, dsim: 0.3, iclip: 0.1 };
+  const table = calibrateAllocationTable(prompts, weights);
+
+  it("holds, for every integer target, the price calibrateAllocation finds for it", () => {
+    expect(table.prices).toHaveLength(DENSE_STEPS);
+    expect(table.calibration_prompts).toBe(prompts.length);
+    for (const target of [1, 2, 7, 15, 33, 129]) {
+      const cal = calibrateAllocation(prompts, target, weights);
+      const price = tabledPrice(table, target);
+      expect(price).toEqual({
+        lambda: cal.lambda,
+        uniform_steps: cal.uniform_steps,
+        weights,
+        target_mean_steps: target,
+      });
+      expect(table.prices[target - 1].calibrated_mean_steps).toBe(cal.calibrated_mean_steps);
+      const mean = prompts.reduce((s, c) => s + allocateSteps(c, price), 0) / prompts.length;
+      expect(mean).toBeCloseTo(cal.calibrated_mean_steps, 12);
+    }
+  });
+
+  it("spends more steps for a larger target", () => {
+    const means = table.prices.map((p) => p.calibrated_mean_steps);
+    for (let i = 1; i < means.length; i++) expect(means[i]).toBeGreaterThanOrEqual(means[i - 1]);
+    expect(means[4]).toBeLessThan(means[39]);
+  });
+
+  it.each([0, 130, 2.5, Number.NaN])("refuses mean_steps %s, naming the field", (bad) => {
+    expect(() => tabledPrice(table, bad)).toThrow(expect.objectContaining({ field: "mean_steps" }));
   });
 });

@@ -184,3 +184,56 @@ export function calibrateAllocation(
     calibration_prompts: prompts.length,
   };
 }
+
+/** One mean-steps target's price in an AllocationPriceTable. */
+interface TabledPrice {
+  lambda: number;
+  uniform_steps: number;
+  /** The mean of t(p) over the calibration prompts at λ. */
+  calibrated_mean_steps: number;
+}
+
+/**
+ * A price for every integer mean-steps target 1..129 (prices[k - 1] is target k), each calibrated
+ * as calibrateAllocation does on the same prompts and weights: an operator picks the budget per
+ * request (`mean_steps`) instead of per bundle, and every answer is still a calibrated price.
+ */
+export interface AllocationPriceTable {
+  weights: Record<MetricName, number>;
+  calibration_prompts: number;
+  prices: TabledPrice[];
+}
+
+export function calibrateAllocationTable(
+  prompts: readonly MetricCurves[],
+  weights: Record<MetricName, number> = EQUAL_WEIGHTS,
+): AllocationPriceTable {
+  const prices = Array.from({ length: DENSE_STEPS }, (_, i) => {
+    const c = calibrateAllocation(prompts, i + 1, weights);
+    return {
+      lambda: c.lambda,
+      uniform_steps: c.uniform_steps,
+      calibrated_mean_steps: c.calibrated_mean_steps,
+    };
+  });
+  return { weights: { ...weights }, calibration_prompts: prompts.length, prices };
+}
+
+/** The table's price for an integer mean-steps target, as an AllocationPrice. */
+export function tabledPrice(
+  table: AllocationPriceTable,
+  meanSteps: number,
+): AllocationPrice & { target_mean_steps: number } {
+  const entry = Number.isInteger(meanSteps) ? table.prices[meanSteps - 1] : undefined;
+  if (!entry)
+    throw new ValidationError(
+      `mean_steps must be an integer in [1, ${table.prices.length}], got ${meanSteps}`,
+      { field: "mean_steps" },
+    );
+  return {
+    lambda: entry.lambda,
+    uniform_steps: entry.uniform_steps,
+    weights: table.weights,
+    target_mean_steps: meanSteps,
+  };
+}

@@ -109,6 +109,26 @@ const allocationSchema = z.object({
   calibration_prompts: z.number().int().positive(),
 });
 
+/**
+ * The allocate mode's price for every integer mean-steps target 1..dense_steps (prices[k - 1] is
+ * target k; shared/src/plateau/allocate.ts calibrateAllocationTable), calibrated like
+ * `allocation` on the same validation prompts: a request's `mean_steps` picks one. Absent: only
+ * the bundle's own target is served.
+ */
+const allocationPricesSchema = z.object({
+  weights: perMetric(z.number().nonnegative()),
+  calibration_prompts: z.number().int().positive(),
+  prices: z
+    .array(
+      z.object({
+        lambda: z.number().nonnegative(),
+        uniform_steps: z.number().int().min(1),
+        calibrated_mean_steps: z.number().min(1),
+      }),
+    )
+    .min(1),
+});
+
 /** A bundle version: also its folder name and its key in R2, so a safe path segment. */
 export const bundleVersionSchema = z
   .string()
@@ -168,6 +188,7 @@ export const bundleManifestSchema = z.strictObject({
   /** Absent: the edge serves predictor.files themselves. */
   edge_form: edgeFormSchema.optional(),
   allocation: allocationSchema.optional(),
+  allocation_prices: allocationPricesSchema.optional(),
   training_data_hash: z.string().regex(/^[0-9a-f]{64}$/),
   evaluation: z.record(z.string(), z.unknown()).default({}),
 });

@@ -87,6 +87,18 @@ export const budgetRequestSchema = z
           "bundle's mean-steps target where the predicted curves gain most; needs a bundle " +
           "whose manifest has `allocation`.",
       }),
+    /**
+     * mode "allocate": the mean-steps budget to spend, an integer 1..129 whose price the bundle
+     * calibrated (manifest `allocation_prices`); implies mode "allocate". Without it the
+     * bundle's own target (`allocation`) is used.
+     */
+    mean_steps: denseStep.optional().meta({
+      description:
+        'Mode "allocate": spend this many steps per image on average (an integer 1..129), at ' +
+        "the price the bundle calibrated for that target on its validation prompts; implies " +
+        'mode "allocate". Without it, the bundle\'s own mean-steps target. Needs a bundle ' +
+        "whose manifest has `allocation_prices`.",
+    }),
     include_curves: z.boolean().optional(),
   })
   .strict()
@@ -100,7 +112,13 @@ export const budgetRequestSchema = z
   .refine((b) => b.mode === undefined || (b.mode === "quality") === (b.quality !== undefined), {
     message: 'mode "quality" needs `quality`, and `quality` goes only with mode "quality"',
     path: ["mode"],
-  });
+  })
+  .refine(
+    (b) =>
+      b.mean_steps === undefined ||
+      ((b.mode ?? "allocate") === "allocate" && b.quality === undefined),
+    { message: '`mean_steps` goes only with mode "allocate"', path: ["mean_steps"] },
+  );
 export type BudgetRequest = z.infer<typeof budgetRequestSchema>;
 
 export const budgetResponseSchema = z.object({

@@ -11,7 +11,10 @@ import { TEXT_MODEL_FILE } from "@budgetfusion/shared/embedding/clip-text-embedd
 import { ValidationError } from "@budgetfusion/shared/errors";
 import { DENSE_REFERENCE_STEPS, DENSE_STEPS } from "@budgetfusion/shared/grid/step-grid";
 import { LSNR_DEFINITION } from "@budgetfusion/shared/metrics/lsnr-definition";
-import type { AllocationCalibration } from "@budgetfusion/shared/plateau/allocate";
+import type {
+  AllocationCalibration,
+  AllocationPriceTable,
+} from "@budgetfusion/shared/plateau/allocate";
 import type { PlateauParams } from "@budgetfusion/shared/plateau/step-budget";
 import {
   BUNDLE_FORMAT,
@@ -48,6 +51,8 @@ export interface BundleInput {
   plateau: PlateauParams;
   /** The allocate mode's calibration (manifest `allocation`); absent = plateau rule only. */
   allocation?: AllocationCalibration;
+  /** Its price for every integer mean-steps target (manifest `allocation_prices`). */
+  allocationPrices?: AllocationPriceTable;
   trainingDataHash: string;
   evaluation: Record<string, unknown>;
   stepGrid: readonly number[];
@@ -159,6 +164,7 @@ export async function writeBundle(
     metric_definitions: { lsnr: { definition: LSNR_DEFINITION } },
     ...(input.edgeForm ? { edge_form: await edgeFormEntry(dir, input.edgeForm) } : {}),
     ...(input.allocation ? { allocation: input.allocation } : {}),
+    ...(input.allocationPrices ? { allocation_prices: input.allocationPrices } : {}),
     training_data_hash: input.trainingDataHash,
     evaluation: input.evaluation,
   };

@@ -1,7 +1,8 @@
 /**
  * Bundle stage (docs/training.md §6). Input: the full variant's three ONNX models and their
  * target normalisation (train stage), the report's evaluation.json (evaluate stage; also the
- * allocate mode's calibration, the manifest's `allocation`), the CLIP
+ * allocate mode's calibration and price table, the manifest's `allocation` and
+ * `allocation_prices`), the CLIP
  * text model to ship (--clip), the dataset rows (for training_data_hash). Output:
  * `<bundles-dir>/<version>/manifest.json` + files, by default inside the run folder
  * (`runs/<name>/bundles/`, ignored by git); `--publish` then copies it into artifacts/bundles/
@@ -38,7 +39,7 @@ async function schedulerConfigOf(o: PipelineOptions): Promise<Record<string, unk
 
 /**
  * The default version's suffix: 8 hex of SHA-256 over the training data hash, the predictor files
- * and the allocate price. Not the data hash alone: a model re-exported or re-trained on the same
+ * and the allocate prices. Not the data hash alone: a model re-exported or re-trained on the same
  * data (another --curve-envelope, say) is another bundle, and the edge keys cached budgets by
  * version, so it must not reuse the name.
  */
@@ -70,12 +71,17 @@ export const bundleStage: PipelineStage<BundleSummary> = {
       await readFile(join(reportDirOf(o), "evaluation.json"), "utf8"),
     ) as Record<string, unknown>;
     // The allocate mode's price, calibrated on validation prompts by the evaluate stage.
-    const calibration = (evaluation.allocation_mode as { calibration?: unknown } | undefined)
-      ?.calibration;
+    const allocationMode = evaluation.allocation_mode as
+      | { calibration?: unknown; price_table?: unknown }
+      | undefined;
     const allocation =
-      calibration === undefined
+      allocationMode?.calibration === undefined
         ? undefined
-        : bundleManifestSchema.shape.allocation.parse(calibration);
+        : bundleManifestSchema.shape.allocation.parse(allocationMode.calibration);
+    const allocationPrices =
+      allocationMode?.price_table === undefined
+        ? undefined
+        : bundleManifestSchema.shape.allocation_prices.parse(allocationMode.price_table);
     // lo/hi of the per-metric target normalisation the bundled (full) models were trained with.
     const targetNorm = Object.fromEntries(
       await Promise.all(
@@ -104,7 +110,8 @@ export const bundleStage: PipelineStage<BundleSummary> = {
     const { dir, manifest } = await writeBundle({
       bundlesDir: o["bundles-dir"],
       version:
-        o.version ?? `${o.name}-${await bundleVersionDigest(hash, predictorFiles, allocation)}`,
+        o.version ??
+        `${o.name}-${await bundleVersionDigest(hash, predictorFiles, { allocation, allocationPrices })}`,
       predictorFiles,
       hidden: o.hidden,
       layers: 2,
@@ -115,6 +122,7 @@ export const bundleStage: PipelineStage<BundleSummary> = {
       schedulerConfig: await schedulerConfigOf(o),
       plateau: DEFAULT_PLATEAU,
       ...(allocation ? { allocation } : {}),
+      ...(allocationPrices ? { allocationPrices } : {}),
       trainingDataHash: hash,
       evaluation: {
         report: `reports/${o.name}/evaluation.json`,

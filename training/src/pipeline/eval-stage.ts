@@ -7,7 +7,8 @@
  * exact step count and seconds per image, OURS vs REFERENCE (the paper's 65 steps), with one
  * generator in one run. The allocate mode's price is calibrated here, on the training split's
  * validation prompts (training-data.ts validationSplit), never on the held-out ones, and the
- * evaluation records it for the bundle stage. Output: `<reports-dir>/<name>/evaluation.{json,md}`
+ * evaluation records it, and the same calibration for every integer mean-steps target (the
+ * bundle's price table), for the bundle stage. Output: `<reports-dir>/<name>/evaluation.{json,md}`
  * and the SVG plots; summary: the report folder, its files and the relative quality.
  */
 import { readFile } from "node:fs/promises";
@@ -19,7 +20,9 @@ import {
 } from "@budgetfusion/shared/grid/step-grid";
 import {
   type AllocationCalibration,
+  type AllocationPriceTable,
   calibrateAllocation,
+  calibrateAllocationTable,
 } from "@budgetfusion/shared/plateau/allocate";
 import {
   DEFAULT_PLATEAU,
@@ -153,6 +156,8 @@ async function predictRows(
 async function onValidation(o: EvalStageOptions): Promise<
   | {
       calibration: AllocationCalibration;
+      /** The same calibration for every integer mean-steps target (the bundle's price table). */
+      priceTable: AllocationPriceTable;
       tStar: { n: number; mean: number; oracle_mean: number; spearman_vs_oracle: number };
       allocation: AllocationDiagnosis;
     }
@@ -181,6 +186,7 @@ async function onValidation(o: EvalStageOptions): Promise<
   );
   return {
     calibration,
+    priceTable: calibrateAllocationTable(curves, o.allocation.weights),
     allocation: allocationDiagnosis(curves, measured, calibration),
     tStar: {
       n: rows.ids.length,
@@ -287,7 +293,20 @@ async function runEvalStage(o: EvalStageOptions) {
   const tStar = validation
     ? { ...evaluation.t_star, validation: validation.tStar }
     : evaluation.t_star;
-  return { evaluation: { ...evaluation, t_star: tStar, time }, predicted, gallery };
+  const allocationMode = evaluation.allocation_mode && {
+    ...evaluation.allocation_mode,
+    price_table: validation?.priceTable,
+  };
+  return {
+    evaluation: {
+      ...evaluation,
+      t_star: tStar,
+      ...(allocationMode ? { allocation_mode: allocationMode } : {}),
+      time,
+    },
+    predicted,
+    gallery,
+  };
 }
 
 /** The run's settings as the report records them. */
