@@ -185,23 +185,14 @@ export function calibrateAllocation(
   };
 }
 
-/** One mean-steps target's price in an AllocationPriceTable. */
-interface TabledPrice {
-  lambda: number;
-  uniform_steps: number;
-  /** The mean of t(p) over the calibration prompts at λ. */
-  calibrated_mean_steps: number;
-}
-
 /**
  * A price for every integer mean-steps target 1..129 (prices[k - 1] is target k), each calibrated
  * as calibrateAllocation does on the same prompts and weights: an operator picks the budget per
  * request (`mean_steps`) instead of per bundle, and every answer is still a calibrated price.
  */
-export interface AllocationPriceTable {
-  weights: Record<MetricName, number>;
-  calibration_prompts: number;
-  prices: TabledPrice[];
+export interface AllocationPriceTable
+  extends Pick<AllocationCalibration, "weights" | "calibration_prompts"> {
+  prices: Pick<AllocationCalibration, "lambda" | "uniform_steps" | "calibrated_mean_steps">[];
 }
 
 export function calibrateAllocationTable(

@@ -115,19 +115,15 @@ const allocationSchema = z.object({
  * `allocation` on the same validation prompts: a request's `mean_steps` picks one. Absent: only
  * the bundle's own target is served.
  */
-const allocationPricesSchema = z.object({
-  weights: perMetric(z.number().nonnegative()),
-  calibration_prompts: z.number().int().positive(),
-  prices: z
-    .array(
-      z.object({
-        lambda: z.number().nonnegative(),
-        uniform_steps: z.number().int().min(1),
-        calibrated_mean_steps: z.number().min(1),
-      }),
-    )
-    .min(1),
-});
+const allocationPricesSchema = allocationSchema
+  .pick({ weights: true, calibration_prompts: true })
+  .extend({
+    prices: z
+      .array(
+        allocationSchema.pick({ lambda: true, uniform_steps: true, calibrated_mean_steps: true }),
+      )
+      .min(1),
+  });
 
 /** A bundle version: also its folder name and its key in R2, so a safe path segment. */
 export const bundleVersionSchema = z

@@ -22,7 +22,11 @@ import {
   PAPER_REFERENCE_STEPS,
 } from "@budgetfusion/shared/grid/step-grid";
 import { metricQuality } from "@budgetfusion/shared/metrics/metric-quality";
-import { type AllocationCalibration, allocateSteps } from "@budgetfusion/shared/plateau/allocate";
+import {
+  type AllocationCalibration,
+  type AllocationPriceTable,
+  allocateSteps,
+} from "@budgetfusion/shared/plateau/allocate";
 import { type PlateauParams, stepBudget } from "@budgetfusion/shared/plateau/step-budget";
 import { METRIC_NAMES, type MetricName } from "@budgetfusion/shared/predictor/bundle-manifest";
 import { sampleRankCorrelation } from "simple-statistics";
@@ -56,6 +60,8 @@ export interface EvalInput {
   allocationValidation?: AllocationDiagnosis;
   /** The allocate mode's calibration (on validation prompts); absent = no allocation_mode. */
   allocation?: AllocationCalibration;
+  /** The same calibration for every integer mean-steps target (the bundle's price table). */
+  allocationPrices?: AllocationPriceTable;
   /**
    * Seed-averaged metrics of images generated at each planned condition's step count per prompt
    * (t*_OURS, t_UNIFORM, REFERENCE, and the allocate mode's two when planned).
@@ -341,6 +347,7 @@ export async function evaluate(input: EvalInput) {
       ceiling: Object.fromEntries(METRIC_NAMES.map((m) => [m, allocCeiling[m].relative_quality])),
       fraction_realised: fractionOf(relative, allocCeiling),
       ...(input.allocationValidation ? { validation: input.allocationValidation } : {}),
+      ...(input.allocationPrices ? { price_table: input.allocationPrices } : {}),
       per_prompt: ids.map((id, i) => ({ prompt_id: id, steps: tAllocate[i] })),
     };
   };

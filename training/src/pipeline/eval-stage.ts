@@ -280,7 +280,13 @@ async function runEvalStage(o: EvalStageOptions) {
     cost: o.cost,
     plateau: o.plateau,
     paperReferenceSteps: o.paperReferenceSteps,
-    ...(allocation ? { allocation, allocationValidation: validation.allocation } : {}),
+    ...(allocation
+      ? {
+          allocation,
+          allocationValidation: validation.allocation,
+          allocationPrices: validation.priceTable,
+        }
+      : {}),
     generated,
   });
   const ours = stat(timing.ours ?? []);
@@ -293,20 +299,7 @@ async function runEvalStage(o: EvalStageOptions) {
   const tStar = validation
     ? { ...evaluation.t_star, validation: validation.tStar }
     : evaluation.t_star;
-  const allocationMode = evaluation.allocation_mode && {
-    ...evaluation.allocation_mode,
-    price_table: validation?.priceTable,
-  };
-  return {
-    evaluation: {
-      ...evaluation,
-      t_star: tStar,
-      ...(allocationMode ? { allocation_mode: allocationMode } : {}),
-      time,
-    },
-    predicted,
-    gallery,
-  };
+  return { evaluation: { ...evaluation, t_star: tStar, time }, predicted, gallery };
 }
 
 /** The run's settings as the report records them. */

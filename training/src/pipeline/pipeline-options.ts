@@ -150,7 +150,7 @@ export const PIPELINE_FLAGS = {
     metricList("none"),
   ),
   "log-quality": valueFlag(
-    "M[,M]",
+    "none|all|M[,M]",
     "metrics whose head learns log q instead of the value (train/target-norm.ts; 'none' for none; " +
       "applied when models are trained: remove <out>/models to change it)",
     metricList("none"),
@@ -209,7 +209,7 @@ export const PIPELINE_FLAGS = {
   ),
   version: valueFlag(
     "NAME",
-    "bundle version (default: <name>-<digest of the data hash, models and allocate price>)",
+    "bundle version (default: <name>-<digest of the data hash, models and allocate prices>)",
     safeName,
   ),
   flops: valueFlag(
@@ -284,11 +284,11 @@ export const MINI_WORLD_PRESET = {
  * held out (the first claim run took the first 1,100: its 110 held-out prompts left the test
  * beyond 2 standard errors on L-SNR little power even for the measured curves, docs/world-v2.md
  * §7); batched generation and two metric groups in flight, and the full model only (the Table 1
- * references are computed, not trained), so the chain fits 60 minutes on 2 cores; patience 15 because validation
- * loss bottoms out within ~20 epochs (a 160-prompt pilot); the curve envelope on D-SIM and I-CLIP
- * because it raised Spearman(t*, oracle t*) on the 99 validation prompts of the first run from
- * 0.513 to 0.694 (not on L-SNR, whose measured curves are not monotone: model/curve-envelope.ts);
- * the allocate weights because they maximise the smallest share of the ceiling the allocate mode
+ * references are computed, not trained), so the chain fits 60 minutes on 2 cores; patience 15
+ * because validation loss bottoms out within ~20 epochs (a 160-prompt pilot); the curve envelope
+ * on D-SIM and I-CLIP because it raised Spearman(t*, oracle t*) on the 99 validation prompts of
+ * the first run from 0.513 to 0.694 (not on L-SNR, whose measured curves are not monotone:
+ * model/curve-envelope.ts); the allocate weights because they maximise the smallest share of the ceiling the allocate mode
  * realises on the 176 validation prompts (docs/world-v2.md §7.3).
  */
 const WORLD_PRESETS: Partial<Record<string, Partial<PipelineArgs>>> = {
