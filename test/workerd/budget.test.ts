@@ -7,9 +7,11 @@
 
 import { env, SELF } from "cloudflare:test";
 import {
+  type AllocationPrice,
   allocateSteps,
   calibrateAllocation,
   calibrateAllocationTable,
+  metricAlone,
   tabledPrice,
 } from "@budgetfusion/shared/plateau/allocate";
 import { stepsForQuality } from "@budgetfusion/shared/plateau/quality-target";
@@ -175,22 +177,29 @@ describe('mode "allocate"', () => {
   // A calibration for a 20-step mean over the probe prompts, as the evaluate stage makes one.
   const allocation = calibrateAllocation(curves, 20);
 
+  /** An allocate request's steps, checked against the shared rule at `price` it must answer with. */
+  async function allocated(
+    req: { prompt: string } & Record<string, unknown>,
+    price: AllocationPrice & { target_mean_steps: number },
+    objective = "weighted",
+  ): Promise<number> {
+    const body = (await (await postJson("/v1/budget", req)).json()) as BudgetResponse;
+    expect(body.mode).toBe("allocate");
+    expect(body.steps).toBe(allocateSteps(bundle.expected[req.prompt], price));
+    expect(body.allocation).toEqual({
+      lambda: price.lambda,
+      uniform_steps: price.uniform_steps,
+      target_mean_steps: price.target_mean_steps,
+      objective,
+    });
+    return body.steps;
+  }
+
   it("answers the shared allocation rule at the bundle's calibration", async () => {
     await installActive("fx-edge16", "budget-alloc", { allocation });
     const steps: number[] = [];
-    for (const prompt of PROBE_PROMPTS) {
-      const res = await postJson("/v1/budget", { prompt, mode: "allocate" });
-      expect(res.status).toBe(200);
-      const body = (await res.json()) as BudgetResponse;
-      expect(body.mode).toBe("allocate");
-      expect(body.steps).toBe(allocateSteps(bundle.expected[prompt], allocation));
-      expect(body.allocation).toEqual({
-        lambda: allocation.lambda,
-        uniform_steps: allocation.uniform_steps,
-        target_mean_steps: 20,
-      });
-      steps.push(body.steps);
-    }
+    for (const prompt of PROBE_PROMPTS)
+      steps.push(await allocated({ prompt, mode: "allocate" }, allocation));
     expect(steps.reduce((a, b) => a + b, 0) / steps.length).toBeCloseTo(
       allocation.calibrated_mean_steps,
       9,
@@ -234,19 +243,8 @@ describe('mode "allocate"', () => {
     for (const target of [5, 40]) {
       const price = tabledPrice(table, target);
       const steps: number[] = [];
-      for (const prompt of PROBE_PROMPTS) {
-        const body = (await (
-          await postJson("/v1/budget", { prompt, mean_steps: target })
-        ).json()) as BudgetResponse;
-        expect(body.mode).toBe("allocate");
-        expect(body.steps).toBe(allocateSteps(bundle.expected[prompt], price));
-        expect(body.allocation).toEqual({
-          lambda: price.lambda,
-          uniform_steps: price.uniform_steps,
-          target_mean_steps: target,
-        });
-        steps.push(body.steps);
-      }
+      for (const prompt of PROBE_PROMPTS)
+        steps.push(await allocated({ prompt, mean_steps: target }, price));
       expect(steps.reduce((a, b) => a + b, 0) / steps.length).toBeCloseTo(
         table.prices[target - 1].calibrated_mean_steps,
         9,
@@ -268,6 +266,47 @@ describe('mode "allocate"', () => {
       expect(res.status).toBe(400);
       expect(((await res.json()) as ErrorJson).error.field).toBe("mean_steps");
     }
+  });
+
+  it("spends the steps on one metric alone with objective, at that metric's own prices", async () => {
+    const byMetric = {
+      lsnr: calibrateAllocationTable(curves, metricAlone("lsnr")),
+      dsim: calibrateAllocationTable(curves, metricAlone("dsim")),
+      iclip: calibrateAllocationTable(curves, metricAlone("iclip")),
+    };
+    await installActive("fx-edge16", "budget-alloc-metric", {
+      allocation,
+      allocation_prices: calibrateAllocationTable(curves),
+      allocation_prices_by_metric: byMetric,
+    });
+    for (const [objective, target] of [
+      ["dsim", 30],
+      ["iclip", 8],
+      ["lsnr", undefined],
+    ] as const) {
+      // Without mean_steps: the bundle's own target (20) rounded.
+      const price = tabledPrice(byMetric[objective], target ?? 20);
+      for (const prompt of PROBE_PROMPTS)
+        await allocated({ prompt, objective, mean_steps: target }, price, objective);
+    }
+    for (const req of [
+      { objective: "speed" },
+      { objective: "dsim", mode: "plateau" },
+      { objective: "dsim", quality: 0.9 },
+    ]) {
+      const res = await postJson("/v1/budget", { prompt: "a cat", ...req });
+      expect(res.status).toBe(400);
+      expect(((await res.json()) as ErrorJson).error.field).toBe("objective");
+    }
+  });
+
+  it("refuses objective with 400 naming it when the bundle has no per-metric prices", async () => {
+    await installActive("fx-edge16", "budget-alloc-weighted", { allocation });
+    const res = await postJson("/v1/budget", { prompt: "a cat", objective: "iclip" });
+    expect(res.status).toBe(400);
+    const body = (await res.json()) as ErrorJson;
+    expect(body.error.field).toBe("objective");
+    expect(body.error.message).toMatch(/budget-alloc-weighted.*allocation_prices_by_metric/);
   });
 
   it("refuses mean_steps with 400 naming it when the bundle has no price table", async () => {

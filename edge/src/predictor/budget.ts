@@ -2,7 +2,8 @@
  * POST /v1/budget's computation: prompt -> p̄ -> dense curves -> t* (SPEC §5 plateau rule with
  * the bundle's weights and eps), or, when the caller gives `quality`, the quality-target rule, or
  * with `mode: "allocate"` the price-per-step allocation calibrated in the bundle (for the
- * bundle's own mean-steps target, or the request's `mean_steps` from its price table).
+ * bundle's own mean-steps target, or the request's `mean_steps` from its price table; for the
+ * bundle's weighted metrics or, with `objective`, one metric alone).
  * The curves come from the budget cache when this bundle version has seen the prompt.
  */
 
@@ -41,12 +42,33 @@ export interface BudgetOptions {
   cacheApi: BudgetCacheApiMode;
 }
 
-/** The allocate mode's price: the request's `mean_steps` from the table, else the bundle's own. */
+/**
+ * The allocate mode's price: for the weighted objective the request's `mean_steps` from the
+ * table, else the bundle's own; for one metric alone that metric's table, at `mean_steps` or the
+ * bundle's own target rounded.
+ */
 function allocationPrice(
   manifest: LoadedPredictor["manifest"],
   version: string,
   req: BudgetRequest,
 ): AllocationPrice & { target_mean_steps: number } {
+  const objective = req.objective ?? "weighted";
+  if (objective !== "weighted") {
+    const table = manifest.allocation_prices_by_metric?.[objective];
+    if (!table)
+      throw new ValidationError(
+        `objective: predictor ${version} has no prices for ${objective} alone (its manifest lacks \`allocation_prices_by_metric\`); omit objective for the bundle's weighted one`,
+        { field: "objective" },
+      );
+    const target =
+      req.mean_steps ?? Math.round(manifest.allocation?.target_mean_steps ?? Number.NaN);
+    if (!Number.isInteger(target))
+      throw new ValidationError(
+        `mean_steps: predictor ${version} has no default mean-steps target (its manifest lacks \`allocation\`); give mean_steps with objective ${objective}`,
+        { field: "mean_steps" },
+      );
+    return tabledPrice(table, target);
+  }
   if (req.mean_steps !== undefined) {
     if (!manifest.allocation_prices)
       throw new ValidationError(
@@ -73,7 +95,11 @@ export async function computeBudget(
   const { manifest } = predictor;
   const mode: BudgetMode =
     req.mode ??
-    (req.quality !== undefined ? "quality" : req.mean_steps !== undefined ? "allocate" : "plateau");
+    (req.quality !== undefined
+      ? "quality"
+      : req.mean_steps !== undefined || req.objective !== undefined
+        ? "allocate"
+        : "plateau");
   // Refused before any embedding or inference is spent on it.
   const allocation = mode === "allocate" ? allocationPrice(manifest, version, req) : undefined;
   const { curves, tier } = await cachedCurves(
@@ -116,6 +142,7 @@ export async function computeBudget(
             lambda: allocation.lambda,
             uniform_steps: allocation.uniform_steps,
             target_mean_steps: allocation.target_mean_steps,
+            objective: req.objective ?? "weighted",
           },
         }
       : {}),

@@ -8,6 +8,7 @@ import {
   calibrateAllocationTable,
   EQUAL_WEIGHTS,
   pricedArgmax,
+  spendMatchedPrice,
   tabledPrice,
 } from "./allocate";
 
@@ -167,5 +168,27 @@ describe("allocation price table", () => {
 
   it.each([0, 130, 2.5, Number.NaN])("refuses mean_steps %s, naming the field", (bad) => {
     expect(() => tabledPrice(table, bad)).toThrow(expect.objectContaining({ field: "mean_steps" }));
+  });
+
+  it("picks the target whose spend on other prompts is nearest the one asked for", () => {
+    const served = [4, 8, 12, 30, 60].map((k, i) => curvesFor(k, i + 50));
+    const spend = (k: number) =>
+      served.reduce((s, c) => s + allocateSteps(c, tabledPrice(table, k)), 0) / served.length;
+    const spends = Array.from({ length: DENSE_STEPS }, (_, i) => spend(i + 1));
+    for (const asked of [3.2, 17.5, 26, 90]) {
+      const got = spendMatchedPrice(table, served, asked);
+      const gap = Math.abs(got.mean_steps - asked);
+      expect(got.mean_steps).toBe(spends[got.target_mean_steps - 1]);
+      expect(got).toMatchObject(tabledPrice(table, got.target_mean_steps));
+      // No entry spends nearer, and among equally near ones the smallest target wins.
+      spends.forEach((s, i) => {
+        expect(Math.abs(s - asked)).toBeGreaterThanOrEqual(gap);
+        if (Math.abs(s - asked) === gap)
+          expect(i + 1).toBeGreaterThanOrEqual(got.target_mean_steps);
+      });
+    }
+    expect(() => spendMatchedPrice(table, [], 10)).toThrow(
+      expect.objectContaining({ field: "prompts" }),
+    );
   });
 });

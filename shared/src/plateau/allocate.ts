@@ -45,6 +45,14 @@ export const EQUAL_WEIGHTS: Readonly<Record<MetricName, number>> = Object.freeze
   iclip: 1 / 3,
 });
 
+/** Weights that price one metric alone: the objective of that metric's own allocation ceiling. */
+export function metricAlone(metric: MetricName): Record<MetricName, number> {
+  return Object.fromEntries(METRIC_NAMES.map((m) => [m, m === metric ? 1 : 0])) as Record<
+    MetricName,
+    number
+  >;
+}
+
 function checkUniform(u: number): void {
   if (!Number.isInteger(u) || u < 1 || u > DENSE_STEPS)
     throw new ValidationError(`uniform_steps must be an integer in [1, ${DENSE_STEPS}], got ${u}`, {
@@ -227,4 +235,32 @@ export function tabledPrice(
     weights: table.weights,
     target_mean_steps: meanSteps,
   };
+}
+
+/**
+ * The table entry whose allocation over `prompts` spends nearest `meanSteps` on average (the
+ * smaller target on a tie). What an operator does to compare two policies at equal spend on the
+ * traffic they serve: the prices stay the validation-calibrated ones, only the target is picked,
+ * and only from predicted curves (no measured quality enters).
+ */
+export function spendMatchedPrice(
+  table: AllocationPriceTable,
+  prompts: readonly MetricCurves[],
+  meanSteps: number,
+): ReturnType<typeof tabledPrice> & { mean_steps: number } {
+  if (prompts.length === 0)
+    throw new ValidationError("prompts: need at least one prompt to match spend on", {
+      field: "prompts",
+    });
+  const spendAt = (k: number) => {
+    const price = tabledPrice(table, k);
+    const mean = prompts.reduce((s, c) => s + allocateSteps(c, price), 0) / prompts.length;
+    return { ...price, mean_steps: mean };
+  };
+  let best = spendAt(1);
+  for (let k = 2; k <= table.prices.length; k++) {
+    const at = spendAt(k);
+    if (Math.abs(at.mean_steps - meanSteps) < Math.abs(best.mean_steps - meanSteps)) best = at;
+  }
+  return best;
 }

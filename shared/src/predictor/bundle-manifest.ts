@@ -185,6 +185,8 @@ export const bundleManifestSchema = z.strictObject({
   edge_form: edgeFormSchema.optional(),
   allocation: allocationSchema.optional(),
   allocation_prices: allocationPricesSchema.optional(),
+  /** The same table for each metric priced alone (weight 1 on it): `objective: "<metric>"`. */
+  allocation_prices_by_metric: perMetric(allocationPricesSchema).optional(),
   training_data_hash: z.string().regex(/^[0-9a-f]{64}$/),
   evaluation: z.record(z.string(), z.unknown()).default({}),
 });

@@ -4,6 +4,7 @@
  * deploy CLI, the GPU worker's registration loop, tests) parse responses with them.
  */
 import { z } from "zod";
+import { METRIC_NAMES } from "../predictor/bundle-manifest";
 import {
   MAX_GUIDANCE,
   MAX_SIZE,
@@ -48,6 +49,8 @@ const curvesSchema = z
 
 const BUDGET_MODES = ["plateau", "quality", "allocate"] as const;
 export type BudgetMode = (typeof BUDGET_MODES)[number];
+/** What mode "allocate" maximises: the bundle's weighted metrics, or one metric alone. */
+const ALLOCATION_OBJECTIVES = ["weighted", ...METRIC_NAMES] as const;
 
 export const budgetRequestSchema = z
   .object({
@@ -99,6 +102,23 @@ export const budgetRequestSchema = z
         'mode "allocate". Without it, the bundle\'s own mean-steps target. Needs a bundle ' +
         "whose manifest has `allocation_prices`.",
     }),
+    /**
+     * mode "allocate": what the steps are spent on. "weighted" (default): the bundle's weighted
+     * sum of the metrics (manifest `allocation.weights`); a metric name: that metric alone, at
+     * prices the bundle calibrated for it (manifest `allocation_prices_by_metric`); implies mode
+     * "allocate".
+     */
+    objective: z
+      .enum(ALLOCATION_OBJECTIVES)
+      .optional()
+      .meta({
+        description:
+          'Mode "allocate": what the steps are spent on. "weighted" (default): the bundle\'s ' +
+          'weighted sum of the three metrics. "lsnr", "dsim" or "iclip": that metric alone, at ' +
+          "the prices the bundle calibrated for it (needs manifest `allocation_prices_by_metric`" +
+          "), for `mean_steps` or else the bundle's own target rounded; implies mode " +
+          '"allocate".',
+      }),
     include_curves: z.boolean().optional(),
   })
   .strict()
@@ -118,6 +138,12 @@ export const budgetRequestSchema = z
       b.mean_steps === undefined ||
       ((b.mode ?? "allocate") === "allocate" && b.quality === undefined),
     { message: '`mean_steps` goes only with mode "allocate"', path: ["mean_steps"] },
+  )
+  .refine(
+    (b) =>
+      b.objective === undefined ||
+      ((b.mode ?? "allocate") === "allocate" && b.quality === undefined),
+    { message: '`objective` goes only with mode "allocate"', path: ["objective"] },
   );
 export type BudgetRequest = z.infer<typeof budgetRequestSchema>;
 
@@ -136,12 +162,13 @@ export const budgetResponseSchema = z.object({
    */
   predictor_form: z.enum(["teacher", "exact", "distilled"]),
   mode: z.enum(BUDGET_MODES),
-  /** mode "allocate": the bundle's calibration the steps were chosen with. */
+  /** mode "allocate": the bundle's price the steps were chosen with, and what it maximises. */
   allocation: z
     .object({
       lambda: z.number(),
       uniform_steps: z.number().int(),
       target_mean_steps: z.number(),
+      objective: z.enum(ALLOCATION_OBJECTIVES),
     })
     .optional(),
   curves: curvesSchema.optional(),

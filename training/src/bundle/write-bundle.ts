@@ -53,6 +53,8 @@ export interface BundleInput {
   allocation?: AllocationCalibration;
   /** Its price for every integer mean-steps target (manifest `allocation_prices`). */
   allocationPrices?: AllocationPriceTable;
+  /** The same for each metric priced alone (manifest `allocation_prices_by_metric`). */
+  allocationPricesByMetric?: Record<MetricName, AllocationPriceTable>;
   trainingDataHash: string;
   evaluation: Record<string, unknown>;
   stepGrid: readonly number[];
@@ -165,6 +167,9 @@ export async function writeBundle(
     ...(input.edgeForm ? { edge_form: await edgeFormEntry(dir, input.edgeForm) } : {}),
     ...(input.allocation ? { allocation: input.allocation } : {}),
     ...(input.allocationPrices ? { allocation_prices: input.allocationPrices } : {}),
+    ...(input.allocationPricesByMetric
+      ? { allocation_prices_by_metric: input.allocationPricesByMetric }
+      : {}),
     training_data_hash: input.trainingDataHash,
     evaluation: input.evaluation,
   };

@@ -10,6 +10,7 @@ import {
   type AllocationPrice,
   allocateSteps,
   calibrateAllocation,
+  metricAlone,
 } from "@budgetfusion/shared/plateau/allocate";
 import { METRIC_NAMES, type MetricName } from "@budgetfusion/shared/predictor/bundle-manifest";
 import { allocationCeiling } from "./allocation-ceiling";
@@ -59,14 +60,6 @@ export function allocationRealised(
   };
 }
 
-/** Weights that price one metric alone. */
-function only(metric: MetricName): Record<MetricName, number> {
-  return Object.fromEntries(METRIC_NAMES.map((m) => [m, m === metric ? 1 : 0])) as Record<
-    MetricName,
-    number
-  >;
-}
-
 /**
  * The allocate mode on prompts with measured curves, beside what a perfect predictor (the
  * measured curves themselves, priced for the same mean) realises with the same weights, and each
@@ -92,8 +85,8 @@ export function allocationDiagnosis(
       METRIC_NAMES.map((m) => [
         m,
         {
-          predicted: priced(predicted, only(m)).per_metric[m].fraction_realised,
-          perfect_predictor: priced(measured, only(m)).per_metric[m].fraction_realised,
+          predicted: priced(predicted, metricAlone(m)).per_metric[m].fraction_realised,
+          perfect_predictor: priced(measured, metricAlone(m)).per_metric[m].fraction_realised,
         },
       ]),
     ) as Record<MetricName, { predicted: number; perfect_predictor: number }>,

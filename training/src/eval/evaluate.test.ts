@@ -1,7 +1,13 @@
 import { interpolateDense, STEP_GRID } from "@budgetfusion/shared/grid/step-grid";
 import { DEFAULT_PLATEAU, stepBudget } from "@budgetfusion/shared/plateau/step-budget";
 import { beforeAll, describe, expect, it } from "vitest";
-import { type ConditionPlan, type Evaluation, evaluate } from "./evaluate";
+import {
+  type ConditionPlan,
+  type Evaluation,
+  evaluate,
+  type GeneratedMetrics,
+  plannedConditions,
+} from "./evaluate";
 import { stat } from "./stat";
 
 /** A dense curve rising by `slope` per step up to step k, flat after: plateau t* = k. */
@@ -162,7 +168,7 @@ describe("evaluate (SPEC §6)", () => {
         );
       },
     });
-    expect(seen?.allocate).toEqual({ steps: [10, 30], uniform: 20 });
+    expect(seen?.allocate).toEqual({ weighted: { steps: [10, 30], uniform: 20 } });
     const mode = gen.allocation_mode;
     expect(mode?.mean_steps).toBe(20);
     expect(mode?.uniform_steps).toBe(20);
@@ -178,6 +184,64 @@ describe("evaluate (SPEC §6)", () => {
     expect(mode?.ceiling.iclip).toBeCloseTo(0, 12);
     expect(Number.isNaN(mode?.fraction_realised.iclip)).toBe(true);
     expect(res.allocation_mode).toBeUndefined();
+  });
+
+  it("allocate mode with a price table: scored at the entry whose spend matches OURS'", async () => {
+    // I-CLIP only, U = 20: prompt A gains 0.1 a step up to 10, B 0.05 up to 30. λ = 0.03 gives
+    // 10 and 30 (mean 20 = OURS'), 0.07 gives 10 and 1, 0.2 gives 1 and 1.
+    const weights = { lsnr: 0, dsim: 0, iclip: 1 };
+    const entry = (lambda: number) => ({ lambda, uniform_steps: 20, calibrated_mean_steps: 0 });
+    const prices = Array.from({ length: 129 }, (_, i) =>
+      i + 1 === 7 ? entry(0.03) : i + 1 === 3 ? entry(0.07) : entry(0.2),
+    );
+    const allocation = {
+      ...entry(0.07),
+      weights,
+      target_mean_steps: 3,
+      calibrated_mean_steps: 5.5,
+      calibration_prompts: 2,
+    };
+    const values = { lsnr: 0.5, dsim: 0.5, iclip: 0.5 };
+    let seen: ConditionPlan | undefined;
+    // I-CLIP priced alone: the same scores, the matching price at target 12.
+    const iclipPrices = prices.map((_, i) => (i + 1 === 12 ? entry(0.03) : entry(0.2)));
+    const gen = await evaluate({
+      ...base,
+      allocation,
+      allocationPrices: { weights, calibration_prompts: 2, prices },
+      allocationPricesByMetric: { iclip: { weights, calibration_prompts: 2, prices: iclipPrices } },
+      generated: async (plan) => {
+        seen = plan;
+        const all = Object.fromEntries(plannedConditions(plan).map((c) => [c, values]));
+        return new Map(plan.promptIds.map((id) => [id, all as GeneratedMetrics]));
+      },
+    });
+    expect(seen?.allocate).toEqual({
+      weighted: { steps: [10, 30], uniform: 20 },
+      iclip: { steps: [10, 30], uniform: 20 },
+    });
+    expect(seen && plannedConditions(seen)).toEqual([
+      "ours",
+      "uniform",
+      "reference",
+      "allocate",
+      "allocate_uniform",
+      "allocate_iclip",
+      "allocate_iclip_uniform",
+    ]);
+    expect(gen.allocation_mode?.by_metric?.iclip).toMatchObject({
+      price: { lambda: 0.03, target_mean_steps: 12 },
+      mean_steps: 20,
+      uniform_steps: 20,
+    });
+    expect(gen.allocation_mode?.by_metric?.dsim).toBeUndefined();
+    const mode = gen.allocation_mode;
+    expect(mode?.ours_mean_steps).toBe(20);
+    expect(mode?.mean_steps).toBe(20);
+    expect(mode?.price).toMatchObject({ lambda: 0.03, uniform_steps: 20, target_mean_steps: 7 });
+    expect(mode?.price.chosen_by).toMatch(/price table.*nearest OURS/);
+    // The bundle's default price is still the one recorded as the calibration.
+    expect(mode?.calibration).toEqual(allocation);
   });
 
   it("Spearman of t* against the oracle is undefined when the oracle t* is constant", () => {

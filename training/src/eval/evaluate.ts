@@ -24,8 +24,10 @@ import {
 import { metricQuality } from "@budgetfusion/shared/metrics/metric-quality";
 import {
   type AllocationCalibration,
+  type AllocationPrice,
   type AllocationPriceTable,
   allocateSteps,
+  spendMatchedPrice,
 } from "@budgetfusion/shared/plateau/allocate";
 import { type PlateauParams, stepBudget } from "@budgetfusion/shared/plateau/step-budget";
 import { METRIC_NAMES, type MetricName } from "@budgetfusion/shared/predictor/bundle-manifest";
@@ -62,6 +64,8 @@ export interface EvalInput {
   allocation?: AllocationCalibration;
   /** The same calibration for every integer mean-steps target (the bundle's price table). */
   allocationPrices?: AllocationPriceTable;
+  /** The same for each metric priced alone (weight 1 on it, 0 on the others). */
+  allocationPricesByMetric?: Partial<Record<MetricName, AllocationPriceTable>>;
   /**
    * Seed-averaged metrics of images generated at each planned condition's step count per prompt
    * (t*_OURS, t_UNIFORM, REFERENCE, and the allocate mode's two when planned).
@@ -72,11 +76,25 @@ export interface EvalInput {
 
 const CONDITIONS = ["ours", "uniform", "reference"] as const;
 export type Condition = (typeof CONDITIONS)[number];
-/** The allocate mode's t(p) and UNIFORM at its mean steps. */
-const ALLOCATION_CONDITIONS = ["allocate", "allocate_uniform"] as const;
-export type AllocationCondition = (typeof ALLOCATION_CONDITIONS)[number];
+/**
+ * The allocate mode's objectives: the bundle's weighted sum of the metrics, and each metric priced
+ * alone (the objective whose knapsack is exactly that metric's allocation ceiling).
+ */
+const ALLOCATION_OBJECTIVES = ["weighted", ...METRIC_NAMES] as const;
+export type AllocationObjective = (typeof ALLOCATION_OBJECTIVES)[number];
+/** An objective's t(p) and UNIFORM at its mean steps. */
+export type AllocationCondition = `allocate${"" | `_${MetricName}`}${"" | "_uniform"}`;
 export type GeneratedMetrics = Record<Condition, MetricValues> &
   Partial<Record<AllocationCondition, MetricValues>>;
+
+/** The conditions an objective's images are generated under. */
+function allocationConditions(o: AllocationObjective): {
+  steps: AllocationCondition;
+  uniform: AllocationCondition;
+} {
+  const steps = o === "weighted" ? "allocate" : (`allocate_${o}` as const);
+  return { steps, uniform: `${steps}_uniform` };
+}
 
 /** Step counts per prompt for the three conditions of SPEC §6 (and the allocate mode's). */
 export interface ConditionPlan {
@@ -85,12 +103,24 @@ export interface ConditionPlan {
   uniform: number;
   /** The paper's REFERENCE step count (65). */
   reference: number;
-  allocate?: { steps: readonly number[]; uniform: number };
+  allocate?: Partial<Record<AllocationObjective, { steps: readonly number[]; uniform: number }>>;
 }
+
+/** The price an objective is scored at, and how it was picked. */
+type ScoredPrice = AllocationPrice & { target_mean_steps: number; chosen_by: string };
+
+const plannedObjectives = (plan: ConditionPlan) =>
+  ALLOCATION_OBJECTIVES.filter((o) => plan.allocate?.[o] !== undefined);
 
 /** The conditions a plan asks images for. */
 export function plannedConditions(plan: ConditionPlan): (Condition | AllocationCondition)[] {
-  return plan.allocate ? [...CONDITIONS, ...ALLOCATION_CONDITIONS] : [...CONDITIONS];
+  return [
+    ...CONDITIONS,
+    ...plannedObjectives(plan).flatMap((o) => {
+      const c = allocationConditions(o);
+      return [c.steps, c.uniform];
+    }),
+  ];
 }
 
 /** The step count of prompt i under a planned condition. */
@@ -102,8 +132,13 @@ export function plannedSteps(
   if (cond === "ours") return plan.ours[i];
   if (cond === "uniform") return plan.uniform;
   if (cond === "reference") return plan.reference;
-  if (!plan.allocate) throw new Error(`the plan has no allocate mode (${cond})`);
-  return cond === "allocate" ? plan.allocate.steps[i] : plan.allocate.uniform;
+  for (const o of plannedObjectives(plan)) {
+    const c = allocationConditions(o);
+    const a = plan.allocate?.[o];
+    if (a && cond === c.steps) return a.steps[i];
+    if (a && cond === c.uniform) return a.uniform;
+  }
+  throw new Error(`the plan has no allocate objective for ${cond}`);
 }
 
 /** q_m(v): the "higher is better" quality of a metric value. */
@@ -241,20 +276,39 @@ export async function evaluate(input: EvalInput) {
 
   const eta = (t: number) => generationTflops(input.cost, t);
   const calibration = input.allocation;
-  const tAllocate = calibration ? ids.map((_, i) => allocateSteps(fullCurves(i), calibration)) : [];
+  const served = ids.map((_, i) => fullCurves(i));
+  const oursMean = stat(tOurs).mean;
+  // With price tables each objective is scored at its table's target whose spend on these prompts
+  // matches OURS' (predicted steps only), so the two compare at equal mean steps; the bundle's
+  // own default price was calibrated for OURS' mean on the validation prompts, which sampling puts
+  // a step or two away from OURS' mean here.
+  const prices: Partial<Record<AllocationObjective, ScoredPrice>> = {};
+  if (calibration) {
+    const matched = (table: AllocationPriceTable): ScoredPrice => ({
+      ...spendMatchedPrice(table, served, oursMean),
+      chosen_by: "the price table's entry whose mean steps on these prompts is nearest OURS'",
+    });
+    prices.weighted = input.allocationPrices
+      ? matched(input.allocationPrices)
+      : { ...calibration, chosen_by: "the bundle's default price" };
+    for (const m of METRIC_NAMES) {
+      const table = input.allocationPricesByMetric?.[m];
+      if (table) prices[m] = matched(table);
+    }
+  }
+  const allocated: NonNullable<ConditionPlan["allocate"]> = {};
+  for (const o of ALLOCATION_OBJECTIVES) {
+    const price = prices[o];
+    if (!price) continue;
+    const steps = served.map((c) => allocateSteps(c, price));
+    allocated[o] = { steps, uniform: Math.max(1, Math.round(stat(steps).mean)) };
+  }
   const plan: ConditionPlan = {
     promptIds: ids,
     ours: tOurs,
     uniform: tUniform,
     reference: paperReferenceSteps,
-    ...(calibration
-      ? {
-          allocate: {
-            steps: tAllocate,
-            uniform: Math.max(1, Math.round(stat(tAllocate).mean)),
-          },
-        }
-      : {}),
+    ...(calibration ? { allocate: allocated } : {}),
   };
   const stepsOf = (cond: Condition, i: number) => plannedSteps(plan, cond, i);
   const interpolated = qualityBlock(ids.length, stepsOf, eta, (i, m, cond) =>
@@ -315,44 +369,62 @@ export async function evaluate(input: EvalInput) {
     oracle_per_metric: ceilingAt(tOracleUniform),
   };
 
-  // The allocate mode: t(p) from the full model's curves at the validation-calibrated price,
+  // An allocate objective: t(p) from the full model's curves at a validation-calibrated price,
   // against UNIFORM at its own mean steps (the comparison its ceiling is defined for).
-  const allocationModeOf = (
-    calibration: AllocationCalibration,
-    { uniform }: NonNullable<ConditionPlan["allocate"]>,
-  ) => {
+  const allocationResultOf = (o: AllocationObjective, price: ScoredPrice) => {
+    const plannedO = allocated[o];
+    if (!plannedO) throw new Error(`allocate objective ${o} was not planned`);
+    const { steps, uniform } = plannedO;
+    const cond = allocationConditions(o);
     const relativeBy = (q: (i: number, m: MetricName, c: AllocationCondition) => number) =>
       Object.fromEntries(
         METRIC_NAMES.map((m) => [
           m,
-          relativeQuality(ids.length, (i, w) =>
-            q(i, m, w === "a" ? "allocate" : "allocate_uniform"),
-          ),
+          relativeQuality(ids.length, (i, w) => q(i, m, w === "a" ? cond.steps : cond.uniform)),
         ]),
       ) as Record<MetricName, Stat & { skipped: number }>;
-    const allocStepsOf = (c: AllocationCondition, i: number) => plannedSteps(plan, c, i);
     const interpolatedRelative = relativeBy((i, m, c) =>
-      quality(m, dense[i][m][allocStepsOf(c, i) - 1]),
+      quality(m, dense[i][m][plannedSteps(plan, c, i) - 1]),
     );
     const relative = gen ? relativeBy(generatedQuality) : interpolatedRelative;
     const allocCeiling = ceilingAt(uniform);
     return {
-      calibration,
-      mean_steps: stat(tAllocate).mean,
-      steps: tStarSummary(tAllocate),
+      price: {
+        lambda: price.lambda,
+        uniform_steps: price.uniform_steps,
+        weights: price.weights,
+        target_mean_steps: price.target_mean_steps,
+        chosen_by: price.chosen_by,
+      },
+      mean_steps: stat([...steps]).mean,
+      steps: tStarSummary([...steps]),
       uniform_steps: uniform,
-      ours_mean_steps: stat(tOurs).mean,
+      ours_mean_steps: oursMean,
       relative_quality: relative,
       interpolated_relative_quality: interpolatedRelative,
       ceiling: Object.fromEntries(METRIC_NAMES.map((m) => [m, allocCeiling[m].relative_quality])),
       fraction_realised: fractionOf(relative, allocCeiling),
-      ...(input.allocationValidation ? { validation: input.allocationValidation } : {}),
-      ...(input.allocationPrices ? { price_table: input.allocationPrices } : {}),
-      per_prompt: ids.map((id, i) => ({ prompt_id: id, steps: tAllocate[i] })),
+      per_prompt: ids.map((id, i) => ({ prompt_id: id, steps: steps[i] })),
     };
   };
+  const byMetric = Object.fromEntries(
+    METRIC_NAMES.flatMap((m) => {
+      const price = prices[m];
+      return price ? [[m, allocationResultOf(m, price)]] : [];
+    }),
+  ) as Partial<Record<MetricName, ReturnType<typeof allocationResultOf>>>;
   const allocationMode =
-    calibration && plan.allocate ? allocationModeOf(calibration, plan.allocate) : undefined;
+    calibration && prices.weighted
+      ? {
+          calibration,
+          ...allocationResultOf("weighted", prices.weighted),
+          ...(input.allocationValidation ? { validation: input.allocationValidation } : {}),
+          ...(input.allocationPrices ? { price_table: input.allocationPrices } : {}),
+          ...(Object.keys(byMetric).length
+            ? { by_metric: byMetric, price_tables_by_metric: input.allocationPricesByMetric }
+            : {}),
+        }
+      : undefined;
 
   const etaOurs = stat(tOurs.map(eta));
   const savings = Object.fromEntries(

@@ -72,7 +72,7 @@ export const bundleStage: PipelineStage<BundleSummary> = {
     ) as Record<string, unknown>;
     // The allocate mode's price, calibrated on validation prompts by the evaluate stage.
     const allocationMode = evaluation.allocation_mode as
-      | { calibration?: unknown; price_table?: unknown }
+      | { calibration?: unknown; price_table?: unknown; price_tables_by_metric?: unknown }
       | undefined;
     const allocation =
       allocationMode?.calibration === undefined
@@ -82,6 +82,12 @@ export const bundleStage: PipelineStage<BundleSummary> = {
       allocationMode?.price_table === undefined
         ? undefined
         : bundleManifestSchema.shape.allocation_prices.parse(allocationMode.price_table);
+    const allocationPricesByMetric =
+      allocationMode?.price_tables_by_metric === undefined
+        ? undefined
+        : bundleManifestSchema.shape.allocation_prices_by_metric.parse(
+            allocationMode.price_tables_by_metric,
+          );
     // lo/hi of the per-metric target normalisation the bundled (full) models were trained with.
     const targetNorm = Object.fromEntries(
       await Promise.all(
@@ -111,7 +117,7 @@ export const bundleStage: PipelineStage<BundleSummary> = {
       bundlesDir: o["bundles-dir"],
       version:
         o.version ??
-        `${o.name}-${await bundleVersionDigest(hash, predictorFiles, { allocation, allocationPrices })}`,
+        `${o.name}-${await bundleVersionDigest(hash, predictorFiles, { allocation, allocationPrices, allocationPricesByMetric })}`,
       predictorFiles,
       hidden: o.hidden,
       layers: 2,
@@ -123,6 +129,7 @@ export const bundleStage: PipelineStage<BundleSummary> = {
       plateau: DEFAULT_PLATEAU,
       ...(allocation ? { allocation } : {}),
       ...(allocationPrices ? { allocationPrices } : {}),
+      ...(allocationPricesByMetric ? { allocationPricesByMetric } : {}),
       trainingDataHash: hash,
       evaluation: {
         report: `reports/${o.name}/evaluation.json`,

@@ -6,23 +6,20 @@
 import { type GalleryRow, imageGallery } from "@budgetfusion/shared/plot/svg-plot";
 import type { AllocationCondition, Condition } from "../eval/evaluate";
 
-type AnyCondition = Condition | AllocationCondition;
-
 /** The conditions shown, in column order (allocate only when the run calibrated it). */
-export const GALLERY_CONDITIONS: readonly AnyCondition[] = [
-  "ours",
-  "uniform",
-  "reference",
-  "allocate",
-];
+const GALLERY_CONDITIONS = ["ours", "uniform", "reference", "allocate"] as const;
+type GalleryCondition = (typeof GALLERY_CONDITIONS)[number];
 
-export const GALLERY_LABEL: Record<AnyCondition, string> = {
+export const GALLERY_LABEL: Record<GalleryCondition, string> = {
   ours: "OURS",
   uniform: "UNIFORM",
   reference: "REFERENCE",
   allocate: "ALLOCATE",
-  allocate_uniform: "UNIFORM (allocate's mean)",
 };
+
+export function isGalleryCondition(c: Condition | AllocationCondition): c is GalleryCondition {
+  return (GALLERY_CONDITIONS as readonly string[]).includes(c);
+}
 
 export function gallerySvg(rows: readonly GalleryRow[], imageSize: number): string {
   const columns = Math.max(0, ...rows.map((r) => r.cells.length));

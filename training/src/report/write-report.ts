@@ -73,6 +73,18 @@ function verdictLines(e: Evaluation, time: { saved_fraction: number }): string[]
   const allocate = a
     ? [
         `- Allocate mode vs UNIFORM at its mean steps (${f(a.mean_steps, 2)} vs ${a.uniform_steps}): ${METRIC_NAMES.map((m) => `${LABEL[m]} ${verdictOf(a.relative_quality[m])} (${pm(a.relative_quality[m])}, ${f(100 * a.fraction_realised[m], 0)}% of the ceiling ${f(a.ceiling[m])})`).join("; ")}.`,
+        ...(a.by_metric
+          ? [
+              `- Each metric priced alone: ${METRIC_NAMES.flatMap((m) => {
+                const b = a.by_metric?.[m];
+                return b
+                  ? [
+                      `${LABEL[m]} ${pm(b.relative_quality[m])} at ${f(b.mean_steps, 2)} vs ${b.uniform_steps} steps, ${f(100 * b.fraction_realised[m], 0)}% of its ceiling`,
+                    ]
+                  : [];
+              }).join("; ")}.`,
+            ]
+          : []),
       ]
     : [];
   return [
@@ -96,6 +108,7 @@ function allocationLines(e: Evaluation): string[] {
     "## Allocate mode: t(p) = argmax_t sum_m w_m q(p,t)/q(p,U) - λ t, against UNIFORM at its mean steps",
     "",
     `λ = ${c.lambda.toExponential(4)} per step, calibrated by bisection on ${c.calibration_prompts} validation prompts for a mean of ${f(c.target_mean_steps, 2)} steps (reached ${f(c.calibrated_mean_steps, 2)}); U = ${c.uniform_steps}; weights ${METRIC_NAMES.map((m) => `${LABEL[m]} ${f(c.weights[m], 3)}`).join(", ")}.`,
+    `The bundle's default price is that one. Scored here: λ = ${a.price.lambda.toExponential(4)} (target ${f(a.price.target_mean_steps, 2)}, U = ${a.price.uniform_steps}); chosen as ${a.price.chosen_by}.`,
     `On the held-out prompts: mean ${f(a.mean_steps, 2)} steps (OURS ${f(a.ours_mean_steps, 2)}), range ${a.steps.min}-${a.steps.max}; UNIFORM ${a.uniform_steps}.`,
     "",
     "| metric | this run | interpolated curves | allocation ceiling | fraction realised |",
@@ -105,7 +118,31 @@ function allocationLines(e: Evaluation): string[] {
         `| ${LABEL[m]} | ${pm(a.relative_quality[m])} | ${pm(a.interpolated_relative_quality[m])} | ${f(a.ceiling[m])} | ${f(a.fraction_realised[m], 2)} |`,
     ),
     "",
+    ...byMetricLines(a.by_metric),
     ...validationLines(a.validation),
+  ];
+}
+
+/** Each metric priced alone: the objective whose knapsack is that metric's own ceiling. */
+function byMetricLines(
+  byMetric: NonNullable<Evaluation["allocation_mode"]>["by_metric"],
+): string[] {
+  if (!byMetric) return [];
+  const rows = METRIC_NAMES.flatMap((m) => {
+    const b = byMetric[m];
+    return b
+      ? [
+          `| ${LABEL[m]} alone | ${b.price.target_mean_steps} | ${f(b.mean_steps, 2)} vs ${b.uniform_steps} | ${pm(b.relative_quality[m])} | ${f(b.ceiling[m])} | ${f(b.fraction_realised[m], 2)} |`,
+        ]
+      : [];
+  });
+  return [
+    "Each metric priced alone (`objective: \"<metric>\"`, its own validation-calibrated price table, the entry matching OURS' spend); its gap to that metric's ceiling is the predictor's alone:",
+    "",
+    "| objective | table target | mean steps vs UNIFORM | that metric's Eq. 9 | its ceiling | fraction realised |",
+    "|---|---|---|---|---|---|",
+    ...rows,
+    "",
   ];
 }
 
