@@ -4,8 +4,9 @@
  * (SPEC §5), Table 2 (quality per TFLOP for OURS, UNIFORM and REFERENCE), relative quality
  * (Eq. 9), compute savings against fixed step defaults, and the allocation ceiling
  * (allocation-ceiling.ts: the most any allocation of the same mean steps could gain), and,
- * given a calibration, the allocate mode (shared/src/plateau/allocate.ts) against UNIFORM at its
- * own mean steps, with the share of that ceiling it realises.
+ * given a calibration, the allocate mode (shared/src/plateau/allocate.ts; its weighted objective
+ * and, given their price tables, each metric priced alone) against UNIFORM at its own mean steps,
+ * with the share of that ceiling it realises.
  *
  * Measured quality at the conditions' step counts comes from images generated at exactly those
  * step counts (every dataset seed, metrics against the dataset's I(p, 129, s)) when the caller
@@ -68,7 +69,7 @@ export interface EvalInput {
   allocationPricesByMetric?: Partial<Record<MetricName, AllocationPriceTable>>;
   /**
    * Seed-averaged metrics of images generated at each planned condition's step count per prompt
-   * (t*_OURS, t_UNIFORM, REFERENCE, and the allocate mode's two when planned).
+   * (t*_OURS, t_UNIFORM, REFERENCE, and two per planned allocate objective).
    * Called once t* and the uniform step count are known.
    */
   generated?: (plan: ConditionPlan) => Promise<ReadonlyMap<number, GeneratedMetrics>>;
