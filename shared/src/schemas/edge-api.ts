@@ -52,6 +52,10 @@ export type BudgetMode = (typeof BUDGET_MODES)[number];
 /** What mode "allocate" maximises: the bundle's weighted metrics, or one metric alone. */
 const ALLOCATION_OBJECTIVES = ["weighted", ...METRIC_NAMES] as const;
 
+/** Whether a request's mode and quality leave room for an allocate-only field (which implies it). */
+const allowsAllocate = (b: { mode?: BudgetMode; quality?: number }) =>
+  (b.mode ?? "allocate") === "allocate" && b.quality === undefined;
+
 export const budgetRequestSchema = z
   .object({
     prompt: promptSchema,
@@ -133,18 +137,14 @@ export const budgetRequestSchema = z
     message: 'mode "quality" needs `quality`, and `quality` goes only with mode "quality"',
     path: ["mode"],
   })
-  .refine(
-    (b) =>
-      b.mean_steps === undefined ||
-      ((b.mode ?? "allocate") === "allocate" && b.quality === undefined),
-    { message: '`mean_steps` goes only with mode "allocate"', path: ["mean_steps"] },
-  )
-  .refine(
-    (b) =>
-      b.objective === undefined ||
-      ((b.mode ?? "allocate") === "allocate" && b.quality === undefined),
-    { message: '`objective` goes only with mode "allocate"', path: ["objective"] },
-  );
+  .refine((b) => b.mean_steps === undefined || allowsAllocate(b), {
+    message: '`mean_steps` goes only with mode "allocate"',
+    path: ["mean_steps"],
+  })
+  .refine((b) => b.objective === undefined || allowsAllocate(b), {
+    message: '`objective` goes only with mode "allocate"',
+    path: ["objective"],
+  });
 export type BudgetRequest = z.infer<typeof budgetRequestSchema>;
 
 export const budgetResponseSchema = z.object({

@@ -77,6 +77,10 @@ export interface EvalInput {
 
 const CONDITIONS = ["ours", "uniform", "reference"] as const;
 export type Condition = (typeof CONDITIONS)[number];
+/** SPEC §6's three conditions, as against the allocate objectives'. */
+export function isSpecCondition(c: Condition | AllocationCondition): c is Condition {
+  return (CONDITIONS as readonly string[]).includes(c);
+}
 /**
  * The allocate mode's objectives: the bundle's weighted sum of the metrics, and each metric priced
  * alone (the objective whose knapsack is exactly that metric's allocation ceiling).
@@ -183,7 +187,7 @@ function qualityBlock(
   return { table2_quality_per_tflop: table2, quality: qualityAt, relative_quality: relative };
 }
 
-function tStarSummary(ts: number[]) {
+function tStarSummary(ts: readonly number[]) {
   return {
     ...stat(ts),
     median: [...ts].sort((a, b) => a - b)[Math.floor((ts.length - 1) / 2)],
@@ -397,8 +401,8 @@ export async function evaluate(input: EvalInput) {
         target_mean_steps: price.target_mean_steps,
         chosen_by: price.chosen_by,
       },
-      mean_steps: stat([...steps]).mean,
-      steps: tStarSummary([...steps]),
+      mean_steps: stat(steps).mean,
+      steps: tStarSummary(steps),
       uniform_steps: uniform,
       ours_mean_steps: oursMean,
       relative_quality: relative,

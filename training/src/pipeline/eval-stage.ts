@@ -47,6 +47,7 @@ import {
   type ConditionPlan,
   evaluate,
   type GeneratedMetrics,
+  isSpecCondition,
   plannedConditions,
   plannedSteps,
   spearman,
@@ -247,7 +248,7 @@ async function runEvalStage(o: EvalStageOptions) {
         const cells: GalleryRow["cells"][number][] = [];
         for (const cond of conditions) {
           const steps = plannedSteps(plan, cond, i);
-          let slot = cond.startsWith("allocate") ? byStep.get(steps) : undefined;
+          let slot = isSpecCondition(cond) ? undefined : byStep.get(steps);
           if (slot === undefined) {
             const res = await o.generator.generate({
               prompt: o.texts.get(promptId) ?? "",
