@@ -154,6 +154,13 @@ describe("budget cache", () => {
     expect(hits(after) - hits(before)).toBe(1);
     expect(metric(after, "budgetfusion_budget_cache_hit_rate")).toBeGreaterThan(0);
     expect(metric(after, "budgetfusion_ort_wasm_memory_bytes")).toBeGreaterThan(0);
+    // The new prompt's curves (129 x 3 float32) and its p̄ joined this isolate's tiers.
+    const grew = (name: string) => metric(after, name) - metric(before, name);
+    expect(grew("budgetfusion_budget_cache_entries")).toBe(1);
+    expect(grew("budgetfusion_budget_cache_bytes")).toBe(129 * 3 * 4);
+    expect(grew("budgetfusion_embedding_cache_entries")).toBe(1);
+    const { width } = fixtureBundle("fx-distilled24").manifest.embedding;
+    expect(grew("budgetfusion_embedding_cache_bytes")).toBe(4 * width);
   });
 
   it("keys by bundle version: another version recomputes", async () => {

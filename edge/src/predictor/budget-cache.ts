@@ -3,8 +3,8 @@
  * (version, sha256(prompt)). Curves rather than responses, because t* also depends on the
  * request's bounds and quality target, which are cheap to apply again.
  *
- * Tier 1 is this isolate's memory (LRU by insertion order of a Map, bounded so the 64 MB isolate
- * budget holds: 2,048 entries x 129 x 3 float32 = 3 MiB); tier 2 is the Cache API of the data
+ * Tier 1 is this isolate's memory (an LRU bounded in bytes so the 64 MB isolate budget holds:
+ * 3 MiB, 2,048 prompts of 129 x 3 float32); tier 2 is the Cache API of the data
  * centre (shared by its isolates, survives isolate restarts). KV would be global but is
  * eventually consistent and needs another binding; a budget is cheap enough to recompute that a
  * per-data-centre cache is the better trade. Counters feed Server-Timing and GET /metrics.
@@ -13,20 +13,24 @@
  * than the lookup: a miss pays both (usesCacheApi; the caller passes `shared`).
  */
 import { METRIC_NAMES } from "@budgetfusion/shared/predictor/bundle-manifest";
+import { LRUCache } from "lru-cache";
 import type { BudgetCacheApiMode } from "../config";
 import { sha256Hex } from "../runtime/sha256";
 import type { LoadedPredictor } from "./load-predictor";
 import { type PhaseTimer, timed, untimed } from "./phase-timer";
 import type { MetricCurves } from "./predict-curves";
 
-const ISOLATE_ENTRIES = 2_048;
+const ISOLATE_BYTES = 2_048 * 129 * 3 * 4;
 /** The Cache API wants a URL; this host is never fetched. */
 const CACHE_ORIGIN = "https://budget-cache.budgetfusion.internal";
 const CACHE_TTL_S = 7 * 24 * 3600;
 
 export type CacheTier = "isolate" | "cache-api" | "miss";
 
-const isolate = new Map<string, MetricCurves>();
+const isolate = new LRUCache<string, MetricCurves>({
+  maxSize: ISOLATE_BYTES,
+  sizeCalculation: (c) => METRIC_NAMES.reduce((n, m) => n + c[m].byteLength, 0),
+});
 const counts: Record<CacheTier, number> = { isolate: 0, "cache-api": 0, miss: 0 };
 
 export async function budgetCacheKey(version: string, prompt: string): Promise<string> {
@@ -53,15 +57,6 @@ export function usesCacheApi(
 /** Where tier 2 keeps `key`'s curves. */
 export function budgetCacheUrl(key: string): string {
   return `${CACHE_ORIGIN}/${key}`;
-}
-
-function remember(key: string, curves: MetricCurves) {
-  isolate.delete(key);
-  isolate.set(key, curves);
-  if (isolate.size > ISOLATE_ENTRIES) {
-    const [oldest] = isolate.keys();
-    isolate.delete(oldest);
-  }
 }
 
 function toBytes(curves: MetricCurves): Uint8Array {
@@ -116,7 +111,6 @@ export async function cachedCurves<T>(
   const hit = isolate.get(key);
   if (hit !== undefined) {
     counts.isolate++;
-    remember(key, hit);
     return { curves: hit, tier: "isolate" };
   }
   const prefetched = source.prefetch();
@@ -133,12 +127,12 @@ export async function cachedCurves<T>(
         });
   if (stored !== undefined) {
     counts["cache-api"]++;
-    remember(key, stored);
+    isolate.set(key, stored);
     return { curves: stored, tier: "cache-api" };
   }
   const curves = await source.compute(prefetched);
   counts.miss++;
-  remember(key, curves);
+  isolate.set(key, curves);
   if (cache !== undefined) {
     const body = new Response(toBytes(curves), {
       headers: { "cache-control": `max-age=${CACHE_TTL_S}` },
@@ -155,6 +149,7 @@ export interface BudgetCacheStats {
   /** (isolate + Cache API hits) / lookups in this isolate since it started; 0 before any. */
   hit_rate: number;
   isolate_entries: number;
+  isolate_bytes: number;
 }
 
 export function budgetCacheStats(): BudgetCacheStats {
@@ -166,5 +161,6 @@ export function budgetCacheStats(): BudgetCacheStats {
     misses: counts.miss,
     hit_rate: total === 0 ? 0 : hits / total,
     isolate_entries: isolate.size,
+    isolate_bytes: isolate.calculatedSize,
   };
 }

@@ -8,23 +8,45 @@
  * Cache choice: D1, keyed by sha256(model_id + "\n" + prompt). D1 is already bound, strongly
  * consistent and survives isolates and deploys; KV is eventually consistent and would need
  * another binding; the Cache API is per-data-centre and only caches Responses. A small
- * in-isolate map in front of D1 saves the round trip for repeated prompts.
+ * in-isolate LRU in front of D1 saves the round trip for repeated prompts; it is bounded in bytes,
+ * on every path that fills it, so an isolate serving any number of distinct prompts stays inside
+ * the 64 MB budget.
  */
 import { env } from "cloudflare:workers";
 import { l2NormalizeRows } from "@budgetfusion/shared/embedding/clip-text-embedder";
 import { UpstreamError } from "@budgetfusion/shared/errors";
 import { embedResponseSchema } from "@budgetfusion/shared/schemas/worker-api";
+import { LRUCache } from "lru-cache";
 import type { EdgeDb } from "../db/client";
 import { getCachedEmbedding, putCachedEmbedding } from "../db/queries/embeddings";
 import { pickEmbedWorker } from "../db/queries/workers";
 import { sha256Hex } from "../runtime/sha256";
 import type { LoadedPredictor } from "./load-predictor";
 
-const isolateCache = new Map<string, Float32Array>();
-const ISOLATE_CACHE_ENTRIES = 1024;
+/** 1,024 paper-size p̄ (1,024 float32 each). */
+const ISOLATE_CACHE_BYTES = 4 * 1024 * 1024;
+const isolateCache = new LRUCache<string, Float32Array>({
+  maxSize: ISOLATE_CACHE_BYTES,
+  sizeCalculation: (v) => v.byteLength,
+});
+
+export interface EmbeddingCacheStats {
+  entries: number;
+  bytes: number;
+  max_bytes: number;
+}
+
+/** What this isolate's p̄ tier holds (GET /metrics). */
+export function embeddingCacheStats(): EmbeddingCacheStats {
+  return {
+    entries: isolateCache.size,
+    bytes: isolateCache.calculatedSize,
+    max_bytes: ISOLATE_CACHE_BYTES,
+  };
+}
 
 /** Where a prompt's p̄ is kept for a GPU-worker-embedded bundle (sha256 of model + prompt). */
-function embeddingKey(modelId: string, prompt: string): Promise<string> {
+export function embeddingKey(modelId: string, prompt: string): Promise<string> {
   return sha256Hex(`${modelId}\n${prompt}`);
 }
 
@@ -35,7 +57,9 @@ function embeddingKey(modelId: string, prompt: string): Promise<string> {
  */
 export async function storedEmbedding(
   db: EdgeDb,
-  predictor: LoadedPredictor,
+  predictor: Pick<LoadedPredictor, "textEmbedder"> & {
+    manifest: { embedding: { model_id: string } };
+  },
   prompt: string,
 ): Promise<Float32Array | undefined> {
   if (predictor.textEmbedder !== undefined) return undefined;
@@ -82,7 +106,6 @@ async function embedViaWorker(
   }
   const vector = l2NormalizeRows(Float32Array.from(embeddings[0]), width);
   const key = await embeddingKey(modelId, prompt);
-  if (isolateCache.size >= ISOLATE_CACHE_ENTRIES) isolateCache.clear();
   isolateCache.set(key, vector);
   // The D1 copy serves other isolates and later bundle versions, not this response.
   defer(putCachedEmbedding(db, key, modelId, vector));

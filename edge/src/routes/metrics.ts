@@ -1,13 +1,15 @@
 /**
  * GET /metrics: this isolate's counters in the Prometheus text format (the format scrapers
- * read): the budget cache (budget-cache.ts) and the isolate's memory as far as a Worker can see
- * it from inside, ORT's WebAssembly memory (its largest part: weights and arenas). The V8 heap
+ * read): the budget and embedding caches (budget-cache.ts, embed-prompt.ts) and the isolate's
+ * memory as far as a Worker can see it from inside, ORT's WebAssembly memory (its largest part:
+ * weights and arenas). The V8 heap
  * is not visible from inside a Worker; `npm run bench:edge` adds it through the inspector.
- * Hand-written: five lines of a text format, no library needed (prom-client needs Node).
+ * Hand-written: a few lines of a text format, no library needed (prom-client needs Node).
  */
 import { createRoute, z } from "@hono/zod-openapi";
 import type { EdgeApp } from "../app-env";
 import { budgetCacheStats } from "../predictor/budget-cache";
+import { embeddingCacheStats } from "../predictor/embed-prompt";
 import { ortWasmMemoryBytes } from "../runtime/ort-web";
 
 const route = createRoute({
@@ -26,6 +28,7 @@ function gauge(name: string, help: string, value: number, type = "gauge"): strin
 export function registerMetricsRoute(app: EdgeApp) {
   app.openapi(route, (c) => {
     const s = budgetCacheStats();
+    const e = embeddingCacheStats();
     const text = [
       `# HELP budgetfusion_budget_cache_lookups_total Budget cache lookups by result.\n# TYPE budgetfusion_budget_cache_lookups_total counter\n` +
         `budgetfusion_budget_cache_lookups_total{result="isolate"} ${s.isolate_hits}\n` +
@@ -36,6 +39,21 @@ export function registerMetricsRoute(app: EdgeApp) {
         "budgetfusion_budget_cache_entries",
         "Curves held in this isolate's memory.",
         s.isolate_entries,
+      ),
+      gauge(
+        "budgetfusion_budget_cache_bytes",
+        "Bytes of the curves held in this isolate's memory.",
+        s.isolate_bytes,
+      ),
+      gauge(
+        "budgetfusion_embedding_cache_entries",
+        "Prompt embeddings held in this isolate's memory.",
+        e.entries,
+      ),
+      gauge(
+        "budgetfusion_embedding_cache_bytes",
+        `Bytes of the prompt embeddings held in this isolate's memory (at most ${e.max_bytes}).`,
+        e.bytes,
       ),
       gauge(
         "budgetfusion_ort_wasm_memory_bytes",
