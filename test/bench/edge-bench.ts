@@ -23,6 +23,7 @@
  * hits, also as an API key), and the D1 pass once more with BUDGET_CACHE_API=always. Its last
  * stdout line is JSON with p50_ms, p99_ms and isolate_mib of the D1 pass.
  * EDGE_BENCH_PAPER_DIR keeps (and reuses) the paper-size build, which costs minutes of CPU.
+ * Writes reports/edge-bench.json and reports/edge-bench.svg (every pass's latency distribution).
  * Goal (issues 3 and 14): warm p50 <= 5 ms, p99 <= 20 ms, paper-size isolate <= 64 MiB.
  * Needs Node's WebSocket (the npm script passes --experimental-websocket on Node 20).
  */
@@ -42,6 +43,7 @@ import {
   startWorker,
   stop,
 } from "@budgetfusion/scripts/local-stack";
+import { lineChart } from "@budgetfusion/shared/plot/svg-plot";
 import { bundleManifestSchema, edgeFiles } from "@budgetfusion/shared/predictor/bundle-manifest";
 import { budgetResponseSchema } from "@budgetfusion/shared/schemas/edge-api";
 import { FIXTURES } from "@budgetfusion/test-helpers/fixtures";
@@ -155,8 +157,37 @@ const median = (xs: number[]) => {
   return s.length === 0 ? 0 : s[(s.length - 1) >> 1];
 };
 
-async function pass(prompts: string[], edge: Child, apiKey?: string) {
+/** Every pass's client latencies by label, for reports/edge-bench.svg. */
+const latencies = new Map<string, number[]>();
+
+/** Share of requests answered within x ms, per pass, on a log axis (the tails side by side). */
+function latencyChart(measuredAt: string): string {
+  const levels = [...Array.from({ length: 99 }, (_, i) => i + 1), 99.5, 99.9, 100];
+  const series = [...latencies].map(([label, ms]) => {
+    const s = [...ms].sort((a, b) => a - b);
+    return { label, x: levels.map((p) => percentile(s, p)), y: levels.map((p) => p / 100) };
+  });
+  const targets = {
+    label: "goal: p50 5 ms, p99 20 ms",
+    x: [5, 20],
+    y: [0.5, 0.99],
+    points: true,
+    color: "#000",
+  };
+  return lineChart([...series, targets], {
+    title: `Latency by pass, ${measuredAt.slice(0, 16).replace("T", " ")} UTC`,
+    xLabel: "ms (log)",
+    yLabel: "share of requests answered",
+    xLog: true,
+    yMin: 0,
+    yMax: 1,
+    legendWidth: 260,
+  });
+}
+
+async function pass(label: string, prompts: string[], edge: Child, apiKey?: string) {
   const ms: number[] = [];
+  latencies.set(label, ms);
   const tiers: Record<string, number> = {};
   const forms = new Set<string>();
   const timings: Record<string, number[]> = {};
@@ -186,8 +217,9 @@ async function pass(prompts: string[], edge: Child, apiKey?: string) {
 }
 
 /** /healthz, the HTTP floor, with the same CPU accounting as a pass. */
-async function healthPass(edge: Child, n = 300) {
+async function healthPass(label: string, edge: Child, n = 300) {
   const ms: number[] = [];
+  latencies.set(label, ms);
   const cpu0 = groupCpuMs(edge);
   for (let i = 0; i < n; i++) {
     const t = performance.now();
@@ -388,9 +420,9 @@ async function measureSmall(
     const first = await budget("cold start prompt for the small bundle");
     for (let i = 0; i < 50; i++) await budget(`warm-up prompt ${i}`);
     log(`small bundle ${version}: ${prompts.length} distinct prompts`);
-    const warm = await pass(prompts, edge);
+    const warm = await pass("small: warm budget", prompts, edge);
     const memory = await isolateMemory(edge);
-    const health = await healthPass(edge);
+    const health = await healthPass("small: /healthz floor", edge);
     return {
       bundle: version,
       bundle_mib: bundleMiB(dir),
@@ -436,7 +468,7 @@ async function measurePaperSize(tmp: string, scriptDir: string | undefined, prom
     const first = await budget("cold start prompt for the paper-size bundle");
     for (let i = 0; i < 50; i++) await budget(`warm-up prompt ${i}`);
     log(`paper-size ${version}, pass 1: embedding from the GPU worker`);
-    const fromWorker = await pass(prompts, edge);
+    const fromWorker = await pass("paper: p̄ from the worker", prompts, edge);
     // Same prompts, new version, new isolate: the budget cache misses (keyed by version), the
     // embedding comes from D1, the predictor runs on every request.
     await deployTo(secrets.ADMIN_TOKEN, dirB).catch(() => undefined);
@@ -446,15 +478,20 @@ async function measurePaperSize(tmp: string, scriptDir: string | undefined, prom
     await workerHealthy(secrets.ADMIN_TOKEN, "bench-cpu-worker");
     await budget("warm-up after restart");
     log(`paper-size ${activateB}, pass 2: embedding from the D1 cache`);
-    const fromD1 = await pass(prompts, edge);
+    const fromD1 = await pass("paper: p̄ from D1", prompts, edge);
     const memory = await isolateMemory(edge);
     log("paper-size, pass 3: budget cache");
-    const cached = await pass(prompts, edge);
+    const cached = await pass("paper: budget cache hit", prompts, edge);
     // Pro allows 1,200 budgets a minute; the keyed pass stays below it.
     const keyed = prompts.slice(0, 400);
     log(`paper-size, pass 4: budget cache as an API key (${keyed.length} requests)`);
-    const cachedKeyed = await pass(keyed, edge, await createApiKey(secrets.ADMIN_TOKEN));
-    const health = await healthPass(edge);
+    const cachedKeyed = await pass(
+      "paper: cache hit, API key",
+      keyed,
+      edge,
+      await createApiKey(secrets.ADMIN_TOKEN),
+    );
+    const health = await healthPass("paper: /healthz floor", edge);
     // The pass-2 conditions once more with the Cache API tier that "auto" leaves off for a
     // distilled form (budget-cache.ts usesCacheApi): what that tier would cost each miss.
     await deployTo(secrets.ADMIN_TOKEN, dirC).catch(() => undefined);
@@ -464,7 +501,7 @@ async function measurePaperSize(tmp: string, scriptDir: string | undefined, prom
     await workerHealthy(secrets.ADMIN_TOKEN, "bench-cpu-worker");
     await budget("warm-up after restart");
     log(`paper-size ${activateC}, pass 5: p̄ from D1 with BUDGET_CACHE_API=always`);
-    const fromD1CacheApi = await pass(prompts, edge);
+    const fromD1CacheApi = await pass("paper: p̄ from D1, Cache API on", prompts, edge);
     return {
       bundle: version,
       bundle_mib: bundleMiB(built.dir),
@@ -576,6 +613,7 @@ async function main() {
     );
     mkdirSync(join(REPO, "reports"), { recursive: true });
     writeFileSync(join(REPO, "reports/edge-bench.json"), `${JSON.stringify(report, null, 2)}\n`);
+    writeFileSync(join(REPO, "reports/edge-bench.svg"), latencyChart(report.measured_at));
     const headline = paper ?? small;
     console.log(
       JSON.stringify({
