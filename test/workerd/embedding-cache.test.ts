@@ -34,7 +34,7 @@ describe("embedding cache in D1", () => {
     expect(row?.vector.length).toBe(Math.ceil(4096 / 3) * 4);
   });
 
-  it("reads a row of the wrong width or encoding as absent", async () => {
+  it("reads a row of the wrong width or encoding, or an empty one, as absent", async () => {
     const put = (key: string, width: number, vector: string) =>
       env.DB.prepare(
         "INSERT INTO embedding_cache (key, model_id, width, vector, created_at) VALUES (?, 'm', ?, ?, 0)",
@@ -44,9 +44,11 @@ describe("embedding cache in D1", () => {
     await put("short", 4, btoa("\u0000".repeat(12)));
     await put("json", 2, "[0.5,0.25]");
     await put("ragged", 1, btoa("abc"));
+    await put("empty", 0, "");
     expect(await getCachedEmbedding(db, "short")).toBeUndefined();
     expect(await getCachedEmbedding(db, "json")).toBeUndefined();
     expect(await getCachedEmbedding(db, "ragged")).toBeUndefined();
+    expect(await getCachedEmbedding(db, "empty")).toBeUndefined();
     expect(await getCachedEmbedding(db, "no such key")).toBeUndefined();
   });
 

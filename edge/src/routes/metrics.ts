@@ -2,8 +2,8 @@
  * GET /metrics: this isolate's counters in the Prometheus text format (the format scrapers
  * read): the budget and embedding caches (budget-cache.ts, embed-prompt.ts) and the isolate's
  * memory as far as a Worker can see it from inside, ORT's WebAssembly memory (its largest part:
- * weights and arenas). The V8 heap
- * is not visible from inside a Worker; `npm run bench:edge` adds it through the inspector.
+ * weights and arenas). The V8 heap is not visible from inside a Worker; `npm run bench:edge` adds
+ * it through the inspector.
  * Hand-written: a few lines of a text format, no library needed (prom-client needs Node).
  */
 import { createRoute, z } from "@hono/zod-openapi";

@@ -4,7 +4,10 @@ import { float32FromBase64, float32ToBase64 } from "../../runtime/base64";
 import type { EdgeDb } from "../client";
 import { embeddingCache } from "../schema";
 
-/** The stored p̄, or undefined when there is none or the row is not whole (then it is re-embedded). */
+/**
+ * The stored p̄, or undefined when there is none or the row is not a whole, non-empty vector (then
+ * it is re-embedded).
+ */
 export async function getCachedEmbedding(db: EdgeDb, key: string) {
   const row = await db
     .select({ width: embeddingCache.width, vector: embeddingCache.vector })
@@ -13,7 +16,9 @@ export async function getCachedEmbedding(db: EdgeDb, key: string) {
     .get();
   if (row === undefined) return undefined;
   const vector = float32FromBase64(row.vector);
-  return vector?.length === row.width ? vector : undefined;
+  return vector !== undefined && vector.length > 0 && vector.length === row.width
+    ? vector
+    : undefined;
 }
 
 export async function putCachedEmbedding(
