@@ -64,10 +64,13 @@ export async function storedEmbedding(
 ): Promise<Float32Array | undefined> {
   if (predictor.textEmbedder !== undefined) return undefined;
   const key = await embeddingKey(predictor.manifest.embedding.model_id, prompt);
-  const hit = isolateCache.get(key) ?? (await getCachedEmbedding(db, key));
-  if (hit === undefined) return undefined;
-  isolateCache.set(key, hit);
-  return Float32Array.from(hit);
+  // get() already marks an isolate hit as recently used; only a D1 hit joins the tier.
+  const held = isolateCache.get(key);
+  if (held !== undefined) return Float32Array.from(held);
+  const stored = await getCachedEmbedding(db, key);
+  if (stored === undefined) return undefined;
+  isolateCache.set(key, stored);
+  return Float32Array.from(stored);
 }
 
 async function embedViaWorker(
