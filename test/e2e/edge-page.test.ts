@@ -70,9 +70,11 @@ beforeAll(async () => {
     children.push(await startEdge({ port: edgePort, persistTo: join(dir, "state") }));
     // The fixture's generation size (64x72) gives tiny-sd2's UNet a 9-latent side that its two
     // downsamplings cannot halve (the worker answers 500); the page uses the bundle's size.
+    // 128x128 makes the 65-step job run for seconds, so the page's 250 ms polls see it running
+    // even on a loaded machine (at 64x64 it ran for about one second).
     const manifestFile = join(dir, "bundles", "fx-edge16", "manifest.json");
     const manifest = JSON.parse(await readFile(manifestFile, "utf8")) as BundleManifest;
-    manifest.diffusion_model.generation = { guidance_scale: 1.5, width: 64, height: 64 };
+    manifest.diffusion_model.generation = { guidance_scale: 1.5, width: 128, height: 128 };
     await writeFile(manifestFile, JSON.stringify(manifest));
     await deployBundle({
       edge: EDGE,
@@ -228,24 +230,40 @@ describe("the page at / in headless Chromium", () => {
       expect(await page.locator("#chart line#tstar-line").count()).toBe(1);
       expect(await page.locator("#chart line#reference-line").count()).toBe(1);
 
+      // Every text the 65-step card's status line shows, recorded from before the click, so the
+      // check below does not depend on catching a poll's answer while the job runs.
+      await page.evaluate(() => {
+        const seen: string[] = [];
+        (window as unknown as { referenceStatuses: string[] }).referenceStatuses = seen;
+        const compare = document.getElementById("compare");
+        if (compare === null) return;
+        new MutationObserver(() => {
+          const text = document.getElementById("status-reference")?.textContent ?? "";
+          if (text !== seen.at(-1)) seen.push(text);
+        }).observe(compare, { childList: true, characterData: true, subtree: true });
+      });
+      const referenceStatuses = () =>
+        page.evaluate(
+          () => (window as unknown as { referenceStatuses: string[] }).referenceStatuses,
+        );
       await page.click("#generate");
       // Progress while the jobs run: each card has a bar and a status line until it is done.
       await page.waitForSelector("#progress-tstar", { timeout: 10_000 });
-      // The edge reports the worker's per-step progress: the 65-step card shows its step and ETA.
-      await page.waitForFunction(
-        () =>
-          /^step \d+ of 65( · about [\d.]+ s left)?$/.test(
-            document.getElementById("status-reference")?.textContent ?? "",
-          ),
-        undefined,
-        { timeout: 120_000 },
-      );
       // data-done is set once all three settled, failed or not; then each card must show its image.
       await page
         .waitForSelector("#compare[data-done]", { timeout: 240_000 })
         .catch(async (err: unknown) => {
-          throw new Error(`${err}\nthe cards read: ${await page.textContent("#compare")}`);
+          throw new Error(
+            `${err}\nthe cards read: ${await page.textContent("#compare")}` +
+              `\nthe 65-step card's status went: ${(await referenceStatuses()).join(" | ")}`,
+          );
         });
+      // The edge reports the worker's per-step progress: while its job ran, the 65-step card
+      // showed its step (and, once the worker had timed a step, its ETA).
+      const statuses = await referenceStatuses();
+      expect(statuses, statuses.join(" | ")).toContainEqual(
+        expect.stringMatching(/^step \d+ of 65( · about [\d.]+ s left)?$/),
+      );
       expect(
         await page.getAttribute("#compare", "data-done"),
         (await page.textContent("#compare")) ?? "",
@@ -261,7 +279,7 @@ describe("the page at / in headless Chromium", () => {
         expect(facts).toMatch(/\d+ % of the 65-step compute/);
         expect(facts).toContain(stepsVersus(n, 65));
         const img = page.locator(`#img-${kind}`);
-        expect(await img.evaluate((el) => (el as HTMLImageElement).naturalWidth)).toBe(64);
+        expect(await img.evaluate((el) => (el as HTMLImageElement).naturalWidth)).toBe(128);
         shots[kind] = new Uint8Array(await img.screenshot());
         expect(spread(shots[kind])).toBeGreaterThan(20);
       }
