@@ -181,6 +181,9 @@ function difference(a: Uint8Array, b: Uint8Array): number {
   return sum / x.data.length;
 }
 
+/** Where the page test keeps the 65-step card's status texts, on the page's window. */
+type StatusRecord = { referenceStatuses: string[] };
+
 describe("the page at / in headless Chromium", () => {
   it("asks for a key, then shows the budget, its curves and the three images", async () => {
     const pageKey = await createKey("e2e page");
@@ -234,7 +237,7 @@ describe("the page at / in headless Chromium", () => {
       // check below does not depend on catching a poll's answer while the job runs.
       await page.evaluate(() => {
         const seen: string[] = [];
-        (window as unknown as { referenceStatuses: string[] }).referenceStatuses = seen;
+        (window as unknown as StatusRecord).referenceStatuses = seen;
         const compare = document.getElementById("compare");
         if (compare === null) return;
         new MutationObserver(() => {
@@ -243,9 +246,7 @@ describe("the page at / in headless Chromium", () => {
         }).observe(compare, { childList: true, characterData: true, subtree: true });
       });
       const referenceStatuses = () =>
-        page.evaluate(
-          () => (window as unknown as { referenceStatuses: string[] }).referenceStatuses,
-        );
+        page.evaluate(() => (window as unknown as StatusRecord).referenceStatuses);
       await page.click("#generate");
       // Progress while the jobs run: each card has a bar and a status line until it is done.
       await page.waitForSelector("#progress-tstar", { timeout: 10_000 });
