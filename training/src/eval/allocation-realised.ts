@@ -29,14 +29,32 @@ export interface RealisedAllocation {
 
 type Curves = Record<MetricName, ArrayLike<number>>;
 
+/** Each metric's allocation ceiling on the measured curves at UNIFORM `uniform`. */
+export function measuredCeilings(
+  measured: readonly Curves[],
+  uniform: number,
+): Record<MetricName, number> {
+  return Object.fromEntries(
+    METRIC_NAMES.map((m) => [
+      m,
+      allocationCeiling(
+        measured.map((c) => Array.from(c[m], (v) => metricQuality(m, v))),
+        uniform,
+      ).relative_quality,
+    ]),
+  ) as Record<MetricName, number>;
+}
+
 /**
  * @param predicted per prompt, the predicted dense curves (metric units)
  * @param measured per prompt, the measured dense curves (metric units), in the same order
+ * @param ceilings measuredCeilings(measured, price.uniform_steps), when the caller already has them
  */
 export function allocationRealised(
   predicted: readonly Curves[],
   measured: readonly Curves[],
   price: AllocationPrice,
+  ceilings: Record<MetricName, number> = measuredCeilings(measured, price.uniform_steps),
 ): RealisedAllocation {
   const n = predicted.length;
   const U = price.uniform_steps;
@@ -45,7 +63,7 @@ export function allocationRealised(
   for (const m of METRIC_NAMES) {
     const qualities = measured.map((c) => Array.from(c[m], (v) => metricQuality(m, v)));
     const gain = relativeQuality(n, (i, w) => qualities[i][(w === "a" ? steps[i] : U) - 1]);
-    const ceiling = allocationCeiling(qualities, U).relative_quality;
+    const ceiling = ceilings[m];
     perMetric[m] = {
       ...gain,
       ceiling,
@@ -70,14 +88,16 @@ export function allocationDiagnosis(
   measured: readonly Curves[],
   price: AllocationPrice & { target_mean_steps: number },
 ) {
+  const ceilings = measuredCeilings(measured, price.uniform_steps);
   const priced = (curves: readonly Curves[], weights: Record<MetricName, number>) =>
     allocationRealised(
       curves,
       measured,
       calibrateAllocation(curves, price.target_mean_steps, weights),
+      ceilings,
     );
   return {
-    ...allocationRealised(predicted, measured, price),
+    ...allocationRealised(predicted, measured, price, ceilings),
     // A perfect predictor's curves are the measured ones.
     perfect_predictor: priced(measured, price.weights),
     /** Share of each metric's ceiling when the price weighs that metric alone. */

@@ -36,6 +36,7 @@ import { sampleRankCorrelation } from "simple-statistics";
 import type { MetricValues } from "../metrics/perceptual-metrics";
 import { allocationCeiling } from "./allocation-ceiling";
 import type { AllocationDiagnosis } from "./allocation-realised";
+import type { WeightChoice } from "./allocation-weights";
 import { generationTflops, type SdCost } from "./sd-cost";
 import { relativeQuality, type Stat, stat } from "./stat";
 
@@ -60,7 +61,7 @@ export interface EvalInput {
   paperReferenceSteps?: number;
   defaults?: readonly number[];
   /** The allocate mode on the validation prompts (allocation-realised.ts), recorded with it. */
-  allocationValidation?: AllocationDiagnosis;
+  allocationValidation?: AllocationDiagnosis & { weights_choice?: WeightChoice };
   /** The allocate mode's calibration (on validation prompts); absent = no allocation_mode. */
   allocation?: AllocationCalibration;
   /** The same calibration for every integer mean-steps target (the bundle's price table). */

@@ -42,6 +42,7 @@ import { type Generator, noiseSeed } from "../dataset/generator";
 import type { DatasetDb } from "../db/open-dataset-db";
 import { images } from "../db/schema";
 import { type AllocationDiagnosis, allocationDiagnosis } from "../eval/allocation-realised";
+import { chooseAllocationWeights, type WeightChoice } from "../eval/allocation-weights";
 import { knnBaseline, meanCurveBaseline } from "../eval/curve-baselines";
 import {
   type ConditionPlan,
@@ -102,8 +103,11 @@ interface EvalStageOptions {
   paperReferenceSteps: number;
   /** The step encoding the predictors were trained with. */
   stepEncoding: StepEncoding;
-  /** The allocate mode's mean-steps target (default: mean OURS t* on validation) and weights. */
-  allocation: { targetMeanSteps?: number; weights: Record<MetricName, number> };
+  /**
+   * The allocate mode's mean-steps target (default: mean OURS t* on validation) and weights
+   * ("auto": chosen on the validation prompts, eval/allocation-weights.ts).
+   */
+  allocation: { targetMeanSteps?: number; weights: Record<MetricName, number> | "auto" };
   /** Counts the held-out prompts as their images are generated and measured. */
   progress?: ProgressSink;
   log?: (line: string) => void;
@@ -148,6 +152,17 @@ async function predictRows(
   return perMetric;
 }
 
+function resolveWeights(
+  given: Record<MetricName, number> | "auto",
+  curves: readonly Record<MetricName, Float32Array>[],
+  measured: readonly Record<MetricName, Float32Array>[],
+  target: number,
+): { weights: Record<MetricName, number>; choice?: WeightChoice } {
+  if (given !== "auto") return { weights: given };
+  const choice = chooseAllocationWeights(curves, measured, target);
+  return { weights: choice.weights, choice };
+}
+
 /**
  * The full model on the validation prompts (training-data.ts validationSplit; never the held-out
  * ones): λ of the allocate mode for the operator's target or, by default, the mean OURS t* there
@@ -163,7 +178,7 @@ async function onValidation(o: EvalStageOptions): Promise<
       /** The same for each metric priced alone (the objective of that metric's own ceiling). */
       priceTablesByMetric: Record<MetricName, AllocationPriceTable>;
       tStar: { n: number; mean: number; oracle_mean: number; spearman_vs_oracle: number };
-      allocation: AllocationDiagnosis;
+      allocation: AllocationDiagnosis & { weights_choice?: WeightChoice };
     }
   | undefined
 > {
@@ -184,17 +199,25 @@ async function onValidation(o: EvalStageOptions): Promise<
   const tStar = curves.map((c) => stepBudget(c, rule).steps);
   const tOracle = measured.map((c) => stepBudget(c, rule).steps);
   const target = o.allocation.targetMeanSteps ?? stat(tStar).mean;
-  const calibration = calibrateAllocation(curves, target, o.allocation.weights);
+  const { weights, choice } = resolveWeights(o.allocation.weights, curves, measured, target);
+  if (choice)
+    o.log?.(
+      `allocate mode: weights ${METRIC_NAMES.map((m) => `${m} ${weights[m].toFixed(2)}`).join(", ")} chosen over ${choice.candidates} grid points (smallest share of a ceiling on validation ${choice.min_share.toFixed(3)})`,
+    );
+  const calibration = calibrateAllocation(curves, target, weights);
   o.log?.(
     `allocate mode: λ ${calibration.lambda.toExponential(4)} for ${target.toFixed(2)} mean steps on ${rows.ids.length} validation prompts (reached ${calibration.calibrated_mean_steps.toFixed(2)})`,
   );
   return {
     calibration,
-    priceTable: calibrateAllocationTable(curves, o.allocation.weights),
+    priceTable: calibrateAllocationTable(curves, weights),
     priceTablesByMetric: Object.fromEntries(
       METRIC_NAMES.map((m) => [m, calibrateAllocationTable(curves, metricAlone(m))]),
     ) as Record<MetricName, AllocationPriceTable>,
-    allocation: allocationDiagnosis(curves, measured, calibration),
+    allocation: {
+      ...allocationDiagnosis(curves, measured, calibration),
+      ...(choice ? { weights_choice: choice } : {}),
+    },
     tStar: {
       n: rows.ids.length,
       mean: stat(tStar).mean,
@@ -356,6 +379,12 @@ function reportSettings(o: PipelineOptions) {
   };
 }
 
+function weightsOption(
+  w: PipelineOptions["allocate-weights"],
+): Record<MetricName, number> | "auto" {
+  return w === "auto" ? w : { lsnr: w[0], dsim: w[1], iclip: w[2] };
+}
+
 /** `<reports-dir>/<name>`, where the evaluate stage writes and the bundle stage reads. */
 export function reportDirOf(o: PipelineOptions): string {
   return resolve(o["reports-dir"], o.name);
@@ -396,11 +425,7 @@ export const evaluateStage: PipelineStage = {
       stepEncoding,
       allocation: {
         targetMeanSteps: o["allocate-steps"],
-        weights: {
-          lsnr: o["allocate-weights"][0],
-          dsim: o["allocate-weights"][1],
-          iclip: o["allocate-weights"][2],
-        },
+        weights: weightsOption(o["allocate-weights"]),
       },
       progress: run.progress("evaluate", "prompts"),
       log: run.log,

@@ -182,12 +182,14 @@ export const PIPELINE_FLAGS = {
     z.coerce.number().min(1).max(129).optional(),
   ),
   "allocate-weights": valueFlag(
-    "W,W,W",
-    "allocate mode: weights of the L-SNR, D-SIM, I-CLIP relative qualities",
+    "W,W,W|auto",
+    "allocate mode: weights of the L-SNR, D-SIM, I-CLIP relative qualities, or auto: the 0.05 grid point that realises the largest smallest share of the three ceilings on the validation prompts",
     z
       .string()
-      .transform((s) => s.split(",").map((v) => Number(v.trim())))
-      .pipe(z.array(z.number().min(0)).length(3))
+      .transform((s) =>
+        s.trim() === "auto" ? s.trim() : s.split(",").map((v) => Number(v.trim())),
+      )
+      .pipe(z.union([z.literal("auto"), z.array(z.number().min(0)).length(3)]))
       .default([1 / 3, 1 / 3, 1 / 3]),
   ),
   "reports-dir": valueFlag("DIR", "reports root", z.string().default("reports")),
@@ -288,8 +290,9 @@ export const MINI_WORLD_PRESET = {
  * because validation loss bottoms out within ~20 epochs (a 160-prompt pilot); the curve envelope
  * on D-SIM and I-CLIP because it raised Spearman(t*, oracle t*) on the 99 validation prompts of
  * the first run from 0.513 to 0.694 (not on L-SNR, whose measured curves are not monotone:
- * model/curve-envelope.ts); the allocate weights because they maximise the smallest share of the ceiling the allocate mode
- * realises on the 176 validation prompts (docs/world-v2.md §7.3).
+ * model/curve-envelope.ts); the allocate weights chosen on the validation prompts by the chain
+ * itself (eval/allocation-weights.ts), because the hand-picked 0.65 / 0.2 / 0.15 of the first
+ * world's validation prompts (docs/world-v2.md §7.3) need not suit the next one.
  */
 const WORLD_PRESETS: Partial<Record<string, Partial<PipelineArgs>>> = {
   v2: {
@@ -299,7 +302,7 @@ const WORLD_PRESETS: Partial<Record<string, Partial<PipelineArgs>>> = {
     variants: "full",
     patience: 15,
     "curve-envelope": ["dsim", "iclip"],
-    "allocate-weights": [0.65, 0.2, 0.15],
+    "allocate-weights": "auto",
   },
 };
 

@@ -11,6 +11,7 @@ import { LSNR_DEFINITION } from "@budgetfusion/shared/metrics/lsnr-definition";
 import { type GalleryRow, histogram, lineChart } from "@budgetfusion/shared/plot/svg-plot";
 import { METRIC_NAMES, type MetricName } from "@budgetfusion/shared/predictor/bundle-manifest";
 import type { AllocationDiagnosis } from "../eval/allocation-realised";
+import type { WeightChoice } from "../eval/allocation-weights";
 import { type Evaluation, measuredDense, quality, type Variant } from "../eval/evaluate";
 import { generationTflops, type SdCost } from "../eval/sd-cost";
 import type { Stat } from "../eval/stat";
@@ -147,10 +148,20 @@ function byMetricLines(
 }
 
 /** The allocate mode on the validation prompts' measured curves (what its settings were chosen on). */
-function validationLines(v: AllocationDiagnosis | undefined): string[] {
+function validationLines(
+  v: (AllocationDiagnosis & { weights_choice?: WeightChoice }) | undefined,
+): string[] {
   if (!v) return [];
   const pct = (x: number) => `${f(100 * x, 0)}%`;
+  const c = v.weights_choice;
+  const chosen = c
+    ? [
+        `The weights were chosen on these prompts: of ${c.candidates} grid points (steps of ${f(c.grid_step, 2)}), the one whose smallest share of a ceiling is largest (${pct(c.min_share)}).`,
+        "",
+      ]
+    : [];
   return [
+    ...chosen,
     `On the ${v.n} validation prompts (measured curves; mean ${f(v.mean_steps, 2)} steps, UNIFORM ${v.uniform_steps}), share of each ceiling realised:`,
     "",
     "| metric | ceiling | this predictor | perfect predictor, same weights | this predictor, metric priced alone | perfect predictor, metric alone |",
