@@ -105,10 +105,15 @@ def from_chain(run, stored):
 
 
 def from_numpy(run, seeds):
+    caps = [p["text"] for p in json.load(open(os.path.join(run, "prompts.json")))["prompts"]]
+    return measure_captions(caps, seeds, progress=True)
+
+
+def measure_captions(caps, seeds, progress=False):
+    """The numpy reference's metrics of `caps` x `seeds` at the step grid, with the config as it is now."""
     sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
     import world_v2_reference as R
 
-    caps = [p["text"] for p in json.load(open(os.path.join(run, "prompts.json")))["prompts"]]
     cal = R.CFG["calibration"]
     m = {k: np.zeros((len(caps), seeds, len(T))) for k in ("q", "dsim", "iclip")}
     for i, c in enumerate(caps):
@@ -122,7 +127,7 @@ def from_numpy(run, seeds):
             c_ = np.einsum("stf,sf->st", e, e[:, -1])
             m[key][i] = np.clip(1 - c_, 0, 1) if key == "dsim" else np.clip(c_, 0, 1)
         m["q"][i] = 1 - R.lsnr(flat).reshape(seeds, len(T))
-        if i % 20 == 0:
+        if progress and i % 20 == 0:
             print(f"numpy: {i + 1}/{len(caps)} prompts", file=sys.stderr)
     return m
 

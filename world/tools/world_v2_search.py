@@ -47,23 +47,6 @@ def apply(over):
                                 clip=R.calibrate_model(f, "clip", pid))
 
 
-def generate(caps, seeds):
-    cal = R.CFG["calibration"]
-    m = {k: np.zeros((len(caps), seeds, len(T))) for k in ("q", "dsim", "iclip")}
-    for i, c in enumerate(caps):
-        Mc, Lam = R.render(R.params(c))
-        z = np.stack([R.seeded_normal(1000 + s, R.C * R.NPIX).reshape(R.C, R.NPIX) for s in range(seeds)])
-        ims = np.stack([R.to01(R.decode(R.to_pixels(R.sample(Mc, Lam, z, n)))) for n in T], 1)
-        flat = ims.reshape((-1,) + ims.shape[2:])
-        f = R.features(flat)
-        for model, key in (("dreamsim", "dsim"), ("clip", "iclip")):
-            e = R.embed(f, model, cal[model]).reshape(seeds, len(T), -1)
-            c_ = np.einsum("stf,sf->st", e, e[:, -1])
-            m[key][i] = np.clip(1 - c_, 0, 1) if key == "dsim" else np.clip(c_, 0, 1)
-        m["q"][i] = 1 - R.lsnr(flat).reshape(seeds, len(T))
-    return m
-
-
 def priced_shares(qs, w, u, ceil):
     """A perfect predictor's allocate mode (the Lagrangian of the ceiling's knapsack) at mean u."""
     S = sum(wk * qs[k] / np.where(qs[k][:, u - 1:u] > 0, qs[k][:, u - 1:u], np.inf) for k, wk in w.items())
@@ -109,7 +92,7 @@ def training_prompts(run, offset):
 def evaluate(over, caps, seeds):
     t0 = time.time()
     apply(over)
-    s = summarise(generate(caps, seeds))
+    s = summarise(M.measure_captions(caps, seeds))
     return dict(over=over, score=score(s), **s, seconds=round(time.time() - t0, 1))
 
 
