@@ -4,6 +4,8 @@
         --until sample --out /tmp/wv2-sample        # the claim run's prompts and split (10 s)
     python3 world/tools/world_v2_search.py measure /tmp/wv2-sample [--offset 4 --seeds 4]
     python3 world/tools/world_v2_search.py search /tmp/wv2-sample --random 8 --local 60 --out /tmp/search.jsonl
+    python3 world/tools/world_v2_search.py apply reports/mini-world-v2/recalibrated/constants.json
+                                                    # writes a setting into the config and recalibrates
 
 Each setting is a set of overrides of world-v2.config.json (mixture, decoder and the embedding
 models' unrelated-pair cosines); the embedding calibration is redone for it as `calibrate` does,
@@ -98,6 +100,12 @@ def evaluate(over, caps, seeds):
 
 def main():
     cmd, run, args = sys.argv[1], sys.argv[2], sys.argv[3:]
+    if cmd == "apply":
+        for k, v in json.load(open(run))["overrides"].items():
+            a, b = k.split(".")
+            R.CFG[a][b] = v
+        R.calibrate()  # writes the config with the overrides and their embedding calibration
+        return
     opt = lambda name, d: type(d)(args[args.index(name) + 1]) if name in args else d  # noqa: E731
     caps = training_prompts(run, opt("--offset", 0))
     seeds = opt("--seeds", 2)

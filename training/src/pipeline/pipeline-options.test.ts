@@ -80,7 +80,10 @@ describe("pipeline options", () => {
     expect(parse({ "mini-world": true, data: "/d", "max-prompts": "50" })["max-prompts"]).toBe(50);
     // The envelope on the metrics whose measured curves are monotone; weights chosen on validation.
     expect(byDefault["curve-envelope"]).toEqual(["dsim", "iclip"]);
-    expect(byDefault["allocate-weights"]).toBe("auto");
+    expect(byDefault["allocate-weights"]).toEqual([0.65, 0.2, 0.15]);
+    expect(
+      parse({ "mini-world": true, data: "/d", "allocate-weights": " auto" })["allocate-weights"],
+    ).toBe("auto");
     expect(
       parse({ "mini-world": true, data: "/d", "allocate-weights": "0.5, 0.25,0.25" })[
         "allocate-weights"

@@ -290,9 +290,10 @@ export const MINI_WORLD_PRESET = {
  * because validation loss bottoms out within ~20 epochs (a 160-prompt pilot); the curve envelope
  * on D-SIM and I-CLIP because it raised Spearman(t*, oracle t*) on the 99 validation prompts of
  * the first run from 0.513 to 0.694 (not on L-SNR, whose measured curves are not monotone:
- * model/curve-envelope.ts); the allocate weights chosen on the validation prompts by the chain
- * itself (eval/allocation-weights.ts), because the hand-picked 0.65 / 0.2 / 0.15 of the first
- * world's validation prompts (docs/world-v2.md §7.3) need not suit the next one.
+ * model/curve-envelope.ts); the allocate weights because they maximise the smallest share of
+ * the ceiling the allocate mode realises on the 176 validation prompts (docs/world-v2.md §7.3;
+ * `--allocate-weights auto` makes the chain choose them by that rule, as the recalibrated world's
+ * run of §8 did).
  */
 const WORLD_PRESETS: Partial<Record<string, Partial<PipelineArgs>>> = {
   v2: {
@@ -302,7 +303,7 @@ const WORLD_PRESETS: Partial<Record<string, Partial<PipelineArgs>>> = {
     variants: "full",
     patience: 15,
     "curve-envelope": ["dsim", "iclip"],
-    "allocate-weights": "auto",
+    "allocate-weights": [0.65, 0.2, 0.15],
   },
 };
 
