@@ -22,7 +22,7 @@ import { describe, expect, it } from "vitest";
 const ROOT = resolve(import.meta.dirname, "../..");
 const PIPELINE = join(ROOT, "training/src/cli/pipeline.ts");
 
-function runSmoke(work: string) {
+function runSmoke(work: string, ...extra: string[]) {
   return spawnSync(
     process.execPath,
     [
@@ -38,6 +38,7 @@ function runSmoke(work: string) {
       join(work, "reports"),
       "--bundles-dir",
       join(work, "bundles"),
+      ...extra,
     ],
     { cwd: ROOT, encoding: "utf8", timeout: 900_000 },
   );
@@ -133,5 +134,27 @@ describe("pipeline:smoke", () => {
     for (const stage of ["sample", "dataset", "metrics"])
       expect(third.stderr).not.toContain(`${stage} done in`);
     expect(statSync(firstImage).mtimeMs).toBe(mtime);
+
+    // A dead zone (model/curve-dead-zone.ts) rewrites the exports from the kept raw ones without
+    // retraining, and "none" puts the raw ones back.
+    const models = join(work, "run", "models");
+    const bytes = (variant: string, file: string) => readFileSync(join(models, variant, file));
+    const trainedDsim = bytes("full", "dsim.onnx");
+    const zoned = runSmoke(work, "--curve-dead-zone", "0,0.05,0.1", "--until", "train");
+    expect(zoned.status).toBe(0);
+    expect(zoned.stderr).toContain("train done in");
+    expect(zoned.stderr).not.toContain("trained full/");
+    expect(JSON.parse(readFileSync(join(models, "dead-zone.json"), "utf8"))).toMatchObject({
+      option: [0, 0.05, 0.1],
+      delta: { lsnr: 0, dsim: 0.05, iclip: 0.1 },
+    });
+    expect(bytes("full", "dsim.raw.onnx").equals(trainedDsim)).toBe(true);
+    expect(bytes("full", "dsim.onnx").equals(trainedDsim)).toBe(false);
+    expect(bytes("mlp_tanh", "iclip.onnx").equals(bytes("mlp_tanh", "iclip.raw.onnx"))).toBe(false);
+    expect(bytes("full", "lsnr.onnx").equals(bytes("full", "lsnr.raw.onnx"))).toBe(true);
+    const undone = runSmoke(work, "--until", "train");
+    expect(undone.status).toBe(0);
+    expect(undone.stderr).toContain("train done in");
+    expect(bytes("full", "dsim.onnx").equals(trainedDsim)).toBe(true);
   }, 900_000);
 });

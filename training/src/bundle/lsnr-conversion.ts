@@ -20,10 +20,8 @@ import {
   bundleManifestSchema,
   lsnrDefinitionOf,
 } from "@budgetfusion/shared/predictor/bundle-manifest";
-import onnxProto from "onnx-proto";
+import { appendAfterOutput } from "../export/onnx-output-edit";
 import type { VerifiedBundle } from "./bundle-files";
-
-const { onnx } = onnxProto;
 
 /**
  * `model` with its output `output` mapped y -> 1 - y; with `channel` (multi-head: the L-SNR
@@ -34,27 +32,6 @@ export function invertModelOutput(
   output: string,
   channel?: { index: number; channels: number },
 ): Uint8Array {
-  const m = onnx.ModelProto.decode(model);
-  const graph = m.graph;
-  if (!graph?.output?.some((o) => o.name === output))
-    throw new ValidationError(`the ONNX graph has no output "${output}"`, {
-      field: "predictor.output",
-    });
-  const names = new Set([
-    ...(graph.node ?? []).flatMap((n) => [...(n.input ?? []), ...(n.output ?? [])]),
-    ...(graph.initializer ?? []).map((t) => t.name ?? ""),
-  ]);
-  const fresh = (base: string) => {
-    let name = base;
-    for (let i = 1; names.has(name); i++) name = `${base}_${i}`;
-    names.add(name);
-    return name;
-  };
-  const before = fresh(`${output}_noise_share`);
-  for (const node of graph.node ?? [])
-    node.output = (node.output ?? []).map((o) => (o === output ? before : o));
-  for (const node of graph.node ?? [])
-    node.input = (node.input ?? []).map((i) => (i === output ? before : i));
   const sign = channel
     ? Array.from({ length: channel.channels }, (_, c) => (c === channel.index ? -1 : 1))
     : [-1];
@@ -62,37 +39,13 @@ export function invertModelOutput(
     ? Array.from({ length: channel.channels }, (_, c) => (c === channel.index ? 1 : 0))
     : [1];
   const dims = channel ? [channel.channels] : [];
-  const constant = (name: string, values: number[]) => {
-    graph.initializer = [
-      ...(graph.initializer ?? []),
-      onnx.TensorProto.create({
-        name,
-        dims,
-        dataType: onnx.TensorProto.DataType.FLOAT,
-        rawData: new Uint8Array(Float32Array.from(values).buffer),
-      }),
-    ];
-    return name;
-  };
-  const signName = constant(fresh("lsnr_revision_sign"), sign);
-  const shiftName = constant(fresh("lsnr_revision_shift"), shift);
-  const negated = fresh("lsnr_revision_negated");
-  graph.node = [
-    ...(graph.node ?? []),
-    onnx.NodeProto.create({
-      opType: "Mul",
-      name: fresh("LsnrRevisionMul"),
-      input: [before, signName],
-      output: [negated],
-    }),
-    onnx.NodeProto.create({
-      opType: "Add",
-      name: fresh("LsnrRevisionAdd"),
-      input: [negated, shiftName],
-      output: [output],
-    }),
-  ];
-  return onnx.ModelProto.encode(m).finish();
+  return appendAfterOutput(model, output, `${output}_noise_share`, (before, g) => {
+    const signName = g.float("lsnr_revision_sign", dims, sign);
+    const shiftName = g.float("lsnr_revision_shift", dims, shift);
+    const negated = g.fresh("lsnr_revision_negated");
+    g.node("Mul", "LsnrRevisionMul", [before, signName], negated);
+    g.node("Add", "LsnrRevisionAdd", [negated, shiftName], output);
+  });
 }
 
 /**

@@ -141,6 +141,10 @@ export const bundleStage: PipelineStage<BundleSummary> = {
         t_star: (evaluation.t_star as { with_floor: unknown }).with_floor,
         time: evaluation.time,
         target_normalisation: targetNorm,
+        // δ per metric the predictor files' graphs end with (model/curve-dead-zone.ts).
+        ...(evaluation.curve_dead_zone
+          ? { curve_dead_zone: (evaluation.curve_dead_zone as { delta: unknown }).delta }
+          : {}),
       },
       stepGrid: o.stepGrid,
       generation: { guidanceScale: o.guidance, width: o.width, height: o.height },

@@ -13,11 +13,7 @@
  */
 import { readFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
-import {
-  DENSE_REFERENCE_STEPS,
-  DENSE_STEPS,
-  PAPER_REFERENCE_STEPS,
-} from "@budgetfusion/shared/grid/step-grid";
+import { DENSE_REFERENCE_STEPS, PAPER_REFERENCE_STEPS } from "@budgetfusion/shared/grid/step-grid";
 import {
   type AllocationCalibration,
   type AllocationPriceTable,
@@ -67,7 +63,8 @@ import { writeReport } from "../report/write-report";
 import { generationSettings } from "./dataset-stage";
 import type { PipelineOptions } from "./pipeline-options";
 import type { PipelineStage } from "./pipeline-run";
-import { checkTrainedStepEncoding, modelPath, VARIANT_SPECS } from "./train-stage";
+import { curvesPerPrompt, predictOnnx } from "./predict-onnx";
+import { checkTrainedStepEncoding, modelPath, readDeadZone, VARIANT_SPECS } from "./train-stage";
 import { featuresFor, type PromptRows, selectRows, validationSplit } from "./training-data";
 
 /** Neighbours of the k-NN reference predictor. */
@@ -111,26 +108,6 @@ interface EvalStageOptions {
   /** Counts the held-out prompts as their images are generated and measured. */
   progress?: ProgressSink;
   log?: (line: string) => void;
-}
-
-/** Runs one exported predictor on features [n, 129, D] -> scores [n, 129]. */
-async function predictOnnx(
-  ort: OrtPort,
-  path: string,
-  features: Float32Array,
-  n: number,
-  width: number,
-): Promise<Float32Array> {
-  const session = await ort.createSession(new Uint8Array(await readFile(path)));
-  try {
-    const out = await session.run(
-      { features: { type: "float32", data: features, dims: [n, DENSE_STEPS, width] } },
-      ["scores"],
-    );
-    return out.scores.data as Float32Array;
-  } finally {
-    await session.release();
-  }
 }
 
 /** One variant's dense predicted curves for `rows`, per metric [n, 129]. */
@@ -188,14 +165,9 @@ async function onValidation(o: EvalStageOptions): Promise<
     return undefined;
   }
   const rows = selectRows(o.train, validation, o.width);
-  const full = await predictRows(o, "full", rows);
-  const slice = (data: Record<MetricName, Float32Array>, i: number) =>
-    Object.fromEntries(
-      METRIC_NAMES.map((m) => [m, data[m].subarray(i * DENSE_STEPS, (i + 1) * DENSE_STEPS)]),
-    ) as Record<MetricName, Float32Array>;
   const rule = { weights: o.plateau.weights, eps: o.plateau.eps };
-  const curves = rows.ids.map((_, i) => slice(full, i));
-  const measured = rows.ids.map((_, i) => slice(rows.targets, i));
+  const curves = curvesPerPrompt(await predictRows(o, "full", rows), rows.ids.length);
+  const measured = curvesPerPrompt(rows.targets, rows.ids.length);
   const tStar = curves.map((c) => stepBudget(c, rule).steps);
   const tOracle = measured.map((c) => stepBudget(c, rule).steps);
   const target = o.allocation.targetMeanSteps ?? stat(tStar).mean;
@@ -342,7 +314,17 @@ async function runEvalStage(o: EvalStageOptions) {
   const tStar = validation
     ? { ...evaluation.t_star, validation: validation.tStar }
     : evaluation.t_star;
-  return { evaluation: { ...evaluation, t_star: tStar, time }, predicted, gallery };
+  const deadZone = readDeadZone(o.runDir);
+  return {
+    evaluation: {
+      ...evaluation,
+      t_star: tStar,
+      time,
+      ...(deadZone ? { curve_dead_zone: deadZone } : {}),
+    },
+    predicted,
+    gallery,
+  };
 }
 
 /** The run's settings as the report records them. */
@@ -370,6 +352,7 @@ function reportSettings(o: PipelineOptions) {
     tail_pad: o["tail-pad"],
     curve_output: o["curve-output"],
     curve_envelope: o["curve-envelope"],
+    curve_dead_zone: o["curve-dead-zone"],
     allocate_steps: o["allocate-steps"] ?? "mean OURS t* on validation",
     allocate_weights: o["allocate-weights"],
     step_position: o["step-position"],

@@ -95,6 +95,14 @@ describe("pipeline options", () => {
     expect(() => parse({ "mini-world": true, data: "/d", "allocate-weights": "best" })).toThrow(
       /allocate-weights/,
     );
+    // The dead zone: none by default (the paper's export), auto or one δ per metric.
+    const deadZone = (v: string) =>
+      parse({ "mini-world": true, data: "/d", "curve-dead-zone": v })["curve-dead-zone"];
+    expect(byDefault["curve-dead-zone"]).toBe("none");
+    expect(deadZone(" auto ")).toBe("auto");
+    expect(deadZone("0, 0.05,0.1")).toEqual([0, 0.05, 0.1]);
+    for (const bad of ["0.05", "0,0.05,-1", "0,x,0", "always"])
+      expect(() => deadZone(bad)).toThrow(/curve-dead-zone/);
     expect(
       parse({ "mini-world": true, data: "/d", "curve-envelope": "all" })["curve-envelope"],
     ).toEqual(["lsnr", "dsim", "iclip"]);

@@ -149,6 +149,26 @@ export const PIPELINE_FLAGS = {
       "remove <out>/models to change it)",
     metricList("none"),
   ),
+  "curve-dead-zone": valueFlag(
+    "none|auto|D,D,D",
+    "the settled dead zone of each exported curve (model/curve-dead-zone.ts): δ for L-SNR, D-SIM, " +
+      "I-CLIP, or auto: chosen on the validation prompts (eval/dead-zone-choice.ts); 'none' is the " +
+      "paper's; applied to the exported models by the train stage",
+    z
+      .string()
+      .default("none")
+      .transform((s) => {
+        const v = s.trim();
+        return v === "none" || v === "auto" ? v : v.split(",").map((d) => Number(d.trim()));
+      })
+      .pipe(
+        z.union([
+          z.literal("none"),
+          z.literal("auto"),
+          z.array(z.number().min(0).max(1)).length(3),
+        ]),
+      ),
+  ),
   "log-quality": valueFlag(
     "none|all|M[,M]",
     "metrics whose head learns log q instead of the value (train/target-norm.ts; 'none' for none; " +

@@ -10,16 +10,20 @@
  * inverse map is baked into the ONNX, so exported scores stay in metric units; lo/hi go to
  * `<metric>.norm.json` beside the model and into the stage summary.
  */
-import { existsSync } from "node:fs";
-import { access, mkdir, readFile, rename, writeFile } from "node:fs/promises";
+import { existsSync, readFileSync } from "node:fs";
+import { access, copyFile, mkdir, readFile, rename, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { ConfigError } from "@budgetfusion/shared/errors";
 import { DENSE_STEPS } from "@budgetfusion/shared/grid/step-grid";
+import { DEFAULT_PLATEAU, type PlateauParams } from "@budgetfusion/shared/plateau/step-budget";
 import {
   METRIC_NAMES,
   type MetricName,
   type StepEncoding,
 } from "@budgetfusion/shared/predictor/bundle-manifest";
+import type { OrtPort } from "@budgetfusion/shared/runtime/ort-port";
+import { chooseDeadZone, type DeadZoneChoice, type DeadZoneRecord } from "../eval/dead-zone-choice";
+import { withDeadZone } from "../export/onnx-dead-zone";
 import { exportPredictorOnnx } from "../export/onnx-export";
 import type { Architecture } from "../model/config";
 import { METRIC_DIRECTION } from "../model/curve-envelope";
@@ -27,9 +31,11 @@ import type { ProgressSink } from "../progress/progress";
 import { fitTargetNorm, normaliseTargets, type TargetNorm } from "../train/target-norm";
 import { trainerProgress } from "../train/train-progress";
 import { trainPredictor } from "../train/trainer";
+import type { PipelineOptions } from "./pipeline-options";
 import type { PipelineStage } from "./pipeline-run";
+import { curvesPerPrompt, predictOnnx } from "./predict-onnx";
 import type { PromptRows } from "./training-data";
-import { featuresFor, validationSplit } from "./training-data";
+import { featuresFor, selectRows, validationSplit } from "./training-data";
 
 interface TrainStageOptions {
   runDir: string;
@@ -50,6 +56,11 @@ interface TrainStageOptions {
   outputGrid?: readonly number[];
   /** Metrics whose export is the monotone envelope (model/curve-envelope.ts; needs outputGrid). */
   curveEnvelope: readonly MetricName[];
+  /** The settled dead zone of every export (model/curve-dead-zone.ts). */
+  deadZone: PipelineOptions["curve-dead-zone"];
+  /** SPEC §5's rule, which `deadZone: "auto"` scores its candidates with. */
+  plateau: PlateauParams;
+  ort: OrtPort;
   /** Metrics whose head learns log q (train/target-norm.ts). */
   logQuality: readonly MetricName[];
   /** The step encoding t̄ (the bundle records the same one). */
@@ -95,6 +106,27 @@ export async function checkTrainedStepEncoding(runDir: string, encoding: StepEnc
       `--step-position/--step-norm: the models in ${runDir} were trained with step encoding ${JSON.stringify(trained)}, not ${JSON.stringify(encoding)}; pass the same flags or retrain`,
       { field: "--step-position" },
     );
+}
+
+/** The export as trained, kept when a dead zone is applied to `modelPath` (so it is applied once). */
+function rawModelPath(runDir: string, variant: string, metric: MetricName): string {
+  return join(runDir, "models", variant, `${metric}.raw.onnx`);
+}
+
+function deadZonePath(runDir: string): string {
+  return join(runDir, "models", "dead-zone.json");
+}
+
+export function readDeadZone(runDir: string): DeadZoneRecord | undefined {
+  try {
+    return JSON.parse(readFileSync(deadZonePath(runDir), "utf8")) as DeadZoneRecord;
+  } catch {
+    return undefined;
+  }
+}
+
+function deadZoneApplied(runDir: string, option: PipelineOptions["curve-dead-zone"]): boolean {
+  return JSON.stringify(readDeadZone(runDir)?.option ?? "none") === JSON.stringify(option);
 }
 
 function normPath(runDir: string, variant: string, metric: MetricName): string {
@@ -211,6 +243,9 @@ async function runTrainStage(o: TrainStageOptions) {
         },
       );
       await mkdir(join(path, ".."), { recursive: true });
+      // A retrained model takes the dead zone again, chosen again on its own curves.
+      await rm(rawModelPath(o.runDir, variant, metric), { force: true });
+      await rm(deadZonePath(o.runDir), { force: true });
       await writeFile(normPath(o.runDir, variant, metric), `${JSON.stringify(norm)}\n`);
       await writeFile(`${path}.tmp`, onnx);
       await rename(`${path}.tmp`, path);
@@ -232,7 +267,67 @@ async function runTrainStage(o: TrainStageOptions) {
       );
     }
   }
-  return { trainPrompts: trainRows.length, valPrompts: valRows.length, models: summary };
+  const deadZone = await applyDeadZone(o, valRows);
+  return {
+    trainPrompts: trainRows.length,
+    valPrompts: valRows.length,
+    models: summary,
+    ...(deadZone ? { deadZone } : {}),
+  };
+}
+
+/**
+ * Applies `o.deadZone` to every exported model (model/curve-dead-zone.ts), unless the run's
+ * models already carry that option's dead zone. `auto` chooses δ on the validation prompts with
+ * the full models as trained; every variant then takes the same δ, so Table 1 compares the
+ * architectures under one export.
+ */
+async function applyDeadZone(
+  o: TrainStageOptions,
+  valRows: number[],
+): Promise<DeadZoneRecord | undefined> {
+  if (deadZoneApplied(o.runDir, o.deadZone)) return readDeadZone(o.runDir);
+  const models = o.variants.flatMap((v) => METRIC_NAMES.map((m) => [v, m] as const));
+  for (const [v, m] of models)
+    if (!existsSync(rawModelPath(o.runDir, v, m)))
+      await copyFile(modelPath(o.runDir, v, m), rawModelPath(o.runDir, v, m));
+  let delta: Record<MetricName, number> = { lsnr: 0, dsim: 0, iclip: 0 };
+  let choice: DeadZoneChoice | undefined;
+  if (o.deadZone === "auto" && valRows.length >= 2) {
+    const rows = selectRows(o.train, valRows, o.width);
+    const features = featuresFor(rows, o.width, VARIANT_SPECS.full.stepEncoding, o.stepEncoding);
+    const predicted = {} as Record<MetricName, Float32Array>;
+    for (const m of METRIC_NAMES)
+      predicted[m] = await predictOnnx(
+        o.ort,
+        rawModelPath(o.runDir, "full", m),
+        features,
+        rows.ids.length,
+        o.width,
+      );
+    choice = chooseDeadZone(
+      curvesPerPrompt(predicted, rows.ids.length),
+      curvesPerPrompt(rows.targets, rows.ids.length),
+      o.plateau,
+    );
+    delta = choice.delta;
+    o.log?.(
+      `dead zone: δ ${METRIC_NAMES.map((m) => `${m} ${delta[m]}`).join(", ")} on ${rows.ids.length} validation prompts (score ${choice.score.toFixed(3)}, without ${choice.none.score.toFixed(3)}; Spearman ${choice.spearman.toFixed(3)}, without ${choice.none.spearman.toFixed(3)})`,
+    );
+  } else if (o.deadZone === "auto") o.log?.("dead zone: no validation prompts, none applied");
+  else if (Array.isArray(o.deadZone))
+    delta = { lsnr: o.deadZone[0], dsim: o.deadZone[1], iclip: o.deadZone[2] };
+  for (const [v, m] of models) {
+    const path = modelPath(o.runDir, v, m);
+    await writeFile(
+      `${path}.tmp`,
+      withDeadZone(await readFile(rawModelPath(o.runDir, v, m)), delta[m]),
+    );
+    await rename(`${path}.tmp`, path);
+  }
+  const record: DeadZoneRecord = { option: o.deadZone, delta, ...(choice ? { choice } : {}) };
+  await writeFile(deadZonePath(o.runDir), `${JSON.stringify(record, null, 1)}\n`);
+  return record;
 }
 
 type TrainSummary = Awaited<ReturnType<typeof runTrainStage>>;
@@ -240,7 +335,8 @@ type TrainSummary = Awaited<ReturnType<typeof runTrainStage>>;
 export const trainStage: PipelineStage<TrainSummary> = {
   name: "train",
   rerun: (run) =>
-    run.o.variants.some((v) => METRIC_NAMES.some((m) => !existsSync(modelPath(run.dir, v, m)))),
+    run.o.variants.some((v) => METRIC_NAMES.some((m) => !existsSync(modelPath(run.dir, v, m)))) ||
+    !deadZoneApplied(run.dir, run.o["curve-dead-zone"]),
   async run(run) {
     const o = run.o;
     return runTrainStage({
@@ -259,6 +355,9 @@ export const trainStage: PipelineStage<TrainSummary> = {
       ...(o["curve-output"] === "grid" ? { outputGrid: o.stepGrid } : {}),
       curveEnvelope: o["curve-envelope"],
       logQuality: o["log-quality"],
+      deadZone: o["curve-dead-zone"],
+      plateau: DEFAULT_PLATEAU,
+      ort: run.ort,
       stepEncoding: await run.stepEncoding(),
       dropout: o.dropout,
       threads: o.threads,

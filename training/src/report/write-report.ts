@@ -12,6 +12,7 @@ import { type GalleryRow, histogram, lineChart } from "@budgetfusion/shared/plot
 import { METRIC_NAMES, type MetricName } from "@budgetfusion/shared/predictor/bundle-manifest";
 import type { AllocationDiagnosis } from "../eval/allocation-realised";
 import type { WeightChoice } from "../eval/allocation-weights";
+import type { DeadZoneRecord, DeadZoneScore } from "../eval/dead-zone-choice";
 import { type Evaluation, measuredDense, quality, type Variant } from "../eval/evaluate";
 import { generationTflops, type SdCost } from "../eval/sd-cost";
 import type { Stat } from "../eval/stat";
@@ -39,6 +40,8 @@ export interface ReportInput {
     t_star: {
       validation?: { n: number; mean: number; oracle_mean: number; spearman_vs_oracle: number };
     };
+    /** The settled dead zone of the exported models (train-stage.ts applyDeadZone). */
+    curve_dead_zone?: DeadZoneRecord;
   };
   settings: Record<string, unknown>;
   predicted: Partial<Record<Variant, Record<MetricName, Float32Array>>>;
@@ -174,6 +177,20 @@ function validationLines(
   ];
 }
 
+/** The dead zone the exported curves carry, and the validation numbers it was chosen by. */
+function deadZoneLines(d: DeadZoneRecord | undefined): string[] {
+  if (!d) return [];
+  const deltas = METRIC_NAMES.map((m) => `${LABEL[m]} ${d.delta[m]}`).join(", ");
+  const c = d.choice;
+  if (!c)
+    return [`Settled dead zone of the exported curves (model/curve-dead-zone.ts): δ ${deltas}.`];
+  const at = (s: DeadZoneScore) =>
+    `Spearman ${f(s.spearman, 3)}, mean t* ${f(s.mean_t_star, 2)} vs UNIFORM ${s.uniform_steps}, Eq. 9 z ${METRIC_NAMES.map((m) => `${LABEL[m]} ${f(s.z[m], 2)}`).join(" / ")}`;
+  return [
+    `Settled dead zone of the exported curves (model/curve-dead-zone.ts): δ ${deltas}, chosen on the ${c.n} validation prompts over ${c.candidates} grid points (largest min(ρ / 0.7, z / 2): ${f(c.score, 3)}): ${at(c)}; without it ${at(c.none)}.`,
+  ];
+}
+
 function markdown(r: ReportInput): string {
   const e = r.evaluation;
   const time = e.time as {
@@ -244,6 +261,7 @@ function markdown(r: ReportInput): string {
           `On the ${e.t_star.validation.n} validation prompts (training split; what validation-only choices were made on): Spearman ${f(e.t_star.validation.spearman_vs_oracle, 3)}, mean t* ${f(e.t_star.validation.mean, 2)} against the oracle's ${f(e.t_star.validation.oracle_mean, 2)}.`,
         ]
       : []),
+    ...deadZoneLines(e.curve_dead_zone),
     `Without the floor: mean ${f(e.t_star.without_floor.mean, 2)}, median ${e.t_star.without_floor.median}, range ${e.t_star.without_floor.min}-${e.t_star.without_floor.max}.`,
     `Oracle (the same rule on the measured curves, i.e. a perfect predictor): mean ${f(e.t_star.oracle_measured_curves.mean, 2)}, median ${e.t_star.oracle_measured_curves.median}, range ${e.t_star.oracle_measured_curves.min}-${e.t_star.oracle_measured_curves.max}; UNIFORM ${e.oracle.uniform_steps}; relative quality (interpolated curves) ${METRIC_NAMES.map((m) => `${LABEL[m]} ${pm(e.oracle.relative_quality[m])}`).join(", ")}; allocation ceiling at ${e.allocation_ceiling.oracle_uniform_steps} steps ${METRIC_NAMES.map((m) => `${LABEL[m]} ${f(e.allocation_ceiling.oracle_per_metric[m].relative_quality)}`).join(", ")}.`,
     "",
