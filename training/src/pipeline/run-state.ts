@@ -37,6 +37,10 @@ export async function unmarkStages(
   await writeRunState(runDir, state);
 }
 
+/**
+ * Records `stage` done and forgets every later stage: those were made from the stage's earlier
+ * output (say, evaluate and bundle after `--until train` re-exported the models).
+ */
 export async function markStage(
   runDir: string,
   state: RunState,
@@ -45,5 +49,6 @@ export async function markStage(
   summary: unknown,
 ): Promise<void> {
   state.stages[stage] = { finishedAt: new Date().toISOString(), seconds, summary };
+  for (const later of STAGES.slice(STAGES.indexOf(stage) + 1)) delete state.stages[later];
   await writeRunState(runDir, state);
 }
