@@ -5,6 +5,8 @@
  * a predictor trained with trainPredictor and exported to ONNX,
  * `<run>/models/<variant>/<metric>.onnx`, plus `models/step-encoding.json`; summary: epochs and
  * validation loss per model. Resumable per file; rerun when a requested model file is missing.
+ * With --curve-dead-zone the exports then take the settled dead zone (applyDeadZone; the raw
+ * export is kept as `<metric>.raw.onnx`), rerun when the flag differs from `models/dead-zone.json`.
  * Validation: training-data.ts validationSplit (the held-out test split is never used here).
  * Targets are normalised per metric on the training rows only (train/target-norm.ts) and the
  * inverse map is baked into the ONNX, so exported scores stay in metric units; lo/hi go to
