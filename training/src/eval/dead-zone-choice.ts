@@ -14,7 +14,11 @@
 import { ValidationError } from "@budgetfusion/shared/errors";
 import { DENSE_STEPS } from "@budgetfusion/shared/grid/step-grid";
 import { metricQuality } from "@budgetfusion/shared/metrics/metric-quality";
-import { metricPlateauStep, type PlateauParams } from "@budgetfusion/shared/plateau/step-budget";
+import {
+  metricPlateauStep,
+  type PlateauParams,
+  stepBudget,
+} from "@budgetfusion/shared/plateau/step-budget";
 import { METRIC_NAMES, type MetricName } from "@budgetfusion/shared/predictor/bundle-manifest";
 import { curveDeadZone } from "../model/curve-dead-zone";
 import { spearman } from "./evaluate";
@@ -108,9 +112,7 @@ export function chooseDeadZone(
     );
   if (grid[0] !== 0) throw new ValidationError("the grid must start at 0", { field: "grid" });
   const n = predicted.length;
-  const oracle = measured.map((c) =>
-    Math.max(...METRIC_NAMES.map((m) => metricPlateauStep(c[m], rule.weights[m], rule.eps[m]))),
-  );
+  const oracle = measured.map((c) => stepBudget(c, rule).steps);
   // t*_m depends on that metric's δ alone: one pass per metric and δ, then the max per candidate.
   const perMetric = Object.fromEntries(
     METRIC_NAMES.map((m) => [

@@ -63,9 +63,9 @@ import { writeReport } from "../report/write-report";
 import { generationSettings } from "./dataset-stage";
 import type { PipelineOptions } from "./pipeline-options";
 import type { PipelineStage } from "./pipeline-run";
-import { curvesPerPrompt, predictOnnx } from "./predict-onnx";
+import { curvesPerPrompt, predictCurves } from "./predict-onnx";
 import { checkTrainedStepEncoding, modelPath, readDeadZone, VARIANT_SPECS } from "./train-stage";
-import { featuresFor, type PromptRows, selectRows, validationSplit } from "./training-data";
+import { type PromptRows, selectRows, validationSplit } from "./training-data";
 
 /** Neighbours of the k-NN reference predictor. */
 const KNN_K = 5;
@@ -111,22 +111,19 @@ interface EvalStageOptions {
 }
 
 /** One variant's dense predicted curves for `rows`, per metric [n, 129]. */
-async function predictRows(
+function predictRows(
   o: EvalStageOptions,
   variant: string,
   rows: PromptRows,
 ): Promise<Record<MetricName, Float32Array>> {
-  const features = featuresFor(rows, o.width, VARIANT_SPECS[variant].stepEncoding, o.stepEncoding);
-  const perMetric = {} as Record<MetricName, Float32Array>;
-  for (const m of METRIC_NAMES)
-    perMetric[m] = await predictOnnx(
-      o.ort,
-      modelPath(o.runDir, variant, m),
-      features,
-      rows.ids.length,
-      o.width,
-    );
-  return perMetric;
+  return predictCurves(
+    o.ort,
+    (m) => modelPath(o.runDir, variant, m),
+    rows,
+    o.width,
+    VARIANT_SPECS[variant].stepEncoding,
+    o.stepEncoding,
+  );
 }
 
 function resolveWeights(

@@ -28,6 +28,17 @@ const metricList = (byDefault: string) =>
       return v === "all" ? [...METRIC_NAMES] : v.split(",").map((m) => m.trim());
     })
     .pipe(z.array(z.enum(METRIC_NAMES)));
+/** A keyword (e.g. "auto") or three comma-separated numbers, one per metric (L-SNR, D-SIM, I-CLIP). */
+const keywordOrThree = <K extends string>(keywords: readonly [K, ...K[]], value: z.ZodNumber) =>
+  z
+    .string()
+    .transform((s) => {
+      const v = s.trim();
+      return (keywords as readonly string[]).includes(v)
+        ? v
+        : v.split(",").map((d) => Number(d.trim()));
+    })
+    .pipe(z.union([z.enum(keywords), z.array(value).length(3)]));
 const safeName = z
   .string()
   .regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, "1-64 of [A-Za-z0-9._-]")
@@ -154,20 +165,7 @@ export const PIPELINE_FLAGS = {
     "the settled dead zone of each exported curve (model/curve-dead-zone.ts): δ for L-SNR, D-SIM, " +
       "I-CLIP, or auto: chosen on the validation prompts (eval/dead-zone-choice.ts); 'none' is the " +
       "paper's; applied to the exported models by the train stage",
-    z
-      .string()
-      .default("none")
-      .transform((s) => {
-        const v = s.trim();
-        return v === "none" || v === "auto" ? v : v.split(",").map((d) => Number(d.trim()));
-      })
-      .pipe(
-        z.union([
-          z.literal("none"),
-          z.literal("auto"),
-          z.array(z.number().min(0).max(1)).length(3),
-        ]),
-      ),
+    keywordOrThree(["none", "auto"], z.number().min(0).max(1)).default("none"),
   ),
   "log-quality": valueFlag(
     "none|all|M[,M]",
@@ -204,13 +202,7 @@ export const PIPELINE_FLAGS = {
   "allocate-weights": valueFlag(
     "W,W,W|auto",
     "allocate mode: weights of the L-SNR, D-SIM, I-CLIP relative qualities, or auto: the 0.05 grid point that realises the largest smallest share of the three ceilings on the validation prompts",
-    z
-      .string()
-      .transform((s) =>
-        s.trim() === "auto" ? s.trim() : s.split(",").map((v) => Number(v.trim())),
-      )
-      .pipe(z.union([z.literal("auto"), z.array(z.number().min(0)).length(3)]))
-      .default([1 / 3, 1 / 3, 1 / 3]),
+    keywordOrThree(["auto"], z.number().min(0)).default([1 / 3, 1 / 3, 1 / 3]),
   ),
   "reports-dir": valueFlag("DIR", "reports root", z.string().default("reports")),
   "bundles-dir": valueFlag(

@@ -35,7 +35,7 @@ import { trainerProgress } from "../train/train-progress";
 import { trainPredictor } from "../train/trainer";
 import type { PipelineOptions } from "./pipeline-options";
 import type { PipelineStage } from "./pipeline-run";
-import { curvesPerPrompt, predictOnnx } from "./predict-onnx";
+import { curvesPerPrompt, predictCurves } from "./predict-onnx";
 import type { PromptRows } from "./training-data";
 import { featuresFor, selectRows, validationSplit } from "./training-data";
 
@@ -297,16 +297,14 @@ async function applyDeadZone(
   let choice: DeadZoneChoice | undefined;
   if (o.deadZone === "auto" && valRows.length >= 2) {
     const rows = selectRows(o.train, valRows, o.width);
-    const features = featuresFor(rows, o.width, VARIANT_SPECS.full.stepEncoding, o.stepEncoding);
-    const predicted = {} as Record<MetricName, Float32Array>;
-    for (const m of METRIC_NAMES)
-      predicted[m] = await predictOnnx(
-        o.ort,
-        rawModelPath(o.runDir, "full", m),
-        features,
-        rows.ids.length,
-        o.width,
-      );
+    const predicted = await predictCurves(
+      o.ort,
+      (m) => rawModelPath(o.runDir, "full", m),
+      rows,
+      o.width,
+      VARIANT_SPECS.full.stepEncoding,
+      o.stepEncoding,
+    );
     choice = chooseDeadZone(
       curvesPerPrompt(predicted, rows.ids.length),
       curvesPerPrompt(rows.targets, rows.ids.length),
