@@ -156,5 +156,23 @@ describe("pipeline:smoke", () => {
     expect(undone.status).toBe(0);
     expect(undone.stderr).toContain("train done in");
     expect(bytes("full", "dsim.onnx").equals(trainedDsim)).toBe(true);
+
+    // A seed ensemble (export/onnx-ensemble.ts) keeps the trained model as member 0 and trains
+    // only the new member; back at one member the single model returns without training.
+    const grown = runSmoke(work, "--ensemble", "1,2,1", "--until", "train");
+    expect(grown.status).toBe(0);
+    expect(grown.stderr).toContain("trained full/dsim member 1");
+    expect(grown.stderr).not.toMatch(/trained full\/(lsnr|iclip)|member 0/);
+    expect(bytes("full", "dsim.member0.onnx").equals(trainedDsim)).toBe(true);
+    expect(bytes("full", "dsim.onnx").length).toBeGreaterThan(2 * trainedDsim.length - 1024);
+    expect(JSON.parse(readFileSync(join(models, "full", "dsim.ensemble.json"), "utf8"))).toEqual({
+      members: 2,
+      seeds: [0, 1],
+    });
+    const single = runSmoke(work, "--until", "train");
+    expect(single.status).toBe(0);
+    expect(single.stderr).not.toContain("trained full/");
+    expect(bytes("full", "dsim.onnx").equals(trainedDsim)).toBe(true);
+    expect(existsSync(join(models, "full", "dsim.ensemble.json"))).toBe(false);
   }, 900_000);
 });

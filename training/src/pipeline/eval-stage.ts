@@ -350,6 +350,7 @@ function reportSettings(o: PipelineOptions) {
     curve_output: o["curve-output"],
     curve_envelope: o["curve-envelope"],
     curve_dead_zone: o["curve-dead-zone"],
+    ensemble: o.ensemble,
     allocate_steps: o["allocate-steps"] ?? "mean OURS t* on validation",
     allocate_weights: o["allocate-weights"],
     step_position: o["step-position"],

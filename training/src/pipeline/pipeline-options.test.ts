@@ -95,6 +95,12 @@ describe("pipeline options", () => {
     expect(() => parse({ "mini-world": true, data: "/d", "allocate-weights": "best" })).toThrow(
       /allocate-weights/,
     );
+    // The seed ensemble: one member per head by default (the paper's single model).
+    const ensemble = (v: string) => parse({ "mini-world": true, data: "/d", ensemble: v }).ensemble;
+    expect(byDefault.ensemble).toEqual([1, 1, 1]);
+    expect(ensemble("3, 1,1")).toEqual([3, 1, 1]);
+    for (const bad of ["3", "0,1,1", "9,1,1", "1.5,1,1", "a,1,1"])
+      expect(() => ensemble(bad)).toThrow(/ensemble/);
     // The dead zone: none by default (the paper's export), auto or one δ per metric.
     const deadZone = (v: string) =>
       parse({ "mini-world": true, data: "/d", "curve-dead-zone": v })["curve-dead-zone"];

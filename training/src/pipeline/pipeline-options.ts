@@ -17,6 +17,8 @@ const csvNumbers = z
   .transform((s) => s.split(",").map((v) => Number(v.trim())))
   .pipe(z.array(z.number().int().positive()).min(1));
 const int = () => z.coerce.number().int();
+/** The most members --ensemble takes per head (and the member files a retrain clears). */
+export const MAX_ENSEMBLE_MEMBERS = 8;
 /** "none", "all" or a comma list of metric names. */
 const metricList = (byDefault: string) =>
   z
@@ -166,6 +168,16 @@ export const PIPELINE_FLAGS = {
       "I-CLIP, or auto: chosen on the validation prompts (eval/dead-zone-choice.ts); 'none' is the " +
       "paper's; applied to the exported models by the train stage",
     keywordOrThree(["none", "auto"], z.number().min(0).max(1)).default("none"),
+  ),
+  ensemble: valueFlag(
+    "N,N,N",
+    "members of the seed ensemble per head (L-SNR, D-SIM, I-CLIP; export/onnx-ensemble.ts): member k " +
+      "trains with --seed + k and the exported curve is the members' mean; 1 is the paper's single model",
+    z
+      .string()
+      .default("1,1,1")
+      .transform((s) => s.split(",").map((v) => Number(v.trim())))
+      .pipe(z.array(z.number().int().min(1).max(MAX_ENSEMBLE_MEMBERS)).length(3)),
   ),
   "log-quality": valueFlag(
     "none|all|M[,M]",

@@ -5,6 +5,10 @@
  * a predictor trained with trainPredictor and exported to ONNX,
  * `<run>/models/<variant>/<metric>.onnx`, plus `models/step-encoding.json`; summary: epochs and
  * validation loss per model. Resumable per file; rerun when a requested model file is missing.
+ * With --ensemble a head is the mean of several members trained with seeds seed, seed + 1, ..
+ * (export/onnx-ensemble.ts; each member's export is kept as `<metric>.member<k>.onnx` and reused,
+ * so a larger ensemble trains only the new members and a crashed one resumes), rerun when the
+ * count differs from `<metric>.ensemble.json`; remove <out>/models to retrain from scratch.
  * With --curve-dead-zone the exports then take the settled dead zone (applyDeadZone; the raw
  * export is kept as `<metric>.raw.onnx`), rerun when the flag differs from `models/dead-zone.json`.
  * Validation: training-data.ts validationSplit (the held-out test split is never used here).
@@ -13,7 +17,7 @@
  * `<metric>.norm.json` beside the model and into the stage summary.
  */
 import { existsSync, readFileSync } from "node:fs";
-import { access, copyFile, mkdir, readFile, rename, rm, writeFile } from "node:fs/promises";
+import { copyFile, mkdir, readFile, rename, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { ConfigError } from "@budgetfusion/shared/errors";
 import { DENSE_STEPS } from "@budgetfusion/shared/grid/step-grid";
@@ -26,6 +30,7 @@ import {
 import type { OrtPort } from "@budgetfusion/shared/runtime/ort-port";
 import { chooseDeadZone, type DeadZoneChoice, type DeadZoneRecord } from "../eval/dead-zone-choice";
 import { withDeadZone } from "../export/onnx-dead-zone";
+import { meanOfModels } from "../export/onnx-ensemble";
 import { exportPredictorOnnx } from "../export/onnx-export";
 import type { Architecture } from "../model/config";
 import { METRIC_DIRECTION } from "../model/curve-envelope";
@@ -33,7 +38,7 @@ import type { ProgressSink } from "../progress/progress";
 import { fitTargetNorm, normaliseTargets, type TargetNorm } from "../train/target-norm";
 import { trainerProgress } from "../train/train-progress";
 import { trainPredictor } from "../train/trainer";
-import type { PipelineOptions } from "./pipeline-options";
+import { MAX_ENSEMBLE_MEMBERS, type PipelineOptions } from "./pipeline-options";
 import type { PipelineStage } from "./pipeline-run";
 import { curvesPerPrompt, predictCurves } from "./predict-onnx";
 import type { PromptRows } from "./training-data";
@@ -70,6 +75,8 @@ interface TrainStageOptions {
   dropout: number;
   threads: number;
   seed: number;
+  /** Members of each head's seed ensemble (1: one model). */
+  ensemble: Record<MetricName, number>;
   log?: (line: string) => void;
   /** A reporter per model trained (label e.g. "train full/lsnr"). */
   progress?: (label: string) => ProgressSink;
@@ -135,16 +142,79 @@ function normPath(runDir: string, variant: string, metric: MetricName): string {
   return join(runDir, "models", variant, `${metric}.norm.json`);
 }
 
-function historyPath(runDir: string, variant: string, metric: MetricName): string {
-  return join(runDir, "models", variant, `${metric}.history.json`);
+function historyPath(runDir: string, variant: string, metric: MetricName, member = 0): string {
+  const name = member === 0 ? metric : `${metric}.member${member}`;
+  return join(runDir, "models", variant, `${name}.history.json`);
+}
+
+function memberPath(runDir: string, variant: string, metric: MetricName, member: number): string {
+  return join(runDir, "models", variant, `${metric}.member${member}.onnx`);
+}
+
+function ensemblePath(runDir: string, variant: string, metric: MetricName): string {
+  return join(runDir, "models", variant, `${metric}.ensemble.json`);
+}
+
+/** How many members the exported head averages (1 for a single model, and for runs from before). */
+export function ensembleSize(runDir: string, variant: string, metric: MetricName): number {
+  try {
+    return (
+      JSON.parse(readFileSync(ensemblePath(runDir, variant, metric), "utf8")) as {
+        members: number;
+      }
+    ).members;
+  } catch {
+    return 1;
+  }
+}
+
+/**
+ * Before a head grows into an ensemble, its single model (seed + 0, the raw export when a dead
+ * zone was applied) becomes member 0, so only the new members are trained.
+ */
+async function keepSingleAsMember(
+  runDir: string,
+  variant: string,
+  metric: MetricName,
+  members: number,
+): Promise<void> {
+  const member0 = memberPath(runDir, variant, metric, 0);
+  const exported = modelPath(runDir, variant, metric);
+  const raw = rawModelPath(runDir, variant, metric);
+  if (
+    members > 1 &&
+    existsSync(exported) &&
+    !existsSync(member0) &&
+    ensembleSize(runDir, variant, metric) === 1
+  )
+    await copyFile(existsSync(raw) ? raw : exported, member0);
+}
+
+/** Whether a head must be trained (again): no export yet, or one of another ensemble size. */
+function needsTraining(
+  runDir: string,
+  variant: string,
+  metric: MetricName,
+  members: number,
+): boolean {
+  return (
+    !existsSync(modelPath(runDir, variant, metric)) ||
+    ensembleSize(runDir, variant, metric) !== members
+  );
 }
 
 /** Every file the stage writes for one model; without its .onnx the stage trains it again. */
 export function modelFiles(runDir: string, variant: string, metric: MetricName): string[] {
+  const members = Array.from({ length: MAX_ENSEMBLE_MEMBERS }, (_, k) => [
+    memberPath(runDir, variant, metric, k),
+    ...(k > 0 ? [historyPath(runDir, variant, metric, k)] : []),
+  ]).flat();
   return [
     modelPath(runDir, variant, metric),
     normPath(runDir, variant, metric),
     historyPath(runDir, variant, metric),
+    ensemblePath(runDir, variant, metric),
+    ...members,
   ];
 }
 
@@ -177,7 +247,15 @@ async function runTrainStage(o: TrainStageOptions) {
     string,
     Record<
       string,
-      { epochs: number; bestEpoch: number; valLoss: number; seconds: number; norm: TargetNorm }
+      {
+        epochs: number;
+        bestEpoch: number;
+        valLoss: number;
+        seconds: number;
+        norm: TargetNorm;
+        /** The members trained this time, when the head is an ensemble. */
+        members?: Array<{ epochs: number; bestEpoch: number; valLoss: number }>;
+      }
     >
   > = {};
   for (const variant of o.variants) {
@@ -187,86 +265,104 @@ async function runTrainStage(o: TrainStageOptions) {
     summary[variant] = {};
     for (const metric of METRIC_NAMES) {
       const path = modelPath(o.runDir, variant, metric);
-      if (
-        await access(path).then(
-          () => true,
-          () => false,
-        )
-      )
-        continue;
+      const members = o.ensemble[metric];
+      if (!needsTraining(o.runDir, variant, metric, members)) continue;
       const started = performance.now();
-      const progress = o.progress?.(`train ${variant}/${metric}`);
       const rawTrain = pick(o.train.targets[metric], DENSE_STEPS, trainRows);
       const norm = fitTargetNorm(
         rawTrain,
         o.logQuality.includes(metric) ? "log-quality" : "value",
         metric,
       );
-      const result = await trainPredictor({
-        inputs: pick(features, rowLen, trainRows),
-        targets: normaliseTargets(rawTrain, norm),
-        n: trainRows.length,
-        steps: DENSE_STEPS,
-        width: o.width,
-        ...(valRows.length
-          ? {
-              valInputs: pick(features, rowLen, valRows),
-              valTargets: normaliseTargets(
-                pick(o.train.targets[metric], DENSE_STEPS, valRows),
-                norm,
-              ),
-              nVal: valRows.length,
-            }
-          : {}),
-        config: {
-          architecture: spec.architecture,
-          hidden: o.hidden,
-          mlp: o.mlp,
-          maxEpochs: o.epochs[metric],
-          batchSize: o.batch,
-          patience: o.patience,
-          lr: o.lr,
-          diffWeight: o.diffWeight,
-          tailPad: o.tailPad,
-          ...(o.outputGrid ? { outputGrid: [...o.outputGrid] } : {}),
-          dropout: o.dropout,
-          threads: o.threads,
-          seed: o.seed,
-        },
-        onProgress: progress && trainerProgress(progress),
-      });
-      progress?.stop();
-      const onnx = exportPredictorOnnx(
-        result.params,
-        { architecture: spec.architecture, tailPad: o.tailPad, outputGrid: o.outputGrid },
-        {
-          outputAffine: norm,
-          ...(o.curveEnvelope.includes(metric) ? { monotone: METRIC_DIRECTION[metric] } : {}),
-        },
-      );
-      await mkdir(join(path, ".."), { recursive: true });
+      await keepSingleAsMember(o.runDir, variant, metric, members);
+      const exports: Uint8Array[] = [];
+      const trained: Array<{ epochs: number; bestEpoch: number; valLoss: number }> = [];
+      for (let k = 0; k < members; k++) {
+        const kept = memberPath(o.runDir, variant, metric, k);
+        if (existsSync(kept)) {
+          exports.push(new Uint8Array(await readFile(kept)));
+          continue;
+        }
+        const label = members > 1 ? `${variant}/${metric} member ${k}` : `${variant}/${metric}`;
+        const progress = o.progress?.(`train ${label}`);
+        const result = await trainPredictor({
+          inputs: pick(features, rowLen, trainRows),
+          targets: normaliseTargets(rawTrain, norm),
+          n: trainRows.length,
+          steps: DENSE_STEPS,
+          width: o.width,
+          ...(valRows.length
+            ? {
+                valInputs: pick(features, rowLen, valRows),
+                valTargets: normaliseTargets(
+                  pick(o.train.targets[metric], DENSE_STEPS, valRows),
+                  norm,
+                ),
+                nVal: valRows.length,
+              }
+            : {}),
+          config: {
+            architecture: spec.architecture,
+            hidden: o.hidden,
+            mlp: o.mlp,
+            maxEpochs: o.epochs[metric],
+            batchSize: o.batch,
+            patience: o.patience,
+            lr: o.lr,
+            diffWeight: o.diffWeight,
+            tailPad: o.tailPad,
+            ...(o.outputGrid ? { outputGrid: [...o.outputGrid] } : {}),
+            dropout: o.dropout,
+            threads: o.threads,
+            seed: o.seed + k,
+          },
+          onProgress: progress && trainerProgress(progress),
+        });
+        progress?.stop();
+        const onnx = exportPredictorOnnx(
+          result.params,
+          { architecture: spec.architecture, tailPad: o.tailPad, outputGrid: o.outputGrid },
+          {
+            outputAffine: norm,
+            ...(o.curveEnvelope.includes(metric) ? { monotone: METRIC_DIRECTION[metric] } : {}),
+          },
+        );
+        await mkdir(join(path, ".."), { recursive: true });
+        if (members > 1) await writeFile(kept, onnx);
+        exports.push(onnx);
+        const best = result.history[result.bestEpoch];
+        trained.push({
+          epochs: result.history.length,
+          bestEpoch: result.bestEpoch,
+          // In normalised units (y'), comparable across metrics.
+          valLoss: best?.valLoss ?? Number.NaN,
+        });
+        await writeFile(
+          historyPath(o.runDir, variant, metric, k),
+          `${JSON.stringify(result.history, null, 1)}\n`,
+        );
+        o.log?.(
+          `trained ${label}: ${result.history.length} epochs, best val ${best?.valLoss.toFixed(5)}`,
+        );
+      }
       // A retrained model takes the dead zone again, chosen again on its own curves.
       await rm(rawModelPath(o.runDir, variant, metric), { force: true });
       await rm(deadZonePath(o.runDir), { force: true });
       await writeFile(normPath(o.runDir, variant, metric), `${JSON.stringify(norm)}\n`);
-      await writeFile(`${path}.tmp`, onnx);
+      await writeFile(`${path}.tmp`, meanOfModels(exports));
       await rename(`${path}.tmp`, path);
-      const best = result.history[result.bestEpoch];
+      if (members > 1)
+        await writeFile(
+          ensemblePath(o.runDir, variant, metric),
+          `${JSON.stringify({ members, seeds: exports.map((_, k) => o.seed + k) })}\n`,
+        );
+      else await rm(ensemblePath(o.runDir, variant, metric), { force: true });
       summary[variant][metric] = {
-        epochs: result.history.length,
-        bestEpoch: result.bestEpoch,
-        // In normalised units (y'), comparable across metrics.
-        valLoss: best?.valLoss ?? Number.NaN,
+        ...(trained[0] ?? { epochs: 0, bestEpoch: 0, valLoss: Number.NaN }),
+        ...(members > 1 ? { members: trained } : {}),
         norm,
         seconds: (performance.now() - started) / 1000,
       };
-      await writeFile(
-        historyPath(o.runDir, variant, metric),
-        `${JSON.stringify(result.history, null, 1)}\n`,
-      );
-      o.log?.(
-        `trained ${variant}/${metric}: ${result.history.length} epochs, best val ${best?.valLoss.toFixed(5)}`,
-      );
     }
   }
   const deadZone = await applyDeadZone(o, valRows);
@@ -335,8 +431,11 @@ type TrainSummary = Awaited<ReturnType<typeof runTrainStage>>;
 export const trainStage: PipelineStage<TrainSummary> = {
   name: "train",
   rerun: (run) =>
-    run.o.variants.some((v) => METRIC_NAMES.some((m) => !existsSync(modelPath(run.dir, v, m)))) ||
-    !deadZoneApplied(run.dir, run.o["curve-dead-zone"]),
+    run.o.variants.some((v) =>
+      METRIC_NAMES.some((m) =>
+        needsTraining(run.dir, v, m, run.o.ensemble[METRIC_NAMES.indexOf(m)]),
+      ),
+    ) || !deadZoneApplied(run.dir, run.o["curve-dead-zone"]),
   async run(run) {
     const o = run.o;
     return runTrainStage({
@@ -362,6 +461,7 @@ export const trainStage: PipelineStage<TrainSummary> = {
       dropout: o.dropout,
       threads: o.threads,
       seed: o.seed,
+      ensemble: { lsnr: o.ensemble[0], dsim: o.ensemble[1], iclip: o.ensemble[2] },
       log: run.log,
       progress: (label) => run.progress(label, "seq"),
     });
