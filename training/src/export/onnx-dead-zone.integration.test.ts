@@ -3,35 +3,21 @@
  * reference (model/curve-dead-zone.ts) applied to the raw model's output, bit for bit; δ = 0
  * leaves the file as it was, and bad input is refused naming the field.
  */
-import { createNodeOrt } from "@budgetfusion/inference/runtime/ort-node";
-import { splitMix32Random } from "@budgetfusion/shared/random/seeded-random";
 import { afterAll, describe, expect, it } from "vitest";
 import { parseModelConfig } from "../model/config";
 import { curveDeadZone } from "../model/curve-dead-zone";
 import { initParams, paramSpecs, viewParams } from "../model/params";
 import { withDeadZone } from "./onnx-dead-zone";
 import { exportPredictorOnnx } from "./onnx-export";
-
-const ort = createNodeOrt(1);
-const released: Array<() => Promise<void>> = [];
-afterAll(async () => {
-  for (const r of released) await r();
-});
+import { scoreRunner } from "./test-support/score-runner";
 
 const [n, T, D] = [5, 11, 8];
+const { scores, release } = scoreRunner(n, T, D, 4);
+afterAll(release);
 const cfg = parseModelConfig({ architecture: "bilstm", width: D, hidden: 6, mlp: 5 });
 const specs = paramSpecs(cfg);
 const { flat, map: params } = viewParams(specs);
 initParams(specs, flat, 3);
-const r = splitMix32Random(4);
-const x = Float32Array.from({ length: n * T * D }, () => r.uniform(-1, 1));
-
-async function scores(model: Uint8Array): Promise<Float32Array> {
-  const s = await ort.createSession(model);
-  released.push(() => s.release());
-  return (await s.run({ features: { type: "float32", data: x, dims: [n, T, D] } })).scores
-    .data as Float32Array;
-}
 
 describe.each([
   ["dense", undefined],

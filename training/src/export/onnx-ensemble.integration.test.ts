@@ -3,26 +3,20 @@
  * dense and grid exports; one member is the member itself; members that do not share an
  * interface are refused naming the member.
  */
-import { createNodeOrt } from "@budgetfusion/inference/runtime/ort-node";
-import { splitMix32Random } from "@budgetfusion/shared/random/seeded-random";
 import onnxProto from "onnx-proto";
 import { afterAll, describe, expect, it } from "vitest";
 import { parseModelConfig } from "../model/config";
 import { initParams, paramSpecs, viewParams } from "../model/params";
 import { meanOfModels } from "./onnx-ensemble";
 import { exportPredictorOnnx } from "./onnx-export";
+import { scoreRunner } from "./test-support/score-runner";
 
 const { onnx } = onnxProto;
-const ort = createNodeOrt(1);
-const released: Array<() => Promise<void>> = [];
-afterAll(async () => {
-  for (const r of released) await r();
-});
 
 const [n, T, D] = [4, 11, 8];
+const { scores, release } = scoreRunner(n, T, D, 5);
+afterAll(release);
 const cfg = parseModelConfig({ architecture: "bilstm", width: D, hidden: 6, mlp: 5 });
-const r = splitMix32Random(5);
-const x = Float32Array.from({ length: n * T * D }, () => r.uniform(-1, 1));
 
 function member(seed: number, grid?: readonly number[]): Uint8Array {
   const specs = paramSpecs(cfg);
@@ -33,13 +27,6 @@ function member(seed: number, grid?: readonly number[]): Uint8Array {
     { architecture: "bilstm", ...(grid ? { outputGrid: [...grid] } : {}) },
     { outputAffine: { scale: 1.1, offset: -0.05 }, ...(grid ? { monotone: "falling" } : {}) },
   );
-}
-
-async function scores(model: Uint8Array): Promise<Float32Array> {
-  const s = await ort.createSession(model);
-  released.push(() => s.release());
-  return (await s.run({ features: { type: "float32", data: x, dims: [n, T, D] } })).scores
-    .data as Float32Array;
 }
 
 describe.each([

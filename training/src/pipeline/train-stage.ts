@@ -156,7 +156,7 @@ function ensemblePath(runDir: string, variant: string, metric: MetricName): stri
 }
 
 /** How many members the exported head averages (1 for a single model, and for runs from before). */
-export function ensembleSize(runDir: string, variant: string, metric: MetricName): number {
+function ensembleSize(runDir: string, variant: string, metric: MetricName): number {
   try {
     return (
       JSON.parse(readFileSync(ensemblePath(runDir, variant, metric), "utf8")) as {
