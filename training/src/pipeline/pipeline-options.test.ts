@@ -80,7 +80,7 @@ describe("pipeline options", () => {
     expect(parse({ "mini-world": true, data: "/d", "max-prompts": "50" })["max-prompts"]).toBe(50);
     // The envelope on the metrics whose measured curves are monotone; weights chosen on validation.
     expect(byDefault["curve-envelope"]).toEqual(["dsim", "iclip"]);
-    expect(byDefault["allocate-weights"]).toEqual([0.65, 0.2, 0.15]);
+    expect(byDefault["allocate-weights"]).toBe("auto");
     expect(
       parse({ "mini-world": true, data: "/d", "allocate-weights": " auto" })["allocate-weights"],
     ).toBe("auto");
@@ -97,7 +97,8 @@ describe("pipeline options", () => {
     );
     // The seed ensemble: one member per head by default (the paper's single model).
     const ensemble = (v: string) => parse({ "mini-world": true, data: "/d", ensemble: v }).ensemble;
-    expect(byDefault.ensemble).toEqual([1, 1, 1]);
+    expect(byDefault.ensemble).toEqual([3, 1, 1]);
+    expect(parse({ smoke: true, fixtures: "/f" }).ensemble).toEqual([1, 1, 1]);
     expect(ensemble("3, 1,1")).toEqual([3, 1, 1]);
     for (const bad of ["3", "0,1,1", "9,1,1", "1.5,1,1", "a,1,1"])
       expect(() => ensemble(bad)).toThrow(/ensemble/);
