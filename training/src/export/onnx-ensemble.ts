@@ -18,7 +18,7 @@ function signature(m: onnxProto.onnx.ModelProto): string {
   return `${io(m.graph?.input)} -> ${io(m.graph?.output)} @ ${opsets}`;
 }
 
-export function meanOfModels(models: readonly Uint8Array[], docString?: string): Uint8Array {
+export function meanOfModels(models: readonly Uint8Array[]): Uint8Array {
   if (models.length === 0)
     throw new ValidationError("ensemble: need at least one member model", { field: "members" });
   if (models.length === 1) return models[0];
@@ -66,7 +66,7 @@ export function meanOfModels(models: readonly Uint8Array[], docString?: string):
   );
   const merged = onnx.ModelProto.create({
     ...first,
-    docString: docString ?? `mean of ${models.length} members: ${first.docString ?? ""}`,
+    docString: `mean of ${models.length} members: ${first.docString ?? ""}`,
     graph: onnx.GraphProto.create({
       ...graph0,
       node: nodes,

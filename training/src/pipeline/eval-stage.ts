@@ -61,7 +61,7 @@ import { type ProgressSink, silentProgress } from "../progress/progress";
 import { GALLERY_LABEL, isGalleryCondition } from "../report/gallery";
 import { writeReport } from "../report/write-report";
 import { generationSettings } from "./dataset-stage";
-import type { PipelineOptions } from "./pipeline-options";
+import { byMetric, type PipelineOptions } from "./pipeline-options";
 import type { PipelineStage } from "./pipeline-run";
 import { curvesPerPrompt, predictCurves } from "./predict-onnx";
 import { checkTrainedStepEncoding, modelPath, readDeadZone, VARIANT_SPECS } from "./train-stage";
@@ -363,7 +363,7 @@ function reportSettings(o: PipelineOptions) {
 function weightsOption(
   w: PipelineOptions["allocate-weights"],
 ): Record<MetricName, number> | "auto" {
-  return w === "auto" ? w : { lsnr: w[0], dsim: w[1], iclip: w[2] };
+  return w === "auto" ? w : byMetric(w);
 }
 
 /** `<reports-dir>/<name>`, where the evaluate stage writes and the bundle stage reads. */

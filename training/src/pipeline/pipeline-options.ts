@@ -6,7 +6,7 @@
 import { basename, join, resolve } from "node:path";
 import { ValidationError } from "@budgetfusion/shared/errors";
 import { STEP_GRID } from "@budgetfusion/shared/grid/step-grid";
-import { METRIC_NAMES } from "@budgetfusion/shared/predictor/bundle-manifest";
+import { METRIC_NAMES, type MetricName } from "@budgetfusion/shared/predictor/bundle-manifest";
 import { DEFAULT_WORLD, WORLD_NAMES, WORLDS } from "@budgetfusion/world/worlds";
 import { z } from "zod";
 import { flagsSchema, switchFlag, valueFlag } from "../cli/cli";
@@ -17,6 +17,10 @@ const csvNumbers = z
   .transform((s) => s.split(",").map((v) => Number(v.trim())))
   .pipe(z.array(z.number().int().positive()).min(1));
 const int = () => z.coerce.number().int();
+/** A per-metric flag's three values (L-SNR, D-SIM, I-CLIP, the METRIC_NAMES order) by metric. */
+export function byMetric<T>(values: readonly T[]): Record<MetricName, T> {
+  return Object.fromEntries(METRIC_NAMES.map((m, i) => [m, values[i]])) as Record<MetricName, T>;
+}
 /** The most members --ensemble takes per head (and the member files a retrain clears). */
 export const MAX_ENSEMBLE_MEMBERS = 8;
 /** "none", "all" or a comma list of metric names. */

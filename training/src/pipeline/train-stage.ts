@@ -38,7 +38,7 @@ import type { ProgressSink } from "../progress/progress";
 import { fitTargetNorm, normaliseTargets, type TargetNorm } from "../train/target-norm";
 import { trainerProgress } from "../train/train-progress";
 import { trainPredictor } from "../train/trainer";
-import { MAX_ENSEMBLE_MEMBERS, type PipelineOptions } from "./pipeline-options";
+import { byMetric, MAX_ENSEMBLE_MEMBERS, type PipelineOptions } from "./pipeline-options";
 import type { PipelineStage } from "./pipeline-run";
 import { curvesPerPrompt, predictCurves } from "./predict-onnx";
 import type { PromptRows } from "./training-data";
@@ -275,6 +275,25 @@ async function runTrainStage(o: TrainStageOptions) {
         metric,
       );
       await keepSingleAsMember(o.runDir, variant, metric, members);
+      // The members' shared (read-only) training data, gathered once and only if one trains.
+      const memberData = () => ({
+        inputs: pick(features, rowLen, trainRows),
+        targets: normaliseTargets(rawTrain, norm),
+        n: trainRows.length,
+        steps: DENSE_STEPS,
+        width: o.width,
+        ...(valRows.length
+          ? {
+              valInputs: pick(features, rowLen, valRows),
+              valTargets: normaliseTargets(
+                pick(o.train.targets[metric], DENSE_STEPS, valRows),
+                norm,
+              ),
+              nVal: valRows.length,
+            }
+          : {}),
+      });
+      let data: ReturnType<typeof memberData> | undefined;
       const exports: Uint8Array[] = [];
       const trained: Array<{ epochs: number; bestEpoch: number; valLoss: number }> = [];
       for (let k = 0; k < members; k++) {
@@ -285,22 +304,9 @@ async function runTrainStage(o: TrainStageOptions) {
         }
         const label = members > 1 ? `${variant}/${metric} member ${k}` : `${variant}/${metric}`;
         const progress = o.progress?.(`train ${label}`);
+        data ??= memberData();
         const result = await trainPredictor({
-          inputs: pick(features, rowLen, trainRows),
-          targets: normaliseTargets(rawTrain, norm),
-          n: trainRows.length,
-          steps: DENSE_STEPS,
-          width: o.width,
-          ...(valRows.length
-            ? {
-                valInputs: pick(features, rowLen, valRows),
-                valTargets: normaliseTargets(
-                  pick(o.train.targets[metric], DENSE_STEPS, valRows),
-                  norm,
-                ),
-                nVal: valRows.length,
-              }
-            : {}),
+          ...data,
           config: {
             architecture: spec.architecture,
             hidden: o.hidden,
@@ -411,8 +417,7 @@ async function applyDeadZone(
       `dead zone: δ ${METRIC_NAMES.map((m) => `${m} ${delta[m]}`).join(", ")} on ${rows.ids.length} validation prompts (score ${choice.score.toFixed(3)}, without ${choice.none.score.toFixed(3)}; Spearman ${choice.spearman.toFixed(3)}, without ${choice.none.spearman.toFixed(3)})`,
     );
   } else if (o.deadZone === "auto") o.log?.("dead zone: no validation prompts, none applied");
-  else if (Array.isArray(o.deadZone))
-    delta = { lsnr: o.deadZone[0], dsim: o.deadZone[1], iclip: o.deadZone[2] };
+  else if (Array.isArray(o.deadZone)) delta = byMetric(o.deadZone);
   for (const [v, m] of models) {
     const path = modelPath(o.runDir, v, m);
     await writeFile(
@@ -432,9 +437,7 @@ export const trainStage: PipelineStage<TrainSummary> = {
   name: "train",
   rerun: (run) =>
     run.o.variants.some((v) =>
-      METRIC_NAMES.some((m) =>
-        needsTraining(run.dir, v, m, run.o.ensemble[METRIC_NAMES.indexOf(m)]),
-      ),
+      METRIC_NAMES.some((m) => needsTraining(run.dir, v, m, byMetric(run.o.ensemble)[m])),
     ) || !deadZoneApplied(run.dir, run.o["curve-dead-zone"]),
   async run(run) {
     const o = run.o;
@@ -445,7 +448,7 @@ export const trainStage: PipelineStage<TrainSummary> = {
       variants: o.variants,
       hidden: o.hidden,
       mlp: o.mlp,
-      epochs: { lsnr: o.epochs[0], dsim: o.epochs[1], iclip: o.epochs[2] },
+      epochs: byMetric(o.epochs),
       batch: o.batch,
       patience: o.patience,
       lr: o.lr,
@@ -461,7 +464,7 @@ export const trainStage: PipelineStage<TrainSummary> = {
       dropout: o.dropout,
       threads: o.threads,
       seed: o.seed,
-      ensemble: { lsnr: o.ensemble[0], dsim: o.ensemble[1], iclip: o.ensemble[2] },
+      ensemble: byMetric(o.ensemble),
       log: run.log,
       progress: (label) => run.progress(label, "seq"),
     });
